@@ -1,0 +1,2 @@
+export { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+export { createLogger } from './log.js';
