@@ -1,0 +1,39 @@
+/**
+ * Runs every benchmark and prints one JSON document. Each benchmark measures its own baseline in the
+ * same run and reports ratios, since these machines are shared and noisy. `npm run bench -- codec`
+ * runs only the named ones.
+ */
+import { cpus, totalmem } from 'node:os';
+import { runBrokerBench } from './broker.js';
+import { runCodecBench } from './codec.js';
+
+const benches: Record<string, () => Promise<object>> = {
+  codec: runCodecBench,
+  broker: runBrokerBench,
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in benches));
+if (unknown.length > 0) {
+  process.stderr.write(`bench: unknown benchmark(s) ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}\n`);
+  process.exit(2);
+}
+const results: Record<string, object> = {};
+for (const [name, run] of Object.entries(benches)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  process.stderr.write(`bench: ${name}...\n`);
+  results[name] = await run();
+}
+process.stdout.write(`${JSON.stringify({ machine: machineInfo(), results }, null, 2)}\n`);
+
+function machineInfo(): object {
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    date: new Date().toISOString(),
+  };
+}
