@@ -5,38 +5,73 @@
  */
 import { z } from 'zod';
 
-export const CorrelationId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'correlation id: 1-64 of [A-Za-z0-9._:-]');
+export const CorrelationId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'correlation id: 1-64 of [A-Za-z0-9._:-]')
+  .describe('Correlation id chosen by the requester, unique among its requests in flight; the response repeats it.');
 
 /** An operation name, e.g. `ping`, `status.get`, `kb.entry`. */
-export const OperationName = z.string().regex(/^[a-z][a-z0-9]*([._-][a-z0-9]+)*$/, 'operation: lower-case words joined by . _ or -').max(64);
+export const OperationName = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*([._-][a-z0-9]+)*$/, 'operation: lower-case words joined by . _ or -')
+  .max(64)
+  .describe('Operation, lower-case words joined by ".", "_" or "-", e.g. "ping", "status.get", "kb.entries".');
 
 export const RequestEnvelope = z
   .object({
-    v: z.literal(1),
+    v: z.literal(1).describe('Message format version.'),
     id: CorrelationId,
     op: OperationName,
-    args: z.unknown().optional(),
+    args: z.unknown().optional().describe('Arguments of the operation; their schema depends on op.'),
     /** Topic the answer goes to (for MQTT 3.1.1 clients; MQTT 5 clients also set the response topic). */
-    replyTo: z.string().min(1).max(512).optional(),
+    replyTo: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe('Topic the answer goes to; MQTT 5 requesters also set it as the response topic, which wins when both are present.'),
     /** Who asks: a device or client id. */
-    from: z.string().max(64).optional(),
+    from: z.string().max(64).optional().describe('Who asks: a device or client id.'),
     /** Milliseconds since the epoch after which the request is stale and must not be executed. */
-    deadline: z.number().int().nonnegative().optional(),
+    deadline: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('Milliseconds since the Unix epoch after which the request is stale: the receiver drops it unexecuted.'),
   })
-  .strict();
+  .strict()
+  .meta({ title: 'Request envelope', description: 'A command: on cmd/req, kb/req, fleet/cmd/req and cloud/req topics.' });
 export type RequestEnvelope = z.infer<typeof RequestEnvelope>;
 
 export const ErrorBody = z
   .object({
-    code: z.string().min(1).max(64),
-    message: z.string().max(2000),
-    hint: z.string().max(2000).optional(),
+    code: z.string().min(1).max(64).describe('Stable error code a program can switch on, e.g. UNKNOWN_OP, BAD_REQUEST, EXPIRED, INTERNAL.'),
+    message: z.string().max(2000).describe('What went wrong, for people.'),
+    hint: z.string().max(2000).optional().describe('What to do about it.'),
   })
-  .strict();
+  .strict()
+  .describe('Why a request failed.');
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
-export const ResponseEnvelope = z.discriminatedUnion('status', [
-  z.object({ v: z.literal(1), id: CorrelationId, status: z.literal('ok'), data: z.unknown().optional() }).strict(),
-  z.object({ v: z.literal(1), id: CorrelationId, status: z.literal('error'), error: ErrorBody }).strict(),
-]);
+export const ResponseEnvelope = z
+  .discriminatedUnion('status', [
+    z
+      .object({
+        v: z.literal(1).describe('Message format version.'),
+        id: CorrelationId,
+        status: z.literal('ok').describe('The operation succeeded.'),
+        data: z.unknown().optional().describe('Result of the operation; its schema depends on the request op.'),
+      })
+      .strict(),
+    z
+      .object({
+        v: z.literal(1).describe('Message format version.'),
+        id: CorrelationId,
+        status: z.literal('error').describe('The operation failed.'),
+        error: ErrorBody,
+      })
+      .strict(),
+  ])
+  .meta({ title: 'Response envelope', description: 'The answer to a request, on its replyTo (or MQTT 5 response) topic.' });
 export type ResponseEnvelope = z.infer<typeof ResponseEnvelope>;

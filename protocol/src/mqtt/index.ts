@@ -1,0 +1,22 @@
+/**
+ * `@akb/protocol/mqtt`: the akb protocol over MQTT (mqtt.js, an optional peer dependency). The core
+ * `@akb/protocol` never imports mqtt; only this subpath does.
+ */
+export * from './transport.js';
+export * from './fanout.js';
+export * from './topic-match.js';
+export {
+  AkbMqttClient,
+  defaultDeath,
+  type ClientStats,
+  type CloseOptions,
+  type DeviceConnectOptions,
+  type DeathReason,
+  type DeviceStatus,
+  type StatusPayload,
+  type MqttConnectOptions,
+} from './client.js';
+export { connectDevice, connectMqtt } from './connect.js';
+export { errorText } from './util.js';
+export * from './rpc-server.js';
+export * from './rpc-client.js';

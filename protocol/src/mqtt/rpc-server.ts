@@ -1,0 +1,253 @@
+/**
+ * Request/response over MQTT, server side: a dispatch table keyed by operation. Every request that can
+ * be answered is answered with a ResponseEnvelope, whatever the handler does:
+ *
+ *   unknown operation                 → error UNKNOWN_OP
+ *   payload not JSON / not a request  → error BAD_REQUEST when a correlation id can be recovered (from the
+ *                                       payload or MQTT 5 correlation data), else counted and dropped
+ *   past its `deadline`               → error EXPIRED, the handler is not called
+ *   handler throws or rejects         → error with the AkbError's code/message/hint, else INTERNAL
+ *
+ * The answer goes to the MQTT 5 response topic (echoing the correlation data) when the request has one,
+ * else to the payload's `replyTo`, else to `defaultReplyTopic`; with none of these it is dropped and counted.
+ */
+import { isAkbError } from '../errors.js';
+import { decodeMessage, encodeMessage } from '../messages.js';
+import { CorrelationId, type ErrorBody, type RequestEnvelope, type ResponseEnvelope } from '../schemas/envelope.js';
+import { errorText } from './util.js';
+import { isPublishTopic } from './topic-match.js';
+import type { AkbMessage, MqttTransport, QoS } from './transport.js';
+
+export interface RpcContext {
+  id: string;
+  op: string;
+  from: string | undefined;
+  /** The topic the request arrived on. */
+  topic: string;
+  deadline: number | undefined;
+  /** Where the answer will go. */
+  replyTopic: string;
+}
+
+export type RpcHandler = (args: unknown, ctx: RpcContext) => unknown;
+export type RpcHandlers = Record<string, RpcHandler>;
+
+export interface RpcServerOptions {
+  /** Topic (or filter) the requests arrive on, e.g. `topics.cmdReq(deviceId)`. */
+  requestTopic: string;
+  handlers: RpcHandlers;
+  /** Where answers go when a request names no reply topic, e.g. `topics.cmdRes(deviceId)`. */
+  defaultReplyTopic?: string;
+  /** QoS of the subscription and of the answers (default 1). */
+  qos?: QoS;
+  /** Clock for deadlines (default Date.now). */
+  now?: () => number;
+  /** Told about every failure (handler errors, dropped requests, failed publishes), for logging. */
+  onError?: (error: unknown, context: { topic: string; id?: string; op?: string; what: string }) => void;
+}
+
+export interface RpcServerStats {
+  received: number;
+  answered: number;
+  ok: number;
+  errors: number;
+  unknownOp: number;
+  badRequest: number;
+  expired: number;
+  handlerFailures: number;
+  /** Requests that could not be answered: no recoverable id, or no reply topic. */
+  dropped: number;
+  publishFailures: number;
+}
+
+const MAX_MESSAGE = 2000;
+
+export class RpcServer {
+  private readonly counters: RpcServerStats = {
+    received: 0, answered: 0, ok: 0, errors: 0, unknownOp: 0, badRequest: 0, expired: 0,
+    handlerFailures: 0, dropped: 0, publishFailures: 0,
+  };
+  private readonly handlers: ReadonlyMap<string, RpcHandler>;
+  private readonly qos: QoS;
+  private readonly now: () => number;
+  private stopRouting: (() => void) | undefined;
+
+  constructor(
+    private readonly transport: MqttTransport,
+    private readonly options: RpcServerOptions,
+  ) {
+    // A Map, not the object itself, so that an op named "constructor" or "__proto__" is just unknown.
+    this.handlers = new Map(Object.entries(options.handlers));
+    this.qos = options.qos ?? 1;
+    this.now = options.now ?? Date.now;
+  }
+
+  get stats(): Readonly<RpcServerStats> {
+    return { ...this.counters };
+  }
+
+  get operations(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /** Subscribes to the request topic and starts answering. */
+  async start(): Promise<void> {
+    if (this.stopRouting) return;
+    this.stopRouting = this.transport.onMessage(this.options.requestTopic, (m) => this.handle(m));
+    try {
+      await this.transport.subscribe(this.options.requestTopic, { qos: this.qos });
+    } catch (e) {
+      this.stopRouting();
+      this.stopRouting = undefined;
+      throw e;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.stopRouting) return;
+    this.stopRouting();
+    this.stopRouting = undefined;
+    await this.transport.unsubscribe(this.options.requestTopic);
+  }
+
+  /** Answers one request message. Never rejects; exposed so a caller can feed messages it routed itself. */
+  async handle(message: AkbMessage): Promise<void> {
+    this.counters.received++;
+    let req: RequestEnvelope;
+    try {
+      req = decodeMessage('request', message.payload);
+    } catch (e) {
+      return this.reject(message, e);
+    }
+    const replyTopic = this.replyTopic(message, req.replyTo);
+    if (replyTopic === undefined) return this.drop(message, 'no reply topic', req.id, req.op);
+    const ctx: RpcContext = { id: req.id, op: req.op, from: req.from, topic: message.topic, deadline: req.deadline, replyTopic };
+
+    if (req.deadline !== undefined && req.deadline < this.now()) {
+      this.counters.expired++;
+      return this.answerError(message, ctx, {
+        code: 'EXPIRED',
+        message: `request ${req.id} (${req.op}) arrived after its deadline`,
+        hint: 'send it again with a later deadline, or check the clocks of both sides',
+      });
+    }
+    const handler = this.handlers.get(req.op);
+    if (handler === undefined) {
+      this.counters.unknownOp++;
+      return this.answerError(message, ctx, {
+        code: 'UNKNOWN_OP',
+        message: `unknown operation "${req.op}"`,
+        hint: `known operations: ${this.operations.join(', ') || '(none)'}`.slice(0, MAX_MESSAGE),
+      });
+    }
+    let data: unknown;
+    try {
+      data = await handler(req.args, ctx);
+    } catch (e) {
+      this.counters.handlerFailures++;
+      this.report(e, message.topic, 'handler failed', req.id, req.op);
+      return this.answerError(message, ctx, errorBody(e));
+    }
+    const body: ResponseEnvelope = data === undefined ? { v: 1, id: req.id, status: 'ok' } : { v: 1, id: req.id, status: 'ok', data };
+    let payload: string;
+    try {
+      payload = encodeMessage('response', body);
+    } catch (e) {
+      this.counters.handlerFailures++;
+      return this.answerError(message, ctx, {
+        code: 'BAD_RESPONSE',
+        message: `the result of "${req.op}" cannot be sent: ${errorText(e)}`.slice(0, MAX_MESSAGE),
+        hint: 'return JSON-serializable data within the message size limit',
+      });
+    }
+    this.counters.ok++;
+    await this.send(message, replyTopic, payload, ctx);
+  }
+
+  /** A request that failed to decode: answer BAD_REQUEST if an id can be recovered, else drop it. */
+  private async reject(message: AkbMessage, error: unknown): Promise<void> {
+    this.counters.badRequest++;
+    const why = `bad request: ${errorText(error)}`;
+    // Valid JSON that breaks the schema may still carry a usable id and replyTo; other failures
+    // (not JSON, too large, too deep) are not parsed again.
+    let fields: Record<string, unknown> = {};
+    if (isAkbError(error) && error.code === 'SCHEMA_VIOLATION') {
+      try {
+        const json: unknown = JSON.parse(message.payload.toString('utf8'));
+        if (typeof json === 'object' && json !== null && !Array.isArray(json)) fields = json as Record<string, unknown>;
+      } catch {
+        // nothing to recover
+      }
+    }
+    const id = recoverId(fields.id) ?? recoverId(message.correlationData?.toString('utf8'));
+    if (id === undefined) return this.drop(message, `${why}; no correlation id to answer`);
+    const replyTo = typeof fields.replyTo === 'string' && fields.replyTo.length <= 512 ? fields.replyTo : undefined;
+    const replyTopic = this.replyTopic(message, replyTo);
+    if (replyTopic === undefined) return this.drop(message, `${why}; no reply topic`, id);
+    const op = typeof fields.op === 'string' ? fields.op.slice(0, 64) : '';
+    const ctx: RpcContext = { id, op, from: undefined, topic: message.topic, deadline: undefined, replyTopic };
+    return this.answerError(message, ctx, {
+      code: 'BAD_REQUEST',
+      message: why.slice(0, MAX_MESSAGE),
+      hint: 'send {"v":1,"id":…,"op":…,"args":…,"replyTo":…} as UTF-8 JSON',
+    });
+  }
+
+  private drop(message: AkbMessage, why: string, id?: string, op?: string): void {
+    this.counters.dropped++;
+    this.report(new Error(why), message.topic, 'request dropped', id, op);
+  }
+
+  private replyTopic(message: AkbMessage, replyTo: string | undefined): string | undefined {
+    for (const t of [message.responseTopic, replyTo, this.options.defaultReplyTopic]) {
+      if (t !== undefined && isPublishTopic(t)) return t;
+    }
+    return undefined;
+  }
+
+  private async answerError(message: AkbMessage, ctx: RpcContext, error: ErrorBody): Promise<void> {
+    this.counters.errors++;
+    const body: ResponseEnvelope = { v: 1, id: ctx.id, status: 'error', error };
+    await this.send(message, ctx.replyTopic, JSON.stringify(body), ctx);
+  }
+
+  private async send(message: AkbMessage, topic: string, payload: string, ctx: RpcContext): Promise<void> {
+    try {
+      const v5 = topic === message.responseTopic && message.correlationData !== undefined;
+      await this.transport.publish(topic, payload, v5 ? { qos: this.qos, correlationData: message.correlationData } : { qos: this.qos });
+      this.counters.answered++;
+    } catch (e) {
+      this.counters.publishFailures++;
+      this.report(e, message.topic, `answer to ${topic} failed`, ctx.id, ctx.op);
+    }
+  }
+
+  private report(error: unknown, topic: string, what: string, id?: string, op?: string): void {
+    const onError = this.options.onError;
+    if (!onError) return;
+    try {
+      onError(error, { topic, what, ...(id === undefined ? {} : { id }), ...(op === undefined ? {} : { op }) });
+    } catch {
+      // A failing logger must not take the server down.
+    }
+  }
+}
+
+function recoverId(v: unknown): string | undefined {
+  const r = CorrelationId.safeParse(v);
+  return r.success ? r.data : undefined;
+}
+
+/** The error body for a handler failure: an AkbError keeps its code, message and hint. */
+export function errorBody(e: unknown): ErrorBody {
+  if (isAkbError(e)) {
+    const body: ErrorBody = { code: e.code.slice(0, 64) || 'INTERNAL', message: e.message.slice(0, MAX_MESSAGE) };
+    if (e.hint !== undefined) body.hint = e.hint.slice(0, MAX_MESSAGE);
+    return body;
+  }
+  return {
+    code: 'INTERNAL',
+    message: errorText(e).slice(0, MAX_MESSAGE),
+    hint: 'the handler failed unexpectedly; see the server log',
+  };
+}
