@@ -4,3 +4,4 @@ export * from './schemas/envelope.js';
 export * from './schemas/index.js';
 export * from './messages.js';
 export * from './frame/index.js';
+export { jsonSchemaFiles, jsonSchemaOf, schemaFileName } from './schemas/json-schema.js';

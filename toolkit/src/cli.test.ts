@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -41,6 +43,47 @@ describe('akb CLI', () => {
   it('prints the one-pattern-per-device Mosquitto ACL', () => {
     const r = akb('topics', '--device', 'x', '--acl');
     expect(r.stdout).toContain('pattern readwrite akb/v1/dev/%u/#');
+  });
+});
+
+describe('akb subcommands on real files', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  it('lists the device catalogue as JSON', () => {
+    const r = akb('devices', 'list', '--json');
+    expect(r.status).toBe(0);
+    const ids = (JSON.parse(r.stdout) as { id: string }[]).map((p) => p.id);
+    expect(ids).toContain('rpi-5');
+    expect(ids).toContain('jetson-orin-nano');
+  });
+
+  it('detects a Raspberry Pi 5 from a mounted root file system', () => {
+    const r = akb('devices', 'detect', '--root', `${root}devices/fixtures/rpi-5`, '--json');
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.stdout) as { id: string; confident: boolean }[])[0]).toMatchObject({ id: 'rpi-5', confident: true });
+  });
+
+  it('decodes a golden frame and refuses a corrupted one with one line', () => {
+    const ok = akb('frame', 'decode', `${root}protocol/vectors/frames/01-float32.bin`, '--json');
+    expect(ok.status).toBe(0);
+    expect((JSON.parse(ok.stdout) as { header: { dtype: string } }).header.dtype).toBe('float32');
+    // Thrown at it: a frame whose CRC does not match.
+    const bad = akb('frame', 'decode', `${root}protocol/vectors/frames/09-bad-crc.bin`);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('CRC-32C');
+  });
+
+  it('validates a profile and rejects a file of the wrong kind naming the path', () => {
+    expect(akb('message', 'validate', 'device-profile', `${root}devices/rpi/rpi-5.profile.json`).status).toBe(0);
+    const bad = akb('message', 'validate', 'model-card', `${root}devices/rpi/rpi-5.profile.json`);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^akb: model-card: at /);
+  });
+
+  it('writes the JSON Schemas to a folder', () => {
+    const out = mkdtempSync(join(tmpdir(), 'akb-schema-'));
+    expect(akb('schema', '--out', out).status).toBe(0);
+    expect(readdirSync(out)).toContain('model-card.schema.json');
   });
 });
 

@@ -1,7 +1,11 @@
 import type { AkbCommand } from './define.js';
 import { brokerCommand } from './broker.js';
 import { demoCommand } from './demo.js';
+import { devicesCommand } from './devices.js';
+import { frameCommand } from './frame.js';
+import { messageCommand } from './message.js';
+import { schemaCommand } from './schema.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, topicsCommand, brokerCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand];
