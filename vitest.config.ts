@@ -7,6 +7,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   resolve: {
     alias: [
+      { find: /^@akb\/protocol\/log$/, replacement: here('./protocol/src/log.ts') },
       { find: /^@akb\/protocol\/mqtt$/, replacement: here('./protocol/src/mqtt/index.ts') },
       { find: /^@akb\/protocol$/, replacement: here('./protocol/src/index.ts') },
       { find: /^@akb\/devices$/, replacement: here('./devices/src/index.ts') },

@@ -52,3 +52,15 @@ export class ProtocolError extends AkbError {
 export function isAkbError(e: unknown): e is AkbError {
   return e instanceof AkbError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && 'toLine' in e);
 }
+
+/**
+ * What a program's entry point prints for an error it caught, and the exit code to use: a typed error is
+ * one line; anything else is a bug (exit 70, EX_SOFTWARE), with the stack only when `debug` is set.
+ */
+export function describeError(e: unknown, program: string, debug = false): { lines: string[]; exitCode: number } {
+  if (isAkbError(e)) return { lines: [`${program}: ${e.toLine()}`], exitCode: e.exitCode };
+  const message = e instanceof Error ? e.message : String(e);
+  const lines = [`${program}: internal error: ${message} (this is a bug; rerun with AKB_DEBUG=1 for the stack and report it)`];
+  if (debug && e instanceof Error && e.stack) lines.push(e.stack);
+  return { lines, exitCode: 70 };
+}

@@ -1,1 +1,2 @@
-export {};
+export { CloudService, type CloudServiceOptions } from './service.js';
+export { FleetRegistry, type FleetEntry } from './fleet.js';

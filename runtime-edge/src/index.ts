@@ -1,1 +1,1 @@
-export {};
+export { EdgeAgent, EDGE_VERSION, type EdgeAgentOptions } from './agent.js';

@@ -1,2 +1,2 @@
 export { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
-export { createLogger } from './log.js';
+export { createLogger } from '@akb/protocol/log';

@@ -2,7 +2,7 @@
  * The one place where a command's outcome becomes an exit code. Typed errors print one line; anything
  * else is a bug, printed as one line too, with the stack only when AKB_DEBUG is set.
  */
-import { isAkbError } from '@akb/protocol';
+import { describeError } from '@akb/protocol';
 
 export interface Io {
   out: (line: string) => void;
@@ -20,14 +20,9 @@ export async function runCommand(fn: () => Promise<void>, io: Io = processIo): P
     await fn();
     return 0;
   } catch (e) {
-    if (isAkbError(e)) {
-      io.err(`akb: ${e.toLine()}`);
-      return e.exitCode;
-    }
-    const message = e instanceof Error ? e.message : String(e);
-    io.err(`akb: internal error: ${message} (this is a bug; rerun with AKB_DEBUG=1 for the stack and report it)`);
-    if (process.env.AKB_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
-    return 70;
+    const { lines, exitCode } = describeError(e, 'akb', Boolean(process.env.AKB_DEBUG));
+    for (const line of lines) io.err(line);
+    return exitCode;
   }
 }
 

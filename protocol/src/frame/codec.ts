@@ -5,6 +5,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import { crc32c } from './crc32c.js';
+import { allocBytes } from './pool.js';
 import {
   FRAME_CRC_LENGTH,
   FRAME_HEADER_LENGTH,
@@ -31,7 +32,7 @@ export function encodeFrame(header: FrameHeaderInit, payload: Uint8Array): Uint8
   checkHeaderInit(header, payload.length);
   const headerLength = header.headerLength ?? FRAME_HEADER_LENGTH;
   const bodyLength = headerLength + payload.length;
-  const out = new Uint8Array(bodyLength + FRAME_CRC_LENGTH);
+  const out = allocBytes(bodyLength + FRAME_CRC_LENGTH);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   writeHeader(view, header, headerLength, payload.length);
   out.set(payload, headerLength);

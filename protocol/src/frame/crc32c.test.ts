@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cBackend, crc32cJs } from './crc32c.js';
 
 /** Bit-at-a-time reference, straight from the definition. */
 function crc32cBitwise(bytes: Uint8Array): number {
@@ -47,3 +47,22 @@ describe('crc32c', () => {
     );
   });
 });
+
+describe('crc32c implementations', () => {
+  it('uses the native addon on this machine (it is an optional dependency that installs on x64 and arm64)', () => {
+    expect(crc32cBackend).toBe('native');
+  });
+
+  it('gives the same result natively and in JS, chained or whole, for large and odd-sized inputs', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 20_000 }), fc.nat(), (bytes, cut) => {
+        const at = bytes.length === 0 ? 0 : cut % bytes.length;
+        const whole = crc32cJs(bytes);
+        expect(crc32c(bytes)).toBe(whole);
+        expect(crc32c(bytes.subarray(at), crc32c(bytes.subarray(0, at)))).toBe(whole);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+

@@ -3,7 +3,10 @@
  * value of the ASCII bytes "123456789" is 0xE3069283. Chosen over CRC-32 (IEEE) for its better error
  * detection on short messages and because radios and SDR stacks often compute it in hardware.
  *
- * Slicing-by-8 in plain JS: no native addon and no Node API, so the protocol package stays usable anywhere.
+ * Two implementations with one result: slicing-by-8 in plain JS, usable anywhere (a browser, onnxruntime-web
+ * targets), and the optional native addon `@node-rs/crc32` (SSE4.2 / ARMv8 CRC instructions, prebuilt for
+ * x64, arm64 and armv7), about 30x faster on 16 KiB frames. The CRC is the codec's main cost, so the
+ * native one is used where it loads; AKB_CRC32C=js forces the JS one.
  */
 
 const POLY = 0x82f63b78;
@@ -32,7 +35,7 @@ function buildTables(): Int32Array {
  * CRC-32C of `bytes`. `seed` is a previous result, so `crc32c(b, crc32c(a))` equals the CRC of `a`
  * followed by `b`; leave it out for a fresh CRC. Returns an unsigned 32-bit integer.
  */
-export function crc32c(bytes: Uint8Array, seed = 0): number {
+export function crc32cJs(bytes: Uint8Array, seed = 0): number {
   const t = TABLES;
   let c = ~seed;
   let i = 0;
@@ -53,4 +56,36 @@ export function crc32c(bytes: Uint8Array, seed = 0): number {
   }
   while (i < n) c = t[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
+}
+
+type Crc32cFn = (bytes: Uint8Array, seed?: number) => number;
+
+async function loadNative(): Promise<Crc32cFn | undefined> {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (env?.AKB_CRC32C === 'js') return undefined;
+  try {
+    const mod = (await import('@node-rs/crc32')) as { crc32c?: (input: Uint8Array, initial?: number) => number };
+    const fn = mod.crc32c;
+    // Trust it only if it gives the check value.
+    if (typeof fn !== 'function' || fn(new TextEncoder().encode('123456789')) !== 0xe3069283) return undefined;
+    return (bytes, seed = 0) => fn(bytes, seed) >>> 0;
+  } catch {
+    return undefined;
+  }
+}
+
+const native: Crc32cFn | undefined = await loadNative();
+
+/** Below this size the JS loop beats the cost of calling into the addon. */
+const NATIVE_MIN_BYTES = 128;
+
+/** Which implementation `crc32c` uses for large inputs: 'native' or 'js'. */
+export const crc32cBackend: 'native' | 'js' = native ? 'native' : 'js';
+
+/**
+ * CRC-32C of `bytes`, by the fastest implementation available. `seed` is a previous result, so
+ * `crc32c(b, crc32c(a))` equals the CRC of `a` followed by `b`. Returns an unsigned 32-bit integer.
+ */
+export function crc32c(bytes: Uint8Array, seed = 0): number {
+  return native !== undefined && bytes.length >= NATIVE_MIN_BYTES ? native(bytes, seed) : crc32cJs(bytes, seed);
 }

@@ -1,5 +1,5 @@
 /** The binary symbol frame, version 1: codec, symbol packing, fragmentation and reassembly. */
-export { crc32c } from './crc32c.js';
+export { crc32c, crc32cBackend, crc32cJs } from './crc32c.js';
 export { float16BitsToFloat32, float32ToFloat16Bits } from './float16.js';
 export {
   BYTES_PER_VALUE,

@@ -1,5 +1,5 @@
 /**
- * One pino logger per module, named `akb:<module>`, writing JSON lines to stderr so stdout stays for
+ * `@akb/protocol/log` (pino, an optional peer dependency). One pino logger per module, named `akb:<module>`, writing JSON lines to stderr so stdout stays for
  * results (`--json`). The level comes from AKB_LOG_LEVEL (default: warn for the CLI, so a person sees
  * results, not chatter).
  */

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { allocBytes } from './pool.js';
+
+describe('allocBytes', () => {
+  it('hands out zero-filled, 8-byte aligned, non-overlapping arrays across slab boundaries', () => {
+    const arrays = Array.from({ length: 500 }, (_, i) => allocBytes(1 + ((i * 37) % 3000)));
+    for (const a of arrays) {
+      expect(a.every((b) => b === 0)).toBe(true);
+      expect(a.byteOffset % 8).toBe(0);
+      a.fill(0xab);
+    }
+    // Writing every array never touched another one.
+    for (const a of arrays) expect(a.every((b) => b === 0xab)).toBe(true);
+  });
+
+  it('gives large arrays their own buffer', () => {
+    const big = allocBytes(64 * 1024);
+    expect(big.byteOffset).toBe(0);
+    expect(big.buffer.byteLength).toBe(64 * 1024);
+  });
+});
