@@ -18,11 +18,18 @@ export interface CloudServiceOptions {
 export class CloudService {
   readonly fleet = new FleetRegistry();
   private readonly log = createLogger('cloud');
+  private readonly rpc: RpcServer;
 
-  private constructor(
-    private readonly client: AkbMqttClient,
-    private readonly rpc: RpcServer,
-  ) {}
+  private constructor(private readonly client: AkbMqttClient) {
+    this.rpc = new RpcServer(client, {
+      requestTopic: topics.cloudReq(),
+      handlers: {
+        ping: () => ({ pong: true, ts: Date.now() }),
+        'fleet.list': () => this.fleet.list(),
+      },
+      onError: (error, context) => this.log.warn({ err: error, ...context }, 'request failed'),
+    });
+  }
 
   static async start(options: CloudServiceOptions): Promise<CloudService> {
     const client = await connectMqtt({
@@ -32,23 +39,13 @@ export class CloudService {
       password: options.password,
       protocolVersion: options.protocolVersion ?? 4,
     });
-    let service: CloudService | undefined;
-    const rpc = new RpcServer(client, {
-      requestTopic: topics.cloudReq(),
-      handlers: {
-        ping: () => ({ pong: true, ts: Date.now() }),
-        'fleet.list': () => service?.fleet.list() ?? [],
-      },
-      onError: (error, context) => service?.log.warn({ err: error, ...context }, 'request failed'),
-    });
-    service = new CloudService(client, rpc);
-    const svc = service;
+    const service = new CloudService(client);
     client.onMessage(filters.allStatus, (m) => {
-      const entry = svc.fleet.accept(m);
-      if (entry) svc.log.info(entry, 'device status');
+      const entry = service.fleet.accept(m);
+      if (entry) service.log.info(entry, 'device status');
     });
     await client.subscribe(filters.allStatus, { qos: 1 });
-    await rpc.start();
+    await service.rpc.start();
     return service;
   }
 

@@ -19,15 +19,24 @@ export interface EdgeAgentOptions {
 }
 
 export class EdgeAgent {
-  private readonly log;
-  private readonly bootTime = Date.now();
+  private readonly log = createLogger('edge');
+  private readonly rpc: RpcServer;
 
   private constructor(
     readonly options: EdgeAgentOptions,
     private readonly client: AkbMqttClient,
-    private readonly rpc: RpcServer,
+    private readonly bootTime: number,
   ) {
-    this.log = createLogger('edge');
+    const handlers: RpcHandlers = {
+      ping: () => ({ pong: true, ts: Date.now() }),
+      'status.get': () => this.snapshot(),
+    };
+    this.rpc = new RpcServer(client, {
+      requestTopic: topics.cmdReq(options.deviceId),
+      defaultReplyTopic: topics.cmdRes(options.deviceId),
+      handlers,
+      onError: (error, context) => this.log.warn({ err: error, ...context }, 'command failed'),
+    });
   }
 
   static async start(options: EdgeAgentOptions): Promise<EdgeAgent> {
@@ -40,19 +49,8 @@ export class EdgeAgent {
       protocolVersion: options.protocolVersion ?? 4,
       birth: (session) => birth(options, session, bootTime),
     });
-    let agent: EdgeAgent | undefined;
-    const handlers: RpcHandlers = {
-      ping: () => ({ pong: true, ts: Date.now() }),
-      'status.get': () => agent?.snapshot(),
-    };
-    const rpc = new RpcServer(client, {
-      requestTopic: topics.cmdReq(options.deviceId),
-      defaultReplyTopic: topics.cmdRes(options.deviceId),
-      handlers,
-      onError: (error, context) => agent?.log.warn({ err: error, ...context }, 'command failed'),
-    });
-    agent = new EdgeAgent(options, client, rpc);
-    await rpc.start();
+    const agent = new EdgeAgent(options, client, bootTime);
+    await agent.rpc.start();
     agent.log.info({ device: options.deviceId, broker: options.brokerUrl }, 'edge agent online');
     return agent;
   }

@@ -23,7 +23,7 @@ export function defineCommand<A>(spec: CommandSpec<A>): AkbCommand {
   return (ctx) => ({
     command: spec.command,
     describe: spec.describe,
-    builder: (y: Argv) => spec.builder(y) as Argv,
+    builder: (y: Argv) => spec.builder(y),
     handler: async (args) => {
       ctx.exitCode = await runCommand(() => spec.run(args as ArgumentsCamelCase<A>, ctx.io), ctx.io);
     },
