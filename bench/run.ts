@@ -6,10 +6,12 @@
 import { cpus, totalmem } from 'node:os';
 import { runBrokerBench } from './broker.js';
 import { runCodecBench } from './codec.js';
+import { runLinkChannelBench } from './link-channel.js';
 
 const benches: Record<string, () => Promise<object>> = {
   codec: runCodecBench,
   broker: runBrokerBench,
+  'link-channel': runLinkChannelBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -7,3 +7,6 @@ export { loadModel, type LoadedModel } from './inference/model-store.js';
 export { decodeImage, encodePng, MAX_PIXELS, type RgbImage } from './image/codec.js';
 export { extractTile, placeTile, tileCount, tileGrid, type TileGrid } from './image/tiles.js';
 export { mse, psnr } from './image/quality.js';
+export * from './channel/index.js';
+export * from './link/index.js';
+export * from './emulator/index.js';

@@ -24,6 +24,13 @@ describe('akb CLI', () => {
     expect(r.stderr).toMatch(/^akb: .*frobnicate/);
   });
 
+  it('refuses an unknown option without running the command', () => {
+    const r = akb('topics', '--device', 'x', '--bogus');
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe('akb: Unknown argument: bogus (see akb --help)');
+  });
+
   it('turns a typed error (a hostile device id) into one line, exit 1, no stack trace', () => {
     const r = akb('topics', '--device', '../../etc/passwd');
     expect(r.status).toBe(1);

@@ -11,9 +11,10 @@ import { processIo } from './run-command.js';
 
 const VERSION = '0.1.0';
 
+class UsageError extends Error {}
+
 async function main(argv: string[]): Promise<number> {
   const ctx: CliContext = { io: processIo, exitCode: 0 };
-  let parseError = 0;
   const parser = yargs(argv)
     .scriptName('akb')
     .usage('$0 <command> [options]\n\nTake AKB-JSCC models from training to the field.')
@@ -23,15 +24,19 @@ async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, error) => {
-      // Argument errors are the user's to fix: one line, exit 2. Errors from handlers never reach here
-      // (runCommand catches them), so `error` here is yargs' own.
-      const text = message || (error instanceof Error ? error.message : 'invalid arguments');
-      process.stderr.write(`akb: ${text} (see akb --help)\n`);
-      parseError = 2;
+      // Argument errors are the user's to fix. Throwing stops yargs before any handler runs; handlers'
+      // own errors never reach here (runCommand catches them).
+      throw new UsageError(message || (error instanceof Error ? error.message : 'invalid arguments'));
     });
   for (const command of commands) parser.command(command(ctx));
-  await parser.parseAsync();
-  return parseError || ctx.exitCode;
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`akb: ${e.message} (see akb --help)\n`);
+    return 2;
+  }
+  return ctx.exitCode;
 }
 
 main(hideBin(process.argv)).then(

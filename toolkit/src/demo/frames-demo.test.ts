@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
 import { runFramesDemo } from './frames-demo.js';
-import { GilbertElliott, seededRandom } from './gilbert-elliott.js';
+import { GilbertElliott, seededRandom } from '@akb/edge';
 
 describe('frames demo on the embedded broker', () => {
   let broker: EmbeddedBroker;

@@ -17,7 +17,7 @@ import {
   type SymbolDtype,
 } from '@akb/protocol';
 import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { GilbertElliott, gaussian, seededRandom, type GilbertElliottParams } from './gilbert-elliott.js';
+import { GilbertElliott, gaussian, seededRandom, type GilbertElliottParams } from '@akb/edge';
 
 export interface FramesDemoOptions {
   /** Broker to use; the caller starts the embedded one when there is none. */
