@@ -7,6 +7,7 @@
  *   akb/v1/dev/{device}/telemetry       JSON telemetry samples, QoS 1
  *   akb/v1/dev/{device}/link/tx         binary symbol frames as sent by the edge
  *   akb/v1/dev/{device}/link/rx         binary symbol frames after the channel (emulator or gateway)
+ *   akb/v1/dev/{device}/link/meta       JSON image-meta before the frames of one image
  *   akb/v1/dev/{device}/feedback        JSON feedback from the receiver to the edge
  *   akb/v1/dev/{device}/cmd/req         JSON request envelopes to the device
  *   akb/v1/dev/{device}/cmd/res         JSON response envelopes from the device
@@ -44,6 +45,7 @@ export const topics = {
   telemetry: (id: string) => `${dev(id)}/telemetry`,
   linkTx: (id: string) => `${dev(id)}/link/tx`,
   linkRx: (id: string) => `${dev(id)}/link/rx`,
+  linkMeta: (id: string) => `${dev(id)}/link/meta`,
   feedback: (id: string) => `${dev(id)}/feedback`,
   cmdReq: (id: string) => `${dev(id)}/cmd/req`,
   cmdRes: (id: string) => `${dev(id)}/cmd/res`,
@@ -61,6 +63,7 @@ export const filters = {
   allTelemetry: `${TOPIC_ROOT}/dev/+/telemetry`,
   allLinkTx: `${TOPIC_ROOT}/dev/+/link/tx`,
   allLinkRx: `${TOPIC_ROOT}/dev/+/link/rx`,
+  allLinkMeta: `${TOPIC_ROOT}/dev/+/link/meta`,
   allCmdRes: `${TOPIC_ROOT}/dev/+/cmd/res`,
   /** A shared subscription: the broker hands each message to one member of `group`. */
   shared: (group: string, filter: string) => `$share/${assertDeviceId(group)}/${filter}`,
@@ -71,6 +74,7 @@ export type DeviceTopicKind =
   | 'telemetry'
   | 'link/tx'
   | 'link/rx'
+  | 'link/meta'
   | 'feedback'
   | 'cmd/req'
   | 'cmd/res'
@@ -78,7 +82,7 @@ export type DeviceTopicKind =
   | `kb/${KbKind}`;
 
 const DEVICE_KINDS: ReadonlySet<string> = new Set<DeviceTopicKind>([
-  'status', 'telemetry', 'link/tx', 'link/rx', 'feedback', 'cmd/req', 'cmd/res',
+  'status', 'telemetry', 'link/tx', 'link/rx', 'link/meta', 'feedback', 'cmd/req', 'cmd/res',
   ...OTA_KINDS.map((k) => `ota/${k}` as const),
   ...KB_KINDS.map((k) => `kb/${k}` as const),
 ]);

@@ -10,3 +10,5 @@ export { mse, psnr } from './image/quality.js';
 export * from './channel/index.js';
 export * from './link/index.js';
 export * from './emulator/index.js';
+export { loadSourceKb, type SourceKb } from './jscc/source-kb.js';
+export { loadModelSet, type ModelSet, type RateAction, type ChannelKbTable } from './jscc/model-set.js';

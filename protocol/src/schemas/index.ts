@@ -8,6 +8,7 @@ import { CloudConfig, EdgeConfig } from './config.js';
 import { DeviceProfile } from './device-profile.js';
 import { RequestEnvelope, ResponseEnvelope } from './envelope.js';
 import { FeedbackMessage, IntentMessage } from './feedback.js';
+import { ImageMetaMessage } from './image-meta.js';
 import { KbAnnounce, KbEntryRequest, KbEntryResponse } from './kb.js';
 import { ModelCard } from './model-card.js';
 import { OtaBlock, OtaGet, OtaOffer, OtaResult } from './ota.js';
@@ -18,6 +19,7 @@ export * from './common.js';
 export * from './status.js';
 export * from './telemetry.js';
 export * from './feedback.js';
+export * from './image-meta.js';
 export * from './kb.js';
 export * from './kb-digest.js';
 export * from './ota.js';
@@ -33,6 +35,7 @@ export const messageSchemas = {
   status: StatusMessage,
   telemetry: TelemetryMessage,
   feedback: FeedbackMessage,
+  'image-meta': ImageMetaMessage,
   intent: IntentMessage,
   request: RequestEnvelope,
   response: ResponseEnvelope,

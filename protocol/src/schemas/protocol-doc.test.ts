@@ -18,6 +18,7 @@ describe('PROTOCOL.md', () => {
       topics.telemetry(DEVICE),
       topics.linkTx(DEVICE),
       topics.linkRx(DEVICE),
+      topics.linkMeta(DEVICE),
       topics.feedback(DEVICE),
       topics.cmdReq(DEVICE),
       topics.cmdRes(DEVICE),

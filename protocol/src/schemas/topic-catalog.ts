@@ -28,6 +28,7 @@ export const TOPIC_CATALOG: readonly TopicSpec[] = [
   { topic: 'akb/v1/dev/{device}/telemetry', direction: 'edge → cloud', payload: 'telemetry', qos: 1, retained: false, publishers: 'the device' },
   { topic: 'akb/v1/dev/{device}/link/tx', direction: 'edge → channel', payload: 'frame', qos: 0, retained: false, publishers: 'the device' },
   { topic: 'akb/v1/dev/{device}/link/rx', direction: 'channel → cloud', payload: 'frame', qos: 0, retained: false, publishers: 'emulator or radio gateway' },
+  { topic: 'akb/v1/dev/{device}/link/meta', direction: 'edge → cloud', payload: 'image-meta', qos: 1, retained: false, publishers: 'the device' },
   { topic: 'akb/v1/dev/{device}/feedback', direction: 'cloud → edge', payload: 'feedback', qos: 0, retained: false, publishers: 'cloud (the receiver)' },
   { topic: 'akb/v1/dev/{device}/cmd/req', direction: 'cloud, tools → edge', payload: 'request', qos: 1, retained: false, publishers: 'cloud, tools' },
   { topic: 'akb/v1/dev/{device}/cmd/res', direction: 'edge → requester', payload: 'response', qos: 1, retained: false, publishers: 'the device' },
