@@ -8,3 +8,4 @@ export * from './brokers.js';
 export * from './inbox.js';
 export * from './frames.js';
 export * from './status.js';
+export * from './browser.js';
