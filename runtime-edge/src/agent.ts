@@ -1,10 +1,11 @@
 /**
  * The edge agent's control plane: connected with a retained birth and a last-will death, it answers
- * commands on its request topic through a dispatch table. The encoder, channel KB and link drivers attach
- * to it (issue #4); until then it reports honestly that it has no models loaded.
+ * commands on its request topic through a dispatch table. The JSCC pipeline (encoder, channel KB, link,
+ * sources, telemetry) attaches to it after connecting and adds its operations; `intent.set` (also on the
+ * fleet's command topic) goes to the attached pipeline's policy. Without one, the agent says so.
  */
-import { PROTOCOL_VERSION, topics, type StatusOnline } from '@akb/protocol';
-import { RpcServer, connectDevice, type AkbMqttClient, type RpcHandlers } from '@akb/protocol/mqtt';
+import { AkbError, INTENT_SET_OP, PROTOCOL_VERSION, topics, type ModelVersion, type StatusOnline } from '@akb/protocol';
+import { RpcServer, connectDevice, type AkbMqttClient, type RpcHandler, type RpcHandlers } from '@akb/protocol/mqtt';
 import { createLogger } from '@akb/protocol/log';
 
 export const EDGE_VERSION = '0.1.0';
@@ -16,27 +17,57 @@ export interface EdgeAgentOptions {
   username?: string;
   password?: string;
   protocolVersion?: 4 | 5;
+  /** Models loaded, for the birth and status.get. */
+  models?: readonly ModelVersion[];
+  /** Source-KB version id held, for the birth. */
+  kb?: number | null;
+  /** Capability tokens besides `cmd`. */
+  capabilities?: readonly string[];
+  /** Attaches the pipeline once connected (before commands are answered). */
+  attach?: (client: AkbMqttClient) => Promise<EdgeAttachment>;
+}
+
+/** What the pipeline adds to the agent. */
+export interface EdgeAttachment {
+  /** More operations for the dispatch table. */
+  handlers?: RpcHandlers;
+  /** Handles `intent.set` args. */
+  intent?: RpcHandler;
+  /** Merged into status.get. */
+  snapshot?: () => object;
+  /** Called on stop, before the agent says goodbye. */
+  stop?: () => Promise<void>;
 }
 
 export class EdgeAgent {
   private readonly log = createLogger('edge');
   private readonly rpc: RpcServer;
+  private readonly fleetRpc: RpcServer;
 
   private constructor(
     readonly options: EdgeAgentOptions,
     private readonly client: AkbMqttClient,
     private readonly bootTime: number,
+    private readonly attachment: EdgeAttachment = {},
   ) {
+    const intent: RpcHandler = (args, ctx) => {
+      if (!this.attachment.intent) {
+        throw new AkbError('NO_PIPELINE', 'this edge runs no JSCC pipeline, so it has no policy to steer', {
+          hint: 'start akb-edge with --models <zoo folder> --set <name>',
+        });
+      }
+      return this.attachment.intent(args, ctx);
+    };
     const handlers: RpcHandlers = {
       ping: () => ({ pong: true, ts: Date.now() }),
       'status.get': () => this.snapshot(),
+      [INTENT_SET_OP]: intent,
+      ...attachment.handlers,
     };
-    this.rpc = new RpcServer(client, {
-      requestTopic: topics.cmdReq(options.deviceId),
-      defaultReplyTopic: topics.cmdRes(options.deviceId),
-      handlers,
-      onError: (error, context) => this.log.warn({ err: error, ...context }, 'command failed'),
-    });
+    const onError = (error: unknown, context: object): void => this.log.warn({ err: error, ...context }, 'command failed');
+    const replies = { defaultReplyTopic: topics.cmdRes(options.deviceId), onError };
+    this.rpc = new RpcServer(client, { requestTopic: topics.cmdReq(options.deviceId), handlers, ...replies });
+    this.fleetRpc = new RpcServer(client, { requestTopic: topics.fleetCmdReq(), handlers: { [INTENT_SET_OP]: intent }, ...replies });
   }
 
   static async start(options: EdgeAgentOptions): Promise<EdgeAgent> {
@@ -49,8 +80,17 @@ export class EdgeAgent {
       protocolVersion: options.protocolVersion ?? 4,
       birth: (session) => birth(options, session, bootTime),
     });
-    const agent = new EdgeAgent(options, client, bootTime);
+    let attachment: EdgeAttachment | undefined;
+    try {
+      attachment = await options.attach?.(client);
+    } catch (e) {
+      await client.close();
+      throw e;
+    }
+    const agent = new EdgeAgent(options, client, bootTime, attachment);
     await agent.rpc.start();
+    // Fleet intents are a bonus: a broker whose ACL refuses fleet/# leaves the device's own commands working.
+    await agent.fleetRpc.start().catch((e: unknown) => agent.log.warn({ err: e }, 'no fleet commands'));
     agent.log.info({ device: options.deviceId, broker: options.brokerUrl }, 'edge agent online');
     return agent;
   }
@@ -63,16 +103,27 @@ export class EdgeAgent {
       session: this.client.session,
       uptimeS: Math.round((Date.now() - this.bootTime) / 1000),
       rssBytes: memory.rss,
-      models: [],
+      models: this.options.models ?? [],
       mqtt: this.client.stats,
       commands: this.rpc.stats,
+      ...this.attachment.snapshot?.(),
     };
   }
 
-  /** Publishes the "offline" status (reason shutdown) and disconnects. */
+  /** The broker connection, for what attaches to the agent. */
+  get mqtt(): AkbMqttClient {
+    return this.client;
+  }
+
+  /** Stops the pipeline, publishes the "offline" status (reason shutdown) and disconnects. */
   async stop(): Promise<void> {
     await this.rpc.stop();
-    await this.client.close();
+    await this.fleetRpc.stop();
+    try {
+      await this.attachment.stop?.();
+    } finally {
+      await this.client.close();
+    }
   }
 }
 
@@ -85,7 +136,7 @@ function birth(options: EdgeAgentOptions, session: number, bootTime: number): St
     state: 'online',
     profile: options.profile,
     bootTime,
-    versions: { runtime: EDGE_VERSION, protocol: PROTOCOL_VERSION, models: [], kb: null },
-    capabilities: ['cmd'],
+    versions: { runtime: EDGE_VERSION, protocol: PROTOCOL_VERSION, models: [...(options.models ?? [])], kb: options.kb ?? null },
+    capabilities: ['cmd', ...(options.capabilities ?? [])],
   };
 }

@@ -1,4 +1,4 @@
-export { EdgeAgent, EDGE_VERSION, type EdgeAgentOptions } from './agent.js';
+export { EdgeAgent, EDGE_VERSION, type EdgeAgentOptions, type EdgeAttachment } from './agent.js';
 export type { BackendName, InferenceBackend, InferenceSession, Tensor } from './inference/backend.js';
 export { BackendRegistry, defaultBackends } from './inference/registry.js';
 export { ortNodeBackend } from './inference/ort-node.js';
@@ -12,3 +12,8 @@ export * from './link/index.js';
 export * from './emulator/index.js';
 export { loadSourceKb, type SourceKb } from './jscc/source-kb.js';
 export { loadModelSet, type ModelSet, type RateAction, type ChannelKbTable } from './jscc/model-set.js';
+export { TileEncoder, type EncodeRequest, type EncodedTiles, type TileEncoderOptions } from './jscc/encoder.js';
+export * from './policy/index.js';
+export * from './pipeline/index.js';
+export * from './sources/index.js';
+export * from './telemetry/index.js';

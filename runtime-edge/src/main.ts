@@ -1,39 +1,102 @@
 #!/usr/bin/env node
-/** `akb-edge`: the device daemon. Runs until SIGINT or SIGTERM, then says goodbye on its status topic. */
+/**
+ * `akb-edge`: the device daemon. Runs until SIGINT or SIGTERM, then says goodbye on its status topic.
+ * With `--models` and `--set` it runs the JSCC pipeline on images from `--images`, `--watch` or
+ * `--ingest`; without, it is the control plane only (birth, will, commands).
+ */
+import { stat } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { describeError } from '@akb/protocol';
-import { EdgeAgent } from './agent.js';
+import { AkbError, SYMBOL_DTYPES, describeError } from '@akb/protocol';
+import { EdgeAgent, type EdgeAgentOptions } from './agent.js';
+
+const NO_MODELS =
+  'akb-edge: no models (pass --models <zoo folder> --set <name>, e.g. --models models/zoo --set akb-k256; the reference models are in models/zoo of the akb repository, the sets in models/sets)\n';
 
 async function main(): Promise<number> {
   const args = await yargs(hideBin(process.argv))
     .scriptName('akb-edge')
-    .usage('$0 --device <id> [--broker <url>]\n\nThe akb edge runtime.')
+    .usage('$0 --device <id> [--broker <url>] [--models <zoo> --set <name> (--images <dir> | --watch <dir> | --ingest)]\n\nThe akb edge runtime.')
     .option('broker', { type: 'string', default: process.env.AKB_BROKER ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker URL (env AKB_BROKER)' })
     .option('device', { type: 'string', default: process.env.AKB_DEVICE_ID, describe: 'device id, also the MQTT username (env AKB_DEVICE_ID)' })
     .option('profile', { type: 'string', default: 'host-x64', describe: 'device profile id (see akb devices list)' })
     .option('username', { type: 'string', describe: 'MQTT username (default: the device id when a password is given)' })
     .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
     .option('mqtt5', { type: 'boolean', default: false, describe: 'speak MQTT 5 (Mosquitto, EMQX); the embedded broker speaks 3.1.1' })
+    .option('models', { type: 'string', default: process.env.AKB_MODELS, describe: 'model zoo folder, e.g. models/zoo (env AKB_MODELS)' })
+    .option('set', { type: 'string', default: 'akb-k256', describe: 'model set: a name in <zoo>/../sets/ or a path to its JSON' })
+    .option('images', { type: 'string', describe: 'send the PNG/JPEG files of this folder, in name order' })
+    .option('watch', { type: 'string', describe: 'send PNG/JPEG files as they appear in this folder' })
+    .option('ingest', { type: 'boolean', describe: `take images sent with the image.send command (base64) on the device's cmd/req` })
+    .conflicts('images', ['watch', 'ingest'])
+    .conflicts('watch', 'ingest')
+    .option('link', { choices: ['mqtt', 'emulated'] as const, default: 'mqtt' as const, describe: 'mqtt: frames on link/tx for a gateway or the emulator; emulated: channel in process, frames on link/rx' })
+    .option('snr-db', { type: 'number', default: 10, describe: 'SNR of the emulated AWGN channel, dB' })
+    .option('seed', { type: 'number', default: 1, describe: 'seed of the emulated channel and of the exploration' })
+    .option('mtu', { type: 'number', describe: 'largest fragment, bytes (default 1024)' })
+    .option('dtype', { choices: SYMBOL_DTYPES, describe: 'symbol dtype on the link (default float32)' })
+    .option('policy', { type: 'string', describe: 'dqn | channel-kb | fixed:<action id> (default: dqn for an AKB set, fixed:0 for Deep JSCC)' })
+    .option('epsilon', { type: 'number', describe: 'exploration rate of the policy (default 0.05)' })
+    .option('telemetry-ms', { type: 'number', default: 1000, describe: 'telemetry period, ms; 0 for none' })
+    .option('once', { type: 'boolean', default: false, describe: 'with --images: exit when the folder is sent' })
     .strict()
     .parseAsync();
   if (!args.device) {
     process.stderr.write('akb-edge: no device id (pass --device <id> or set AKB_DEVICE_ID)\n');
     return 2;
   }
+  const wantsPipeline = args.models !== undefined || args.images !== undefined || args.watch !== undefined || args.ingest === true;
+  if (wantsPipeline && !args.models) {
+    process.stderr.write(NO_MODELS);
+    return 2;
+  }
+  for (const dir of [args.images, args.watch]) {
+    if (dir !== undefined && !(await stat(dir).then((s) => s.isDirectory(), () => false))) {
+      throw new AkbError('SOURCE_MISSING', `${dir} is not a folder`, { hint: 'pass a folder of PNG or JPEG files', exitCode: 2 });
+    }
+  }
   const password = args.passwordEnv ? process.env[args.passwordEnv] : undefined;
-  const agent = await EdgeAgent.start({
+  const base: EdgeAgentOptions = {
     brokerUrl: args.broker,
     deviceId: args.device,
     profile: args.profile,
     username: args.username ?? (password !== undefined ? args.device : undefined),
     password,
     protocolVersion: args.mqtt5 ? 5 : 4,
-  });
+  };
+  let done: Promise<unknown> | undefined;
+  let agent: EdgeAgent;
+  if (args.models) {
+    const [{ loadModelSet }, { modelVersions, startEdgeRuntime }] = await Promise.all([import('./jscc/model-set.js'), import('./pipeline/runtime.js')]);
+    const set = await loadModelSet(args.models, args.set);
+    const source = args.images ? ({ kind: 'directory', dir: args.images } as const) : args.watch ? ({ kind: 'watch', dir: args.watch } as const) : args.ingest ? ({ kind: 'ingest' } as const) : undefined;
+    const device = args.device;
+    agent = await EdgeAgent.start({
+      ...base,
+      models: modelVersions(set),
+      kb: set.kb?.versionId ?? null,
+      capabilities: ['jscc', `link:${args.link}`, ...(args.ingest ? ['ingest'] : [])],
+      attach: async (client) => {
+        const runtime = await startEdgeRuntime(client, {
+          deviceId: device, profile: args.profile, set, link: args.link, channelSnrDb: args.snrDb, seed: args.seed,
+          mtu: args.mtu, dtype: args.dtype, policy: args.policy, epsilon: args.epsilon, telemetryMs: args.telemetryMs, source,
+          onReport: (r) => process.stdout.write(`akb-edge: sent ${r.name}: ${r.tiles} tiles, ${r.channelUses} channel uses, ${r.ms.total.toFixed(1)} ms\n`),
+          onError: (e, name) => process.stderr.write(`akb-edge: skipped ${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`),
+        });
+        done = runtime.done.then((s) => {
+          if (source?.kind === 'directory') process.stdout.write(`akb-edge: ${source.dir}: ${s.sent} sent, ${s.corrupt} corrupt, ${s.failed} failed\n`);
+        });
+        return runtime.attachment;
+      },
+    });
+  } else {
+    agent = await EdgeAgent.start(base);
+  }
   process.stdout.write(`akb-edge: ${args.device} online at ${args.broker}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
+    if (args.once && args.images && done) done.then(() => setTimeout(resolve, 300), resolve);
   });
   await agent.stop();
   return 0;
