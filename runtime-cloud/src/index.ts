@@ -1,2 +1,13 @@
-export { CloudService, type CloudServiceOptions } from './service.js';
+export { CloudService, type CloudServiceOptions, type CloudModelOptions } from './service.js';
 export { FleetRegistry, type FleetEntry } from './fleet.js';
+export { CloudDecoder, type CloudDecoderOptions } from './decoder.js';
+export type { DecoderStats } from './stats.js';
+export type { ImageResult, TileResult, TileStatus, ReferenceResolver } from './images.js';
+export { folderReferences } from './references.js';
+export { KbService, staticKbStore, type KbServiceOptions, type KbStore } from './kb-service.js';
+export { IntentBook, forwardIntent, type ForwardResult, type StoredIntent } from './intent.js';
+export { DEFAULT_WEIGHTS, rewardFor, weightsForIntent, type IntentWeights, type RewardWeights } from './reward.js';
+export { estimateSnr, clampDb, type SnrEstimate } from './snr.js';
+export { TileDecoder, type TileDecoderOptions, type TileDecoderStats, type TileJob } from './tile-decoder.js';
+export { threadLane, inlineLane, type DecodeLane } from './lanes.js';
+export { BoundedSet } from './bounded-set.js';

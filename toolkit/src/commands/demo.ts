@@ -1,9 +1,79 @@
-import { defineCommand } from './define.js';
+import { defineCommand, defineGroup } from './define.js';
 import type { FrameReport } from '../demo/frames-demo.js';
+import type { LoopRow } from '../demo/loop-demo.js';
 
-export const demoCommand = defineCommand({
-  command: 'demo',
-  describe: 'Run the demo on the embedded broker (or --broker): symbol frames through a bursty, noisy link',
+/** The repository root, from toolkit/src or toolkit/dist alike: where models/ lives in a checkout. */
+const repoRoot = new URL('../../../', import.meta.url);
+
+const loop = defineCommand({
+  command: ['loop', '$0'],
+  describe: 'The full AKB-JSCC loop: edge, channel emulator and cloud over the embedded broker (or --broker)',
+  builder: (y) =>
+    y
+      .option('broker', { type: 'string', describe: 'MQTT broker URL; default: the embedded broker on a free port' })
+      .option('models', { type: 'string', describe: 'model zoo folder (default: models/zoo of this checkout)' })
+      .option('set', { type: 'string', default: 'akb-k256', describe: 'model set (models/sets/<name>.json)' })
+      .option('samples', { type: 'string', describe: 'folder of image folders to send (default: models/samples)' })
+      .option('kodak', { type: 'number', default: 1, describe: 'large (Kodak) images to send per folder' })
+      .option('policy', { type: 'string', default: 'dqn', describe: 'dqn, channel-kb or fixed:<action id>' })
+      .option('report', { type: 'string', default: 'akb-demo-report.html', describe: 'HTML report to write' })
+      .option('seed', { type: 'number', default: 1 })
+      .option('json', { type: 'boolean', default: false }),
+  run: async (args, io) => {
+    const { fileURLToPath } = await import('node:url');
+    const { writeFile, rename } = await import('node:fs/promises');
+    const { startEmbeddedBroker } = await import('../broker/embedded.js');
+    const { runLoopDemo } = await import('../demo/loop-demo.js');
+    const { renderReport } = await import('../demo/report.js');
+    const zoo = args.models ?? fileURLToPath(new URL('models/zoo', repoRoot));
+    const samples = args.samples ?? fileURLToPath(new URL('models/samples', repoRoot));
+    const broker = args.broker ? undefined : await startEmbeddedBroker();
+    const url = args.broker ?? broker?.url ?? '';
+    try {
+      if (!args.json) {
+        io.out(`akb demo: model set ${args.set}, policy ${args.policy}; broker ${url}${broker ? ' (embedded aedes)' : ''}`);
+        io.out('channel: SNR sweep 12 -> -2 -> 12 dB over 24 s, Gauss-Markov fading (5 Hz Doppler), bursty fragment loss');
+        io.out(`${'image'.padEnd(34)} ${'tiles'.padStart(5)}  ${'action'.padEnd(12)} ${'uses'.padStart(6)}  ${'SNR dB'.padStart(6)}  ${'PSNR dB'.padStart(7)}`);
+      }
+      const result = await runLoopDemo({
+        brokerUrl: url,
+        zoo,
+        set: args.set,
+        samples,
+        maxLargeImages: args.kodak,
+        policy: args.policy,
+        seed: args.seed,
+        onRow: (r) => (args.json ? undefined : io.out(row(r))),
+      });
+      const psnrs = result.rows.map((r) => r.psnr).filter((p): p is number => p !== undefined);
+      const mean = psnrs.reduce((a, b) => a + b, 0) / Math.max(1, psnrs.length);
+      const html = await renderReport({
+        title: `akb demo: ${args.set}`,
+        subtitle: `${result.rows.length} images over a time-varying channel in ${result.elapsedS.toFixed(1)} s; ${result.emulator}`,
+        images: result.images,
+        timeline: result.timeline,
+        summary: {
+          images: result.rows.length,
+          'decoded completely': result.rows.filter((r) => r.complete).length,
+          'mean PSNR (dB)': psnrs.length ? mean.toFixed(2) : 'n/a',
+          'channel uses': result.rows.reduce((s, r) => s + r.channelUses, 0),
+          policy: args.policy,
+          channel: result.emulator,
+        },
+      });
+      await writeFile(`${args.report}.tmp`, html);
+      await rename(`${args.report}.tmp`, args.report);
+      if (args.json) io.out(JSON.stringify({ ...result, images: undefined, report: args.report }, null, 2));
+      else io.out(`done: ${result.rows.length} images in ${result.elapsedS.toFixed(1)} s, mean PSNR ${mean.toFixed(2)} dB; report: ${args.report}`);
+    } finally {
+      await broker?.close();
+    }
+  },
+});
+
+const frames = defineCommand({
+  command: 'frames',
+  describe: 'Symbol frames alone through a bursty, noisy link (no models): the protocol layer',
   builder: (y) =>
     y
       .option('broker', { type: 'string', describe: 'MQTT broker URL; default: start the embedded broker on a free port' })
@@ -20,37 +90,30 @@ export const demoCommand = defineCommand({
     const url = args.broker ?? broker?.url ?? '';
     try {
       if (!args.json) {
-        io.out(`akb demo: ${args.frames} frames of 256 complex symbols (k/n = 1/12 of a 32x32 image), ${args.dtype}, MTU ${args.mtu} B`);
-        io.out(`broker ${url}${broker ? ' (embedded aedes)' : ''}; channel: complex AWGN at ${args.snr} dB and Gilbert-Elliott fragment loss`);
+        io.out(`akb demo frames: ${args.frames} frames of 256 complex symbols, ${args.dtype}, MTU ${args.mtu} B, broker ${url}`);
         io.out('frame  fragments  lost  erased  SNR dB  ms');
       }
       const result = await runFramesDemo({
-        brokerUrl: url,
-        frames: args.frames,
-        snrDb: args.snr,
-        mtu: args.mtu,
-        dtype: args.dtype,
-        seed: args.seed,
+        brokerUrl: url, frames: args.frames, snrDb: args.snr, mtu: args.mtu, dtype: args.dtype, seed: args.seed,
         onStatus: (line) => (args.json ? undefined : io.out(line)),
-        onFrame: (r) => (args.json ? undefined : io.out(row(r))),
+        onFrame: (r) => (args.json ? undefined : io.out(frameRow(r))),
       });
-      if (args.json) {
-        io.out(JSON.stringify(result, null, 2));
-        return;
-      }
-      const erased = result.reports.reduce((s, r) => s + r.erasedSymbols, 0);
-      const total = result.reports.reduce((s, r) => s + r.totalSymbols, 0);
-      io.out(
-        `done: ${result.reports.length}/${args.frames} frames, ${result.fragmentsDropped}/${result.fragmentsSent} fragments lost, ` +
-          `${((100 * erased) / Math.max(1, total)).toFixed(1)}% of symbols erased and decodable as erasures, none failed`,
-      );
+      if (args.json) io.out(JSON.stringify(result, null, 2));
+      else io.out(`done: ${result.reports.length}/${args.frames} frames, ${result.fragmentsDropped}/${result.fragmentsSent} fragments lost, decoded as erasures`);
     } finally {
       await broker?.close();
     }
   },
 });
 
-function row(r: FrameReport): string {
+export const demoCommand = defineGroup('demo', 'Run the demo: the full loop (default) or frames alone', [loop, frames]);
+
+function row(r: LoopRow): string {
+  const f = (v: number | undefined): string => (v === undefined ? 'n/a' : v.toFixed(1));
+  return `${r.name.slice(0, 34).padEnd(34)} ${String(r.tiles).padStart(5)}  ${r.action.padEnd(12)} ${String(r.channelUses).padStart(6)}  ${f(r.snrDb).padStart(6)}  ${f(r.psnr).padStart(7)}${r.complete ? '' : '  (partial)'}`;
+}
+
+function frameRow(r: FrameReport): string {
   const lost = r.lostFragments.length > 0 ? r.lostFragments.join(',') : '-';
   const pct = `${((100 * r.erasedSymbols) / r.totalSymbols).toFixed(0)}%`;
   const snr = Number.isFinite(r.measuredSnrDb) ? r.measuredSnrDb.toFixed(1) : 'n/a';

@@ -1,0 +1,313 @@
+/**
+ * The cloud decoder: receives the frames of every device after the channel (`link/rx`) and their
+ * `image-meta` (`link/meta`), reassembles fragments (a lost fragment is an erasure), decodes each tile,
+ * publishes `feedback` to its edge and assembles images (images.ts).
+ *
+ * Work sharing. With `shared: true` the frames arrive through `$share/<group>/akb/v1/dev/+/link/rx`, so
+ * several cloud processes split a fleet's frames (Mosquitto, EMQX, HiveMQ, VerneMQ honour it; aedes does
+ * not: it keeps `$share/...` as a literal filter no topic matches, so leave `shared` off there). Every
+ * worker still subscribes to all metas. A shared worker reports the tiles it did not get as `elsewhere`
+ * rather than decoding them from the prior, since another worker has them. Inside one process, `workers`
+ * decode lanes (worker threads) decode in parallel behind one subscription, and images stay whole.
+ *
+ * Robustness: malformed frames and metas, unknown model sets and actions are counted, never fatal; a
+ * frame is decoded at most once (device/session/frame remembered in bounded memory, which also covers QoS
+ * 1 redelivery after a broker restart); a frame naming a KB version this cloud does not hold is answered
+ * with `kbVersionMismatch` feedback and not decoded with the wrong prior.
+ */
+import { AkbError, Reassembler, decodeMessage, filters, isAkbError, parseDeviceTopic, type ReassembledFrame } from '@akb/protocol';
+import { Fanout, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt';
+import type { ModelSet } from '@akb/edge';
+import { BoundedSet } from './bounded-set.js';
+import { OrphanFrames } from './orphans.js';
+import { decodeTile, lostTile, type SetRuntime, type TileContext } from './tile-pipeline.js';
+import { ImageBook, type ImageResult, type ImageState, type ReferenceResolver } from './images.js';
+import { staticKbStore, type KbStore } from './kb-service.js';
+import { DEFAULT_WEIGHTS, type RewardWeights } from './reward.js';
+import { TileDecoder, type TileDecoderOptions } from './tile-decoder.js';
+import { countMalformed, emptyStats, type DecoderStats } from './stats.js';
+
+export interface CloudDecoderOptions {
+  /** A connected client (AkbMqttClient, or any MqttTransport). */
+  client: MqttTransport;
+  /** The model sets this cloud decodes; metas name them. */
+  sets: readonly ModelSet[];
+  /** Where frames' KB versions are looked up (default: the sets' own KBs). */
+  kb?: KbStore;
+  /** Receive frames through a shared subscription (default false; aedes has none). */
+  shared?: boolean;
+  /** Shared-subscription group (default "cloud"). */
+  group?: string;
+  /** Decode lanes per model set (worker threads), default 1. */
+  workers?: number;
+  lane?: 'thread' | 'inline';
+  intraOpThreads?: number;
+  maxBatch?: number;
+  /** Makes the decode lanes instead (see TileDecoderOptions.laneFactory). */
+  laneFactory?: TileDecoderOptions['laneFactory'];
+  references?: ReferenceResolver;
+  onImage?: (result: ImageResult) => unknown;
+  /** Results kept for `recent()` (default 16). */
+  ringSize?: number;
+  /** A frame whose fragments stop arriving is decoded this long after its first one (default 300 ms). */
+  fragmentTimeoutMs?: number;
+  /** An image is finished this long after its meta or latest tile (default 3000 ms). */
+  imageTimeoutMs?: number;
+  /** A frame whose meta has not arrived waits this long (default 2000 ms). */
+  metaWaitMs?: number;
+  /** Frames remembered against double decoding (default 200 000). */
+  dedupeCapacity?: number;
+  /** Reward weights per device (intents); default the channel KB's. */
+  weights?: (device: string) => RewardWeights;
+  onError?: (error: unknown, context: object) => void;
+  now?: () => number;
+}
+
+const MAX_ORPHANS = 4096;
+const MAX_DEVICES = 4096;
+const TICK_MS = 50;
+
+export class CloudDecoder {
+  /** Every finished image, to listeners isolated from each other. */
+  readonly images = new Fanout<ImageResult>();
+  private readonly runtimes = new Map<string, SetRuntime>();
+  private readonly reassemblers = new Map<string, Reassembler>();
+  private readonly decoded: BoundedSet;
+  private readonly seenMetas = new BoundedSet(65_536);
+  private readonly orphans = new OrphanFrames(MAX_ORPHANS);
+  private readonly book: ImageBook;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly counters: DecoderStats = emptyStats();
+  private readonly ctx: TileContext;
+  private readonly now: () => number;
+  private readonly rxFilter: string;
+  private readonly maxSymbols: number;
+  private timer: NodeJS.Timeout | undefined;
+  private unroute: (() => void)[] = [];
+  private stopped = false;
+
+  private constructor(private readonly options: CloudDecoderOptions, runtimes: SetRuntime[]) {
+    for (const rt of runtimes) this.runtimes.set(rt.set.name, rt);
+    this.now = options.now ?? Date.now;
+    this.decoded = new BoundedSet(options.dedupeCapacity ?? 200_000);
+    this.book = new ImageBook({
+      imageTimeoutMs: options.imageTimeoutMs ?? 3000,
+      ringSize: options.ringSize ?? 16,
+      now: this.now,
+      ...(options.references ? { references: options.references } : {}),
+      onReferenceError: (e, name) => {
+        this.counters.referenceFailures++;
+        this.report(e, { what: 'reference', name });
+      },
+    });
+    const kb = options.kb ?? staticKbStore(...options.sets.map((s) => s.kb));
+    const weights = options.weights ?? ((): RewardWeights => options.sets.find((s) => s.channelKb)?.channelKb?.reward ?? DEFAULT_WEIGHTS);
+    this.ctx = { client: options.client, kb, book: this.book, stats: this.counters, weights, now: this.now, report: (e, c) => this.report(e, c) };
+    this.rxFilter = options.shared === true ? filters.shared(options.group ?? 'cloud', filters.allLinkRx) : filters.allLinkRx;
+    this.maxSymbols = Math.max(...runtimes.map((r) => r.decoder.width / 2));
+    if (options.onImage) this.images.on(options.onImage);
+  }
+
+  /** Loads a decoder per set and starts receiving. */
+  static async start(options: CloudDecoderOptions): Promise<CloudDecoder> {
+    if (options.sets.length === 0) throw new AkbError('NO_MODEL_SET', 'the cloud decoder needs at least one model set', { hint: 'pass --set <name>' });
+    const runtimes: SetRuntime[] = [];
+    try {
+      for (const set of options.sets) {
+        const decoder = await TileDecoder.create(set, {
+          lanes: options.workers ?? 1,
+          lane: options.lane ?? 'thread',
+          intraOpThreads: options.intraOpThreads ?? 1,
+          maxBatch: options.maxBatch ?? 64,
+          ...(options.laneFactory ? { laneFactory: options.laneFactory } : {}),
+        });
+        runtimes.push({ set, decoder });
+      }
+    } catch (e) {
+      await Promise.all(runtimes.map((r) => r.decoder.close()));
+      throw e;
+    }
+    const d = new CloudDecoder(options, runtimes);
+    const c = options.client;
+    d.unroute = [c.onMessage(filters.allLinkMeta, (m) => d.onMeta(m)), c.onMessage(d.rxFilter, (m) => d.onFrame(m))];
+    await c.subscribe(filters.allLinkMeta, { qos: 1 });
+    await c.subscribe(d.rxFilter, { qos: 1 });
+    d.timer = setInterval(() => d.tick(), TICK_MS);
+    d.timer.unref();
+    return d;
+  }
+
+  get stats(): DecoderStats {
+    const decoders = Object.fromEntries([...this.runtimes].map(([name, rt]) => [name, rt.decoder.stats]));
+    let repeats = this.counters.fragmentsDuplicate;
+    for (const r of this.reassemblers.values()) repeats += r.stats.late + r.stats.duplicates;
+    return { ...this.counters, fragmentsDuplicate: repeats, malformedByCode: { ...this.counters.malformedByCode }, openImages: this.book.openImages, orphans: this.orphans.size, decoders };
+  }
+
+  /** The subscription frames arrive on. */
+  get frameFilter(): string {
+    return this.rxFilter;
+  }
+
+  recent(): ImageResult[] {
+    return this.book.recent();
+  }
+
+  /** Stops receiving, decodes what is pending, finishes open images ('stopped') and closes the lanes. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const u of this.unroute) u();
+    await Promise.allSettled([this.options.client.unsubscribe(this.rxFilter), this.options.client.unsubscribe(filters.allLinkMeta)]);
+    for (const [device, r] of this.reassemblers) for (const f of r.flush()) this.accept(device, f);
+    for (const o of this.orphans.take(() => true)) this.process(o.device, o.frame, undefined);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    for (const s of this.book.all()) await this.finish(s, 'stopped');
+    await Promise.all([...this.runtimes.values()].map((r) => r.decoder.close()));
+  }
+
+  private onMeta(m: AkbMessage): void {
+    this.counters.metasReceived++;
+    let device: string;
+    let meta;
+    try {
+      device = parseDeviceTopic(m.topic).device;
+      meta = decodeMessage('image-meta', m.payload);
+    } catch (e) {
+      this.counters.metasMalformed++;
+      return this.report(e, { what: 'image-meta', topic: m.topic });
+    }
+    const key = `${device}/${meta.session}/${meta.image}`;
+    if (!this.seenMetas.add(key)) {
+      this.counters.metasDuplicate++;
+      return;
+    }
+    const rt = this.runtimes.get(meta.modelSet);
+    if (rt === undefined || meta.tile !== rt.decoder.tile) {
+      this.counters.unknownModelSet += rt === undefined ? 1 : 0;
+      this.counters.metasMalformed += rt === undefined ? 0 : 1;
+      return this.report(new AkbError('UNKNOWN_MODEL_SET', `image ${key}: model set ${meta.modelSet} (tile ${meta.tile}) is not loaded here`), { device });
+    }
+    const { evicted } = this.book.add(key, device, meta);
+    for (const s of evicted) void this.track(this.finish(s, 'timeout'));
+    this.adopt(device, meta.session);
+  }
+
+  private onFrame(m: AkbMessage): void {
+    this.counters.fragmentsReceived++;
+    let device: string;
+    try {
+      device = parseDeviceTopic(m.topic).device;
+    } catch (e) {
+      this.malformed(isAkbError(e) ? e.code : 'BAD_TOPIC');
+      return;
+    }
+    let r = this.reassemblers.get(device);
+    if (r === undefined) {
+      r = new Reassembler({ timeoutMs: this.options.fragmentTimeoutMs ?? 300, maxPendingFrames: 256, maxTotalSymbols: this.maxSymbols, rememberDelivered: 4096, now: this.now });
+      this.reassemblers.set(device, r);
+      if (this.reassemblers.size > MAX_DEVICES) this.dropDevice();
+    }
+    try {
+      const frame = r.push(m.payload);
+      if (frame !== undefined) this.accept(device, frame);
+    } catch (e) {
+      this.malformed(isAkbError(e) ? e.code : 'INTERNAL');
+    }
+  }
+
+  /** A whole frame (or one given up on): dedupe, find its image, decode. */
+  private accept(device: string, frame: ReassembledFrame): void {
+    const h = frame.header;
+    if (this.decoded.has(`${device}/${h.sessionId}/${h.frameId}`)) {
+      this.counters.framesDuplicate++;
+      return;
+    }
+    const located = this.book.locate(device, h.sessionId, h.frameId);
+    if (located === undefined && !this.stopped) return this.hold(device, frame);
+    this.process(device, frame, located);
+  }
+
+  private process(device: string, frame: ReassembledFrame, located: { state: ImageState; index: number } | undefined): void {
+    const h = frame.header;
+    if (!this.decoded.add(`${device}/${h.sessionId}/${h.frameId}`)) {
+      this.counters.framesDuplicate++;
+      return;
+    }
+    const rt = located ? this.runtimes.get(located.state.meta.modelSet) : this.runtimes.size === 1 ? [...this.runtimes.values()][0] : undefined;
+    if (rt === undefined) {
+      this.counters.framesWithoutMeta++;
+      return;
+    }
+    if (located === undefined) this.counters.framesWithoutMeta++;
+    if (located) located.state.inFlight++;
+    void this.track(
+      decodeTile(this.ctx, rt, device, frame, located).finally(() => {
+        if (!located) return;
+        located.state.inFlight--;
+        if (located.state.handled === located.state.meta.tiles) void this.track(this.finish(located.state, 'complete'));
+      }),
+    );
+  }
+
+  /** Frames that came before their meta wait for it (or for metaWaitMs). */
+  private hold(device: string, frame: ReassembledFrame): void {
+    for (const o of this.orphans.hold(device, frame, this.now())) this.process(o.device, o.frame, undefined);
+  }
+
+  /** Decodes the waiting frames a new meta explains. */
+  private adopt(device: string, session: number): void {
+    const locate = (o: { frame: ReassembledFrame }): { state: ImageState; index: number } | undefined => this.book.locate(device, session, o.frame.header.frameId);
+    for (const o of this.orphans.claim(device, session, (x) => locate(x) !== undefined)) this.process(device, o.frame, locate(o));
+  }
+
+  private tick(): void {
+    for (const [device, r] of this.reassemblers) for (const f of r.expire()) this.accept(device, f);
+    const cutoff = this.now() - (this.options.metaWaitMs ?? 2000);
+    for (const o of this.orphans.take((x) => x.at <= cutoff)) this.process(o.device, o.frame, undefined);
+    for (const s of this.book.overdue(this.now())) void this.track(this.finish(s, 'timeout'));
+  }
+
+  /** Finishes an image: tiles never received are decoded from the prior (or left to other workers). */
+  private async finish(state: ImageState, reason: ImageResult['reason']): Promise<void> {
+    if (state.closing) return;
+    state.closing = true;
+    const rt = this.runtimes.get(state.meta.modelSet)!;
+    if (this.options.shared !== true) {
+      const missing = state.tiles.flatMap((t, i) => (t === undefined ? [i] : []));
+      for (const i of missing) this.decoded.add(`${state.device}/${state.meta.session}/${(state.meta.firstFrameId + i) >>> 0}`);
+      await Promise.all(missing.map((i) => lostTile(this.ctx, rt, state, i)));
+    }
+    const result = await this.book.finish(state, reason);
+    if (reason === 'complete') this.counters.imagesCompleted++;
+    else this.counters.imagesTimedOut++;
+    this.images.emit(result);
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    const tracked = p.catch((e: unknown) => this.report(e, { what: 'decode' }));
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    return tracked;
+  }
+
+  private malformed(code: string): void {
+    countMalformed(this.counters, code);
+  }
+
+  private dropDevice(): void {
+    const [device, r] = this.reassemblers.entries().next().value!;
+    this.reassemblers.delete(device);
+    this.counters.fragmentsDuplicate += r.stats.late + r.stats.duplicates;
+    for (const f of r.flush()) this.accept(device, f);
+  }
+
+  private report(error: unknown, context: object): void {
+    try {
+      this.options.onError?.(error, context);
+    } catch {
+      // a failing logger must not stop the decoder
+    }
+  }
+}

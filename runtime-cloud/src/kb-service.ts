@@ -1,0 +1,196 @@
+/**
+ * The source KB service: the cloud hosts the snapshot the LVM agent built (models/zoo/<kb>/), announces it
+ * retained on `akb/v1/fleet/kb/announce`, and answers `kb.entries` on `akb/v1/cloud/req` (through the
+ * CloudService's dispatch table) and on every device's `kb/req`. `reload()` (the `kb.reload` operation)
+ * reads the snapshot again and, when it changed, announces the new version; the previous versions stay
+ * available (`keep`, default 2) so a device mid-sync can finish, and so that frames still naming the
+ * previous version decode with its priors.
+ *
+ * Versions: `kbVersion` is the snapshot's `versionId` (the first 32 bits of the keys' SHA-256), the number
+ * frame headers carry, so an edge compares the announce with its own KB directly. (PROTOCOL.md's "+1 per
+ * rebuild" would need a counter that edges cannot derive from the snapshot they were flashed with.)
+ * Each entry's `prior` weight is 1/K: the snapshot holds prior images, not cluster sizes; the images
+ * themselves travel in bundles, not over MQTT.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  AkbError,
+  KB_ENTRIES_OP,
+  TOPIC_ROOT,
+  encodeEmbedding,
+  encodeMessage,
+  isAkbError,
+  kbDigest,
+  parseDeviceTopic,
+  topics,
+  validateMessage,
+  type KbAnnounce,
+  type KbEntryResponse,
+} from '@akb/protocol';
+import { RpcServer, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt';
+import { loadSourceKb, type SourceKb } from '@akb/edge';
+
+/** Where the decoder finds the KB a frame names. */
+export interface KbStore {
+  readonly current: SourceKb | undefined;
+  get(version: number): SourceKb | undefined;
+}
+
+/** A fixed store of the KBs given (e.g. a model set's), for a decoder without a KB service. */
+export function staticKbStore(...kbs: (SourceKb | undefined)[]): KbStore {
+  const all = kbs.filter((k): k is SourceKb => k !== undefined);
+  return { current: all[0], get: (v) => all.find((k) => k.versionId === v) };
+}
+
+export interface KbServiceOptions {
+  /** The snapshot folder (kb.json, keys.f32, priors.u8, gmean.u8). */
+  dir: string;
+  /** Versions kept for kb.entries and decoding (default 2: the current and the previous). */
+  keep?: number;
+  /** The vision model that built the embeddings, for the announce. */
+  model?: string;
+  now?: () => number;
+  onError?: (error: unknown, context: object) => void;
+}
+
+interface Snapshot {
+  readonly kb: SourceKb;
+  readonly digest: string;
+  readonly created: string;
+}
+
+/** Devices whose kb/req dispatcher is kept; beyond this the least recently used is dropped. */
+const MAX_DEVICE_SERVERS = 4096;
+const KB_REQ_FILTER = `${TOPIC_ROOT}/dev/+/kb/req`;
+
+export class KbService implements KbStore {
+  private readonly versions = new Map<number, Snapshot>();
+  private readonly servers = new Map<string, RpcServer>();
+  private latest: Snapshot | undefined;
+  private stopRouting: (() => void) | undefined;
+  readonly stats = { announced: 0, reloads: 0, kbRequests: 0 };
+
+  private constructor(private readonly client: MqttTransport, private readonly options: KbServiceOptions) {}
+
+  /** Loads the snapshot, publishes the announce and starts answering every device's kb/req. */
+  static async start(client: MqttTransport, options: KbServiceOptions): Promise<KbService> {
+    const service = new KbService(client, options);
+    service.add(await readSnapshot(options.dir));
+    service.stopRouting = client.onMessage(KB_REQ_FILTER, (m) => service.route(m));
+    await client.subscribe(KB_REQ_FILTER, { qos: 1 });
+    await service.announce();
+    return service;
+  }
+
+  get current(): SourceKb | undefined {
+    return this.latest?.kb;
+  }
+
+  get(version: number): SourceKb | undefined {
+    return this.versions.get(version)?.kb;
+  }
+
+  /** The announce of the current version. */
+  announcement(): KbAnnounce {
+    const s = this.latest!;
+    return {
+      v: 1,
+      kbVersion: s.kb.versionId,
+      entries: s.kb.size,
+      dims: s.kb.dim,
+      sha256: s.digest,
+      created: s.created,
+      ts: (this.options.now ?? Date.now)(),
+      ...(this.options.model === undefined ? {} : { model: this.options.model }),
+    };
+  }
+
+  async announce(): Promise<void> {
+    await this.client.publish(topics.kbAnnounce(), encodeMessage('kb-announce', this.announcement()), { qos: 1, retain: true });
+    this.stats.announced++;
+  }
+
+  /** The `kb.entries` handler: args is a kb-entry-request. */
+  entries(args: unknown): KbEntryResponse {
+    let req;
+    try {
+      req = validateMessage('kb-entry-request', args);
+    } catch (e) {
+      throw new AkbError('BAD_REQUEST', isAkbError(e) ? e.message : String(e), { hint: 'args: {kbVersion, offset, count <= 64}' });
+    }
+    const snap = this.versions.get(req.kbVersion);
+    if (snap === undefined) {
+      throw new AkbError('KB_VERSION_GONE', `KB version ${req.kbVersion} is not kept here; the current one is ${this.latest?.kb.versionId}`, {
+        hint: 'start over with the version in the retained kb-announce',
+      });
+    }
+    const { kb } = snap;
+    const end = Math.min(kb.size, req.offset + req.count);
+    const entries = [];
+    for (let i = req.offset; i < end; i++) {
+      entries.push({ index: i, embedding: encodeEmbedding(kb.keys.subarray(i * kb.dim, (i + 1) * kb.dim)), prior: 1 / kb.size });
+    }
+    return { kbVersion: kb.versionId, offset: req.offset, total: kb.size, dims: kb.dim, entries };
+  }
+
+  /** Reads the snapshot again; announces it when its version changed. */
+  async reload(): Promise<{ kbVersion: number; previous: number; changed: boolean }> {
+    this.stats.reloads++;
+    const previous = this.latest!.kb.versionId;
+    const snap = await readSnapshot(this.options.dir);
+    const changed = snap.kb.versionId !== previous;
+    if (changed) {
+      this.add(snap);
+      await this.announce();
+    }
+    return { kbVersion: snap.kb.versionId, previous, changed };
+  }
+
+  async stop(): Promise<void> {
+    this.stopRouting?.();
+    this.stopRouting = undefined;
+    await this.client.unsubscribe(KB_REQ_FILTER);
+  }
+
+  private add(snap: Snapshot): void {
+    this.versions.delete(snap.kb.versionId);
+    this.versions.set(snap.kb.versionId, snap);
+    this.latest = snap;
+    const keep = Math.max(1, this.options.keep ?? 2);
+    while (this.versions.size > keep) this.versions.delete(this.versions.keys().next().value!);
+  }
+
+  /** A request on some device's kb/req: answered by that device's dispatcher (default reply: its kb/res). */
+  private route(message: AkbMessage): Promise<void> | undefined {
+    let device: string;
+    try {
+      device = parseDeviceTopic(message.topic).device;
+    } catch {
+      return undefined;
+    }
+    this.stats.kbRequests++;
+    let server = this.servers.get(device);
+    if (server === undefined) {
+      server = new RpcServer(this.client, {
+        requestTopic: topics.kb(device, 'req'),
+        defaultReplyTopic: topics.kb(device, 'res'),
+        handlers: { [KB_ENTRIES_OP]: (args) => this.entries(args) },
+        ...(this.options.onError ? { onError: this.options.onError } : {}),
+      });
+    } else {
+      this.servers.delete(device);
+    }
+    this.servers.set(device, server);
+    if (this.servers.size > MAX_DEVICE_SERVERS) this.servers.delete(this.servers.keys().next().value!);
+    return server.handle(message);
+  }
+}
+
+async function readSnapshot(dir: string): Promise<Snapshot> {
+  const kb = await loadSourceKb(dir);
+  if (kb.versionId === 0) throw new AkbError('KB_INVALID', `${dir}: version id 0 is reserved for "no KB"`);
+  const entries = Array.from({ length: kb.size }, (_, i) => ({ embedding: kb.keys.subarray(i * kb.dim, (i + 1) * kb.dim), prior: 1 / kb.size }));
+  const mtime = (await stat(join(dir, 'kb.json'))).mtime;
+  return { kb, digest: kbDigest(entries), created: mtime.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}

@@ -1,0 +1,51 @@
+/** The decoder's counters: what arrived, what was decoded, and everything refused, by reason. */
+import type { TileDecoderStats } from './tile-decoder.js';
+
+export interface DecoderStats {
+  /** link/rx messages (fragments) received. */
+  fragmentsReceived: number;
+  /** Tiles decoded from received symbols (whole or with erasures). */
+  framesDecoded: number;
+  /** Of those, frames decoded with fragments missing. */
+  framesErased: number;
+  /** Fragments or frames refused; `malformedByCode` says why (frame codec codes, UNKNOWN_ACTION, BAD_LENGTH, BAD_KB_ENTRY). */
+  framesMalformed: number;
+  malformedByCode: Record<string, number>;
+  /** Frames seen again after being decoded (QoS 1 redelivery, retransmission): dropped. */
+  framesDuplicate: number;
+  /** Fragments the reassemblers dropped as repeats (of a pending frame, or of one already delivered). */
+  fragmentsDuplicate: number;
+  /** Frames decoded without an image (their meta never came), feedback only. */
+  framesWithoutMeta: number;
+  /** Frames naming a KB version not held here: answered with kbVersionMismatch, not decoded. */
+  kbMismatch: number;
+  /** Tiles whose frame never arrived, decoded from the prior alone. */
+  tilesLost: number;
+  metasReceived: number;
+  metasMalformed: number;
+  metasDuplicate: number;
+  unknownModelSet: number;
+  feedbackSent: number;
+  feedbackFailures: number;
+  decodeFailures: number;
+  imagesCompleted: number;
+  imagesTimedOut: number;
+  referenceFailures: number;
+  openImages?: number;
+  orphans?: number;
+  decoders?: Record<string, TileDecoderStats>;
+}
+
+export function emptyStats(): DecoderStats {
+  return {
+    fragmentsReceived: 0, framesDecoded: 0, framesErased: 0, framesMalformed: 0, malformedByCode: {}, framesDuplicate: 0, fragmentsDuplicate: 0,
+    framesWithoutMeta: 0, kbMismatch: 0, tilesLost: 0, metasReceived: 0, metasMalformed: 0, metasDuplicate: 0,
+    unknownModelSet: 0, feedbackSent: 0, feedbackFailures: 0, decodeFailures: 0, imagesCompleted: 0, imagesTimedOut: 0,
+    referenceFailures: 0,
+  };
+}
+
+export function countMalformed(stats: DecoderStats, code: string): void {
+  stats.framesMalformed++;
+  stats.malformedByCode[code] = (stats.malformedByCode[code] ?? 0) + 1;
+}

@@ -1,0 +1,152 @@
+/**
+ * One tile through the cloud: the frame's action gives its power, the received power gives the SNR
+ * (snr.ts), the KB version and entry give the prior, the decoder gives the pixels; then the tile goes into
+ * its image and `feedback` goes back to the edge (measured SNR, erasures, PSNR and reward when the
+ * reference is known).
+ */
+import { encodeMessage, topics, type FeedbackMessage, type ReassembledFrame } from '@akb/protocol';
+import type { MqttTransport } from '@akb/protocol/mqtt';
+import { psnr, type ModelSet } from '@akb/edge';
+import type { ImageBook, ImageState, TileResult } from './images.js';
+import type { KbStore } from './kb-service.js';
+import { rewardFor, type RewardWeights } from './reward.js';
+import { estimateSnr } from './snr.js';
+import { countMalformed, type DecoderStats } from './stats.js';
+import type { TileDecoder } from './tile-decoder.js';
+
+export interface SetRuntime {
+  readonly set: ModelSet;
+  readonly decoder: TileDecoder;
+}
+
+export interface TileContext {
+  readonly client: MqttTransport;
+  readonly kb: KbStore;
+  readonly book: ImageBook;
+  readonly stats: DecoderStats;
+  weights(device: string): RewardWeights;
+  now(): number;
+  report(error: unknown, context: object): void;
+}
+
+type Located = { state: ImageState; index: number } | undefined;
+
+/** Decodes a received frame, records its tile and sends its feedback. Never rejects. */
+export async function decodeTile(ctx: TileContext, rt: SetRuntime, device: string, frame: ReassembledFrame, located: Located): Promise<void> {
+  const h = frame.header;
+  const action = rt.set.actions.find((a) => a.id === h.actionId);
+  if (action === undefined) return countMalformed(ctx.stats, 'UNKNOWN_ACTION');
+  if (h.totalSymbols < 1 || 2 * h.totalSymbols > rt.decoder.width) return countMalformed(ctx.stats, 'BAD_LENGTH');
+  const snr = estimateSnr(frame.values, action.powerDb, frame.received);
+  let erased = 0;
+  for (const r of frame.received) erased += r === 0 ? 1 : 0;
+  const base = {
+    index: located?.index ?? -1,
+    frameId: h.frameId,
+    actionId: action.id,
+    channelUses: action.channelUses,
+    powerDb: action.powerDb,
+    length: h.totalSymbols,
+    snrDb: snr.snrDb,
+    fragmentsExpected: h.fragmentCount,
+    fragmentsLost: frame.missingFragments.length,
+    symbolsErased: erased,
+  };
+  const feedback = { session: h.sessionId, frameId: h.frameId, snrDb: snr.snrDb, erasures: { fragmentsExpected: base.fragmentsExpected, fragmentsLost: base.fragmentsLost, symbolsErased: erased } };
+
+  let prior: Float32Array | undefined;
+  let kbVersion = 0;
+  let kbEntry: number | undefined;
+  if (rt.decoder.takesPrior) {
+    const kb = ctx.kb.get(h.kbVersion);
+    if (kb === undefined) {
+      ctx.stats.kbMismatch++;
+      const current = ctx.kb.current;
+      if (located) ctx.book.record(located.state, { ...base, status: 'kb-mismatch' }, current?.globalMean);
+      return send(ctx, device, { ...feedback, kbVersion: current?.versionId ?? 0, kbVersionMismatch: true });
+    }
+    if (h.hasKbEntry && !(h.kbEntry < kb.size)) return countMalformed(ctx.stats, 'BAD_KB_ENTRY');
+    kbEntry = h.hasKbEntry ? h.kbEntry : -1;
+    prior = kb.prior(kbEntry);
+    kbVersion = kb.versionId;
+  }
+
+  const amplitude = 10 ** (action.powerDb / 20);
+  const latent = frame.values; // the reassembler's buffer, ours now
+  if (amplitude !== 1) for (let i = 0; i < latent.length; i++) latent[i] = latent[i]! / amplitude;
+  const t0 = performance.now();
+  let pixels: Float32Array;
+  try {
+    pixels = await rt.decoder.decode({ latent, length: h.totalSymbols, prior, snrDb: snr.snrDb });
+  } catch (e) {
+    ctx.stats.decodeFailures++;
+    return ctx.report(e, { what: 'decode', device, frameId: h.frameId });
+  }
+  const decodeMs = performance.now() - t0;
+  ctx.stats.framesDecoded++;
+  if (base.fragmentsLost > 0) ctx.stats.framesErased++;
+  const reference = located ? await ctx.book.referenceTile(located.state, located.index) : undefined;
+  const quality = reference === undefined ? undefined : Math.min(200, psnr(reference, pixels));
+  const reward = quality === undefined ? undefined : clamp(rewardFor(quality, action, ctx.weights(device)), 1e6);
+  const result: TileResult = {
+    ...base,
+    status: base.fragmentsLost > 0 ? 'erased' : 'decoded',
+    ...(kbEntry === undefined ? {} : { kbEntry }),
+    ...(quality === undefined ? {} : { psnr: quality }),
+    ...(reward === undefined ? {} : { reward }),
+    decodeMs,
+  };
+  if (located) ctx.book.record(located.state, result, pixels);
+  return send(ctx, device, {
+    ...feedback,
+    ...(quality === undefined ? {} : { psnr: quality }),
+    ...(reward === undefined ? {} : { reward }),
+    kbVersion,
+    kbVersionMismatch: false,
+    decodeMs: Math.min(3_600_000, decodeMs),
+  });
+}
+
+/** A tile whose frame never arrived: decoded from the prior alone (every symbol erased). */
+export async function lostTile(ctx: TileContext, rt: SetRuntime, state: ImageState, index: number): Promise<void> {
+  const lengths = state.tiles.flatMap((t) => (t?.length === undefined ? [] : [t.length]));
+  const length = lengths.length > 0 ? Math.round(lengths.reduce((a, b) => a + b, 0) / lengths.length) : Math.max(1, Math.floor(rt.decoder.width / 4));
+  const kb = ctx.kb.get(state.meta.kbVersion) ?? ctx.kb.current;
+  const prior = rt.decoder.takesPrior ? kb?.globalMean : undefined;
+  const result: TileResult = {
+    index,
+    frameId: (state.meta.firstFrameId + index) >>> 0,
+    status: 'lost',
+    length,
+    ...(rt.decoder.takesPrior ? { kbEntry: -1 } : {}),
+    fragmentsExpected: 1,
+    fragmentsLost: 1,
+    symbolsErased: length,
+  };
+  ctx.stats.tilesLost++;
+  let pixels: Float32Array | undefined;
+  if (!rt.decoder.takesPrior || prior !== undefined) {
+    try {
+      pixels = await rt.decoder.decode({ latent: new Float32Array(0), length, prior, snrDb: rt.decoder.snrRange.min });
+    } catch (e) {
+      ctx.stats.decodeFailures++;
+      ctx.report(e, { what: 'decode', device: state.device, frameId: result.frameId });
+    }
+  }
+  ctx.book.record(state, result, pixels);
+}
+
+async function send(ctx: TileContext, device: string, fields: Omit<FeedbackMessage, 'v' | 'ts'>): Promise<void> {
+  const message: FeedbackMessage = { v: 1, ts: Math.round(ctx.now()), ...fields, snrDb: clamp(fields.snrDb, 100) };
+  try {
+    await ctx.client.publish(topics.feedback(device), encodeMessage('feedback', message), { qos: 0 });
+    ctx.stats.feedbackSent++;
+  } catch (e) {
+    ctx.stats.feedbackFailures++;
+    ctx.report(e, { what: 'feedback', device });
+  }
+}
+
+function clamp(v: number, limit: number): number {
+  return Math.min(limit, Math.max(-limit, v));
+}
