@@ -52,6 +52,8 @@ export interface LoopDemoResult {
   images: ReportImage[];
   timeline: ReportPoint[];
   emulator: string;
+  /** Feedback messages the edge took in. */
+  feedback: number;
   elapsedS: number;
 }
 
@@ -138,7 +140,7 @@ export async function runLoopDemo(options: LoopDemoOptions): Promise<LoopDemoRes
       // Let the feedback of this image reach the edge before it chooses for the next.
       await new Promise((r) => setTimeout(r, 150));
     }
-    return { rows, images, timeline, emulator: emulator.summary(), elapsedS: (Date.now() - started) / 1000 };
+    return { rows, images, timeline, emulator: emulator.summary(), feedback: edge.counters.feedbackReceived, elapsedS: (Date.now() - started) / 1000 };
   } finally {
     await edge?.close().catch(() => undefined);
     await emulator?.stop().catch(() => undefined);
