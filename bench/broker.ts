@@ -28,6 +28,7 @@ import { startAedes } from '../test/support/aedes.js';
 import type { BrokerHandle } from '../test/support/broker-handle.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { findProgram, missingMessage } from '../test/support/programs.js';
+import { median } from './measure.js';
 
 export interface BrokerBenchOptions {
   sizes?: number[];
@@ -239,11 +240,6 @@ function codecMicros(size: number): number {
   return ((performance.now() - start) * 1000) / n;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;

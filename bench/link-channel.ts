@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { decodeFrame, encodeFrame, fragmentSymbols, packSymbols, unpackSymbols } from '../protocol/src/frame/index.js';
 import { Channel, constantSnr, seededRandom, type ChannelSpec } from '../runtime-edge/src/channel/index.js';
 import { relayFragment } from '../runtime-edge/src/emulator/relay.js';
+import { median, measure } from './measure.js';
 
 export interface LinkChannelBenchResult {
   readonly bench: 'link-channel';
@@ -33,25 +34,7 @@ const CHANNELS: Record<string, ChannelSpec> = {
   'awgn+loss+jitter': { snr: constantSnr(10), loss: { p: 0.05, r: 0.5, lossBad: 0.8, lossGood: 0.01 }, latency: { latencyMs: 20, jitterMs: 5 } },
 };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
-function measure(op: () => number, ms: number, sink: { v: number }): number {
-  let ops = 0;
-  let batch = 1;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < ms) {
-    for (let i = 0; i < batch; i++) sink.v += op();
-    ops += batch;
-    elapsed = performance.now() - start;
-    if (elapsed < ms / 20) batch *= 2;
-  }
-  return (ops * 1000) / elapsed;
-}
 
 export async function runLinkChannelBench(options: { rounds?: number; roundMs?: number } = {}): Promise<LinkChannelBenchResult> {
   const rounds = options.rounds ?? 5;
