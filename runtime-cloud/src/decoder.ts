@@ -200,8 +200,7 @@ export class CloudDecoder {
     try {
       device = parseDeviceTopic(m.topic).device;
     } catch (e) {
-      this.malformed(isAkbError(e) ? e.code : 'BAD_TOPIC');
-      return;
+      return countMalformed(this.counters, isAkbError(e) ? e.code : 'BAD_TOPIC');
     }
     let r = this.reassemblers.get(device);
     if (r === undefined) {
@@ -213,7 +212,7 @@ export class CloudDecoder {
       const frame = r.push(m.payload);
       if (frame !== undefined) this.accept(device, frame);
     } catch (e) {
-      this.malformed(isAkbError(e) ? e.code : 'INTERNAL');
+      countMalformed(this.counters, isAkbError(e) ? e.code : 'INTERNAL');
     }
   }
 
@@ -235,12 +234,10 @@ export class CloudDecoder {
       this.counters.framesDuplicate++;
       return;
     }
+    // Without its meta a frame can only be decoded when one set is loaded (feedback, no image).
     const rt = located ? this.runtimes.get(located.state.meta.modelSet) : this.runtimes.size === 1 ? [...this.runtimes.values()][0] : undefined;
-    if (rt === undefined) {
-      this.counters.framesWithoutMeta++;
-      return;
-    }
     if (located === undefined) this.counters.framesWithoutMeta++;
+    if (rt === undefined) return;
     if (located) located.state.inFlight++;
     void this.track(
       decodeTile(this.ctx, rt, device, frame, located).finally(() => {
@@ -290,10 +287,6 @@ export class CloudDecoder {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
     return tracked;
-  }
-
-  private malformed(code: string): void {
-    countMalformed(this.counters, code);
   }
 
   private dropDevice(): void {

@@ -5,7 +5,7 @@
  * Recent results stay in a ring (for a report or dashboard).
  */
 import type { ImageMetaMessage } from '@akb/protocol';
-import { extractTile, placeTile, psnr, tileGrid, type RgbImage, type TileGrid } from '@akb/edge';
+import { extractTile, psnr, tileGrid, type RgbImage, type TileGrid } from '@akb/edge';
 
 /**
  * decoded: the frame arrived whole; erased: it arrived with fragments missing (decoded with erasures);
@@ -89,6 +89,8 @@ export interface ImageBookOptions {
   now: () => number;
 }
 
+const NO_REFERENCE: Promise<undefined> = Promise.resolve(undefined);
+
 /** Open images kept per device session; an older one beyond this is finished as it stands. */
 const IMAGES_PER_SESSION = 64;
 
@@ -152,7 +154,7 @@ export class ImageBook {
   record(state: ImageState, result: TileResult, pixels: Float32Array | undefined): boolean {
     if (state.tiles[result.index] === undefined) state.handled++;
     state.tiles[result.index] = result;
-    if (pixels !== undefined) placeTile(state.reconstruction, state.grid, result.index, pixels);
+    if (pixels !== undefined) placeRows(state.reconstruction, state.grid, result.index, pixels);
     state.deadline = Math.max(state.deadline, this.options.now() + this.options.imageTimeoutMs);
     return state.handled === state.meta.tiles;
   }
@@ -168,9 +170,9 @@ export class ImageBook {
   }
 
   /** The reference tile `index` (padded as the edge pads), or undefined without a reference. */
-  async referenceTile(state: ImageState, index: number): Promise<Float32Array | undefined> {
-    const ref = await state.reference;
-    return ref === undefined ? undefined : extractTile(ref, state.grid, index);
+  referenceTile(state: ImageState, index: number): Promise<Float32Array | undefined> | undefined {
+    if (state.reference === NO_REFERENCE) return undefined;
+    return state.reference.then((ref) => (ref === undefined ? undefined : extractTile(ref, state.grid, index)));
   }
 
   /** Closes an image whose tiles are all recorded and builds its result (kept in the ring). */
@@ -220,7 +222,7 @@ export class ImageBook {
   private resolve(meta: ImageMetaMessage): Promise<RgbImage | undefined> {
     const { references, onReferenceError } = this.options;
     const name = meta.name;
-    if (references === undefined || name === undefined) return Promise.resolve(undefined);
+    if (references === undefined || name === undefined) return NO_REFERENCE;
     return references(name).then(
       (ref) => {
         if (ref === undefined) return undefined;
@@ -235,5 +237,21 @@ export class ImageBook {
         return undefined;
       },
     );
+  }
+}
+
+/** placeTile by whole rows (TypedArray.set): the same result, several times faster on the hot path. */
+function placeRows(image: RgbImage, grid: TileGrid, index: number, tile: Float32Array): void {
+  const t = grid.tile;
+  const x0 = (index % grid.cols) * t;
+  const y0 = Math.floor(index / grid.cols) * t;
+  const w = Math.min(t, image.width - x0);
+  const h = Math.min(t, image.height - y0);
+  const plane = image.width * image.height;
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < h; y++) {
+      const src = c * t * t + y * t;
+      image.data.set(tile.subarray(src, src + w), c * plane + (y0 + y) * image.width + x0);
+    }
   }
 }

@@ -12,7 +12,7 @@
  * Each entry's `prior` weight is 1/K: the snapshot holds prior images, not cluster sizes; the images
  * themselves travel in bundles, not over MQTT.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AkbError,
@@ -48,7 +48,7 @@ export interface KbServiceOptions {
   dir: string;
   /** Versions kept for kb.entries and decoding (default 2: the current and the previous). */
   keep?: number;
-  /** The vision model that built the embeddings, for the announce. */
+  /** The vision model that built the embeddings, for the announce (default: kb.json's vision_encoder). */
   model?: string;
   now?: () => number;
   onError?: (error: unknown, context: object) => void;
@@ -58,6 +58,7 @@ interface Snapshot {
   readonly kb: SourceKb;
   readonly digest: string;
   readonly created: string;
+  readonly model: string | undefined;
 }
 
 /** Devices whose kb/req dispatcher is kept; beyond this the least recently used is dropped. */
@@ -94,6 +95,7 @@ export class KbService implements KbStore {
   /** The announce of the current version. */
   announcement(): KbAnnounce {
     const s = this.latest!;
+    const model = this.options.model ?? s.model;
     return {
       v: 1,
       kbVersion: s.kb.versionId,
@@ -102,7 +104,7 @@ export class KbService implements KbStore {
       sha256: s.digest,
       created: s.created,
       ts: (this.options.now ?? Date.now)(),
-      ...(this.options.model === undefined ? {} : { model: this.options.model }),
+      ...(model === undefined ? {} : { model: model.slice(0, 200) }),
     };
   }
 
@@ -191,6 +193,8 @@ async function readSnapshot(dir: string): Promise<Snapshot> {
   const kb = await loadSourceKb(dir);
   if (kb.versionId === 0) throw new AkbError('KB_INVALID', `${dir}: version id 0 is reserved for "no KB"`);
   const entries = Array.from({ length: kb.size }, (_, i) => ({ embedding: kb.keys.subarray(i * kb.dim, (i + 1) * kb.dim), prior: 1 / kb.size }));
-  const mtime = (await stat(join(dir, 'kb.json'))).mtime;
-  return { kb, digest: kbDigest(entries), created: mtime.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  const file = join(dir, 'kb.json');
+  const mtime = (await stat(file)).mtime;
+  const { vision_encoder: model } = JSON.parse(await readFile(file, 'utf8')) as { vision_encoder?: unknown };
+  return { kb, digest: kbDigest(entries), created: mtime.toISOString().replace(/\.\d{3}Z$/, 'Z'), model: typeof model === 'string' ? model : undefined };
 }

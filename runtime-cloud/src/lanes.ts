@@ -4,8 +4,12 @@
  * thread decode no faster than one), so the cloud runs each session in a worker thread of its own:
  * n lanes decode n batches at once while the main thread keeps receiving frames and publishing feedback.
  *
- * - `threadLane`: onnxruntime-node (CPU) in a worker thread. The worker is a few lines of plain JavaScript
- *   given as source (`eval`), so it runs the same from sources (vitest, tsx) and from dist/.
+ * A lane takes a batch in compact form (the received latents back to back, a prior view per row) and
+ * builds the model's inputs itself: in a thread lane that copying happens off the main thread, and a
+ * prior table (the KB's priors, its global mean) crosses to the worker once, not once per tile.
+ *
+ * - `threadLane`: onnxruntime-node (CPU) in a worker thread. The worker is plain JavaScript given as
+ *   source (`eval`), so it runs the same from sources (vitest, tsx) and from dist/.
  * - `inlineLane`: any InferenceSession from the edge's BackendRegistry, on the main thread (WASM, or a
  *   backend that cannot run in a worker).
  */
@@ -14,13 +18,44 @@ import { Worker } from 'node:worker_threads';
 import { AkbError } from '@akb/protocol';
 import type { InferenceSession, Tensor } from '@akb/edge';
 
+export interface LaneBatch {
+  readonly rows: number;
+  /** Latent reals per row the model takes (rows are zero-padded to it). */
+  readonly width: number;
+  readonly tile: number;
+  /** The rows' received latents back to back: row i is latent[offsets[i] .. offsets[i + 1]). */
+  readonly latent: Float32Array;
+  readonly offsets: Int32Array;
+  /** Per row, a 3 x tile x tile view of the prior; undefined when the model takes none. */
+  readonly priors: readonly Float32Array[] | undefined;
+  /** [rows] values of the `snr_db` and `length` inputs, where the model has them. */
+  readonly snrDb: Float32Array | undefined;
+  readonly length: Float32Array | undefined;
+  /** Name of the image output. */
+  readonly output: string;
+}
+
 export interface DecodeLane {
   readonly kind: 'thread' | 'inline';
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  /** Runs one batch; the feeds' buffers may be transferred (do not reuse them). */
-  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
+  /** Runs one batch; resolves with the output, rows x 3 x tile x tile. Its buffers may be transferred. */
+  run(batch: LaneBatch): Promise<Float32Array>;
   close(): Promise<void>;
+}
+
+/** The model inputs of a batch (what the worker thread builds too; keep the two in step). */
+export function feedsOf(b: LaneBatch): Record<string, Tensor> {
+  const latent = new Float32Array(b.rows * b.width);
+  for (let i = 0; i < b.rows; i++) latent.set(b.latent.subarray(b.offsets[i], b.offsets[i + 1]), i * b.width);
+  const feeds: Record<string, Tensor> = { latent: { data: latent, dims: [b.rows, b.width] } };
+  if (b.priors !== undefined) {
+    const t3 = 3 * b.tile * b.tile;
+    const prior = new Float32Array(b.rows * t3);
+    b.priors.forEach((p, i) => prior.set(p, i * t3));
+    feeds.prior = { data: prior, dims: [b.rows, 3, b.tile, b.tile] };
+  }
+  if (b.snrDb !== undefined) feeds.snr_db = { data: b.snrDb, dims: [b.rows, 1] };
+  if (b.length !== undefined) feeds.length = { data: b.length, dims: [b.rows, 1] };
+  return feeds;
 }
 
 export interface ThreadLaneOptions {
@@ -28,44 +63,60 @@ export interface ThreadLaneOptions {
   intraOpThreads?: number;
 }
 
-// The worker: one session, one batch at a time; outputs are copied so their buffers can be transferred.
+// The worker: one session, batches in order; prior tables cached by id; the output copied out of
+// onnxruntime's memory so that its buffer can be transferred.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ortPath);
 const text = (e) => String((e && e.message) || e).slice(0, 500);
+const tables = new Map();
+const f32 = (data, dims) => new ort.Tensor('float32', data, dims);
+function feeds(m) {
+  const latent = new Float32Array(m.rows * m.width);
+  for (let i = 0; i < m.rows; i++) latent.set(m.latent.subarray(m.offsets[i], m.offsets[i + 1]), i * m.width);
+  const out = { latent: f32(latent, [m.rows, m.width]) };
+  if (m.priorIds) {
+    const t3 = 3 * m.tile * m.tile;
+    const prior = new Float32Array(m.rows * t3);
+    for (let i = 0; i < m.rows; i++) {
+      const table = tables.get(m.priorIds[i]);
+      if (!table) throw new Error('prior table ' + m.priorIds[i] + ' is unknown to the worker');
+      prior.set(table.subarray(m.priorOffsets[i], m.priorOffsets[i] + t3), i * t3);
+    }
+    out.prior = f32(prior, [m.rows, 3, m.tile, m.tile]);
+  }
+  if (m.snrDb) out.snr_db = f32(m.snrDb, [m.rows, 1]);
+  if (m.length) out.length = f32(m.length, [m.rows, 1]);
+  return out;
+}
 ort.InferenceSession.create(workerData.model, {
   executionProviders: ['cpu'], graphOptimizationLevel: 'all',
   intraOpNumThreads: workerData.threads, interOpNumThreads: 1,
 }).then((session) => {
-  parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
+  parentPort.postMessage({ type: 'ready' });
   parentPort.on('message', (m) => {
-    const feeds = {};
-    for (const k of Object.keys(m.feeds)) feeds[k] = new ort.Tensor('float32', m.feeds[k].data, m.feeds[k].dims);
-    session.run(feeds).then((out) => {
-      const outputs = {};
-      const transfer = [];
-      for (const k of Object.keys(out)) {
-        if (out[k].type !== 'float32') throw new Error('output ' + k + ' is ' + out[k].type + '; akb models output float32');
-        const data = new Float32Array(out[k].data);
-        outputs[k] = { data, dims: Array.from(out[k].dims) };
-        transfer.push(data.buffer);
-      }
-      parentPort.postMessage({ type: 'result', id: m.id, outputs }, transfer);
+    for (const t of m.tables) tables.set(t.id, t.data);
+    for (const id of m.drop) tables.delete(id);
+    let input;
+    try { input = feeds(m); } catch (e) { parentPort.postMessage({ type: 'error', id: m.id, message: text(e) }); return; }
+    session.run(input).then((out) => {
+      const o = out[m.output];
+      if (!o || o.type !== 'float32') throw new Error('the model has no float32 output ' + m.output);
+      const data = new Float32Array(o.data);
+      parentPort.postMessage({ type: 'result', id: m.id, data }, [data.buffer]);
     }).catch((e) => parentPort.postMessage({ type: 'error', id: m.id, message: text(e) }));
   });
 }, (e) => parentPort.postMessage({ type: 'failed', message: text(e) }));
 `;
 
 type WorkerReply =
-  | { type: 'ready'; inputNames: string[]; outputNames: string[] }
+  | { type: 'ready' }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; outputs: Record<string, Tensor> }
+  | { type: 'result'; id: number; data: Float32Array }
   | { type: 'error'; id: number; message: string };
 
-interface Waiting {
-  resolve: (outputs: Record<string, Tensor>) => void;
-  reject: (e: Error) => void;
-}
+/** Prior tables a thread lane keeps in its worker; the least recently sent beyond this are dropped. */
+const MAX_TABLES = 8;
 
 /** A lane running onnxruntime-node (CPU) in a worker thread; resolves once its session is loaded. */
 export async function threadLane(model: Uint8Array, options: ThreadLaneOptions = {}): Promise<DecodeLane> {
@@ -75,28 +126,25 @@ export async function threadLane(model: Uint8Array, options: ThreadLaneOptions =
   } catch (e) {
     throw new AkbError('BACKEND_UNAVAILABLE', 'onnxruntime-node is not installed for the cloud decoder', { cause: e, hint: 'use inline lanes (lane: "inline")' });
   }
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { ortPath, model: Uint8Array.from(model), threads: options.intraOpThreads ?? 1 },
-  });
-  const waiting = new Map<number, Waiting>();
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath, model: Uint8Array.from(model), threads: options.intraOpThreads ?? 1 } });
+  const waiting = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
+  const tables = new Map<ArrayBufferLike, number>();
   let dead: Error | undefined;
   let seq = 0;
+  let tableSeq = 0;
   const die = (e: Error): void => {
     dead ??= e;
     for (const w of waiting.values()) w.reject(dead);
     waiting.clear();
   };
-  const ready = new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
+  const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: WorkerReply) => {
-      if (m.type === 'ready') resolve(m);
-      else if (m.type === 'failed') reject(new AkbError('NO_BACKEND', `the decoder does not load in onnxruntime-node: ${m.message}`));
-      else {
-        const w = waiting.get(m.id);
-        waiting.delete(m.id);
-        if (m.type === 'result') w?.resolve(m.outputs);
-        else w?.reject(new AkbError('DECODE_FAILED', `decoder run failed: ${m.message}`));
-      }
+      if (m.type === 'ready') return resolve();
+      if (m.type === 'failed') return reject(new AkbError('NO_BACKEND', `the decoder does not load in onnxruntime-node: ${m.message}`));
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (m.type === 'result') w?.resolve(m.data);
+      else w?.reject(new AkbError('DECODE_FAILED', `decoder run failed: ${m.message}`));
     });
     const fail = (e: Error): void => {
       const err = new AkbError('DECODE_LANE_FAILED', `decode lane stopped: ${e.message}`, { cause: e });
@@ -106,24 +154,45 @@ export async function threadLane(model: Uint8Array, options: ThreadLaneOptions =
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`worker exited with code ${code}`)));
   });
-  let names: { inputNames: string[]; outputNames: string[] };
   try {
-    names = await ready;
+    await ready;
   } catch (e) {
     await worker.terminate();
     throw e;
   }
   return {
     kind: 'thread',
-    inputNames: names.inputNames,
-    outputNames: names.outputNames,
-    run(feeds) {
+    run(b) {
       if (dead) return Promise.reject(dead);
       const id = ++seq;
-      const transfer = Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer);
+      const fresh: { id: number; data: Float32Array }[] = [];
+      const drop: number[] = [];
+      let priorIds: Int32Array | undefined;
+      let priorOffsets: Int32Array | undefined;
+      if (b.priors !== undefined) {
+        priorIds = new Int32Array(b.rows);
+        priorOffsets = new Int32Array(b.rows);
+        b.priors.forEach((p, i) => {
+          let tid = tables.get(p.buffer);
+          if (tid === undefined) {
+            tid = ++tableSeq;
+            tables.set(p.buffer, tid);
+            fresh.push({ id: tid, data: new Float32Array(p.buffer.slice(0)) });
+            if (tables.size > MAX_TABLES) {
+              const [oldest, oldId] = tables.entries().next().value!;
+              tables.delete(oldest);
+              drop.push(oldId);
+            }
+          }
+          priorIds![i] = tid;
+          priorOffsets![i] = p.byteOffset / 4;
+        });
+      }
+      const message = { id, rows: b.rows, width: b.width, tile: b.tile, latent: b.latent, offsets: b.offsets, priorIds, priorOffsets, snrDb: b.snrDb, length: b.length, output: b.output, tables: fresh, drop };
+      const transfer = [b.latent, b.offsets, priorIds, priorOffsets, b.snrDb, b.length, ...fresh.map((t) => t.data)].flatMap((a) => (a === undefined ? [] : [a.buffer as ArrayBuffer]));
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        worker.postMessage({ id, feeds }, transfer);
+        worker.postMessage(message, transfer);
       });
     },
     async close() {
@@ -137,9 +206,11 @@ export async function threadLane(model: Uint8Array, options: ThreadLaneOptions =
 export function inlineLane(session: InferenceSession): DecodeLane {
   return {
     kind: 'inline',
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    run: (feeds) => session.run(feeds),
+    async run(b) {
+      const out = (await session.run(feedsOf(b)))[b.output];
+      if (out === undefined) throw new AkbError('BAD_OUTPUT', `the model has no output ${b.output}`);
+      return out.data;
+    },
     close: () => session.release(),
   };
 }

@@ -41,7 +41,7 @@ describe('cloud service (in-memory bus)', () => {
     const a = decodeMessage('kb-announce', announce.payload);
     expect(announce).toBeDefined();
     expect(a.kbVersion).toBe(set.kb!.versionId);
-    expect([a.entries, a.dims]).toEqual([256, 64]);
+    expect([a.entries, a.dims, a.model]).toEqual([256, 64, 'akb-vision-encoder']);
     const entries: { embedding: Float32Array; prior: number }[] = [];
     for (let offset = 0; offset < a.entries; offset += 64) {
       const page = validateMessage('kb-entry-response', await toCloud.request<KbEntryResponse>('kb.entries', { kbVersion: a.kbVersion, offset, count: 64 }));

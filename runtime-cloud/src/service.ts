@@ -116,7 +116,7 @@ export class CloudService {
     const sets = options.sets ?? (options.models ? await Promise.all(options.models.sets.map((s) => loadModelSet(options.models!.zoo, s))) : []);
     const kbDir = options.kbDir ?? (options.models ? await kbDirOf(options.models, sets) : undefined);
     const onError = (err: unknown, context: object): void => log.warn({ err, ...context }, 'cloud');
-    const kb = kbDir !== undefined ? await KbService.start(client, { dir: kbDir, model: 'akb-vision-encoder', onError }) : undefined;
+    const kb = kbDir !== undefined ? await KbService.start(client, { dir: kbDir, onError }) : undefined;
     // The decoder asks the service's intents for weights; the service is made after the decoder.
     const late: { service?: CloudService } = {};
     let decoder: CloudDecoder | undefined;

@@ -15,7 +15,7 @@ export interface DecoderStats {
   framesDuplicate: number;
   /** Fragments the reassemblers dropped as repeats (of a pending frame, or of one already delivered). */
   fragmentsDuplicate: number;
-  /** Frames decoded without an image (their meta never came), feedback only. */
+  /** Frames whose meta never came: decoded for feedback only (one set loaded), else dropped. */
   framesWithoutMeta: number;
   /** Frames naming a KB version not held here: answered with kbVersionMismatch, not decoded. */
   kbMismatch: number;

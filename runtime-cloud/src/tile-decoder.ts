@@ -1,12 +1,12 @@
 /**
  * The decoder of one model set, fed by name from its model card: `latent` (the received symbols,
  * zero-padded to the card's width), and where the card has them `prior` (3 x tile x tile), `snr_db` and
- * `length`. Tiles queue here and go to the first idle lane in batches (up to `maxBatch` tiles per
- * session.run): while every lane is busy, tiles accumulate, so batches grow with the load and a lone
- * tile is decoded at once.
+ * `length`. Tiles queue here and go to the first free lane slot in batches (up to `maxBatch` tiles per
+ * session.run; two slots per lane): while every slot is busy, tiles accumulate, so batches grow with the
+ * load and a lone tile is decoded at once.
  */
 import { AkbError } from '@akb/protocol';
-import { BackendRegistry, ortNodeBackend, type ModelSet, type Tensor } from '@akb/edge';
+import { BackendRegistry, ortNodeBackend, type ModelSet } from '@akb/edge';
 import { inlineLane, threadLane, type DecodeLane } from './lanes.js';
 import { clampDb } from './snr.js';
 
@@ -83,7 +83,9 @@ export class TileDecoder {
     this.inputs = new Set(inputs.keys());
     this.takesPrior = this.inputs.has('prior');
     this.snrRange = inputs.get('snr_db')?.range ?? card.snrRange ?? { min: -100, max: 100 };
-    this.idle = [...lanes];
+    // Two batches in flight per lane: the next one waits in the lane's queue, so the lane never idles
+    // while the main thread handles the previous batch's results.
+    this.idle = lanes.flatMap((l) => [l, l]);
     this.maxBatch = maxBatch;
   }
 
@@ -141,28 +143,34 @@ export class TileDecoder {
 
   private async run(lane: DecodeLane, batch: Queued[]): Promise<void> {
     const n = batch.length;
-    const t2 = this.tile * this.tile;
+    const t3 = 3 * this.tile * this.tile;
     try {
-      const feeds: Record<string, Tensor> = {};
-      const latent = new Float32Array(n * this.width);
-      batch.forEach((q, i) => latent.set(q.job.latent, i * this.width));
-      feeds.latent = { data: latent, dims: [n, this.width] };
-      if (this.takesPrior) {
-        const prior = new Float32Array(n * 3 * t2);
-        batch.forEach((q, i) => {
-          if (q.job.prior === undefined || q.job.prior.length !== 3 * t2) throw new AkbError('NO_PRIOR', 'this decoder needs a 3 x tile x tile prior');
-          prior.set(q.job.prior, i * 3 * t2);
-        });
-        feeds.prior = { data: prior, dims: [n, 3, this.tile, this.tile] };
-      }
-      if (this.inputs.has('snr_db')) feeds.snr_db = { data: Float32Array.from(batch, (q) => this.clampSnr(q.job.snrDb)), dims: [n, 1] };
-      if (this.inputs.has('length')) feeds.length = { data: Float32Array.from(batch, (q) => q.job.length), dims: [n, 1] };
-      const out = (await lane.run(feeds))[this.output];
-      if (out === undefined || out.data.length !== n * 3 * t2) throw new AkbError('BAD_OUTPUT', `decoder output ${this.output} has the wrong size`);
+      const offsets = new Int32Array(n + 1);
+      batch.forEach((q, i) => (offsets[i + 1] = offsets[i]! + q.job.latent.length));
+      const latent = new Float32Array(offsets[n]!);
+      batch.forEach((q, i) => latent.set(q.job.latent, offsets[i]));
+      const priors = this.takesPrior
+        ? batch.map((q) => {
+            if (q.job.prior === undefined || q.job.prior.length !== t3) throw new AkbError('NO_PRIOR', 'this decoder needs a 3 x tile x tile prior');
+            return q.job.prior;
+          })
+        : undefined;
+      const out = await lane.run({
+        rows: n,
+        width: this.width,
+        tile: this.tile,
+        latent,
+        offsets,
+        priors,
+        snrDb: this.inputs.has('snr_db') ? Float32Array.from(batch, (q) => this.clampSnr(q.job.snrDb)) : undefined,
+        length: this.inputs.has('length') ? Float32Array.from(batch, (q) => q.job.length) : undefined,
+        output: this.output,
+      });
+      if (out.length !== n * t3) throw new AkbError('BAD_OUTPUT', `decoder output ${this.output} has ${out.length} values, expected ${n * t3}`);
       this.counters.runs++;
       this.counters.tiles += n;
       this.counters.largestBatch = Math.max(this.counters.largestBatch, n);
-      batch.forEach((q, i) => q.resolve(out.data.slice(i * 3 * t2, (i + 1) * 3 * t2)));
+      batch.forEach((q, i) => q.resolve(out.subarray(i * t3, (i + 1) * t3)));
     } catch (e) {
       this.counters.failures++;
       for (const q of batch) q.reject(e);

@@ -29,6 +29,15 @@ export type StatusPayload = Uint8Array | string | object;
  * The default death, a StatusOffline (schemas/status.ts): `reason` is "will" for the last will the broker
  * publishes, "shutdown" when the device says goodbye itself.
  */
+/**
+ * The first session number of a process: tenths of a second since 2024-01-01, so a restarted device counts
+ * on from where it was (readers drop a late death of an older session) even when it restarts within the
+ * same second; it fits a u32 until 2037. A device that keeps state should persist and pass its own.
+ */
+export function defaultSession(now: number = Date.now()): number {
+  return Math.floor((now - Date.UTC(2024, 0, 1)) / 100) >>> 0;
+}
+
 export function defaultDeath(deviceId: string, session: number, reason: DeathReason, now: number = Date.now()): object {
   return { v: 1, device: deviceId, session, ts: now, state: 'offline', reason };
 }
@@ -65,7 +74,7 @@ export interface DeviceStatus {
   /** The death of connection `session` (default `defaultDeath`): a StatusOffline. */
   death?: (session: number, reason: DeathReason) => StatusPayload;
   /**
-   * The first connection's session number (default: seconds since the epoch); it grows by one on every
+   * The first connection's session number (default: defaultSession(), tenths of a second since 2024); it grows by one on every
    * reconnect, and the birth and last will of one connection carry the same number.
    */
   session?: number;
@@ -127,7 +136,7 @@ export class AkbMqttClient implements MqttTransport {
       const id = d.deviceId;
       this.device = { id, birth: d.birth, death: d.death ?? ((session, reason) => defaultDeath(id, session, reason)) };
     }
-    this.currentSession = (d?.session ?? Math.floor(Date.now() / 1000)) >>> 0;
+    this.currentSession = (d?.session ?? defaultSession()) >>> 0;
     this.errors = new Fanout<Error>();
     this.messages = new Fanout<AkbMessage>((e, m) => {
       this.counters.handlerFailures++;
