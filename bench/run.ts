@@ -6,12 +6,14 @@
 import { cpus, totalmem } from 'node:os';
 import { runBrokerBench } from './broker.js';
 import { runCodecBench } from './codec.js';
+import { runLinkBench } from './link.js';
 import { runLinkChannelBench } from './link-channel.js';
 
 const benches: Record<string, () => Promise<object>> = {
   codec: runCodecBench,
   broker: runBrokerBench,
   'link-channel': runLinkChannelBench,
+  link: runLinkBench,
 };
 
 const wanted = process.argv.slice(2);
