@@ -119,7 +119,7 @@ export async function runFramesDemo(options: FramesDemoOptions): Promise<FramesD
     });
     await channel.subscribe(topics.linkTx(device), { qos: 1 });
 
-    const edge = await connectDevice({ url, deviceId: device, birth: (session) => birth(device, session) });
+    const edge = await connectDevice({ url, deviceId: device, birth: (session) => demoBirth(device, session) });
     clients.push(edge);
     let fragmentsSent = 0;
     for (let frameId = 0; frameId < frames; frameId++) {
@@ -146,7 +146,8 @@ export async function runFramesDemo(options: FramesDemoOptions): Promise<FramesD
   }
 }
 
-function birth(device: string, session: number): StatusOnline {
+/** The birth certificate of a demo edge. */
+export function demoBirth(device: string, session: number): StatusOnline {
   const now = Date.now();
   return {
     v: 1,

@@ -7,7 +7,6 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StatusOnline } from '@akb/protocol';
 import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
 import {
   ChannelEmulator,
@@ -21,6 +20,7 @@ import {
   type RgbImage,
 } from '@akb/edge';
 import { CloudDecoder, folderReferences, type ImageResult } from '@akb/cloud';
+import { demoBirth as birth } from './frames-demo.js';
 import type { ReportImage, ReportPoint } from './report.js';
 
 export interface LoopDemoOptions {
@@ -186,12 +186,4 @@ async function waitFor<T>(get: () => T | undefined, timeoutMs: number): Promise<
     if (v !== undefined || Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function birth(device: string, session: number): StatusOnline {
-  const now = Date.now();
-  return {
-    v: 1, device, session, ts: now, state: 'online', profile: 'host-x64', bootTime: now,
-    versions: { runtime: '0.1.0', protocol: '1.0', models: [], kb: null }, capabilities: ['demo'],
-  };
 }
