@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addAwgn, averagePower, measureSnrDb, noiseVariance } from './awgn.js';
-import { complexGaussian, seededRandom } from './random.js';
+import { addAwgn, measureSnrDb, noiseVariance, unitPowerSymbols } from './awgn.js';
+import { seededRandom } from './random.js';
 
-function unitPowerSymbols(n: number, seed: number): Float32Array {
-  const random = seededRandom(seed);
-  const v = new Float32Array(2 * n);
-  for (let s = 0; s < n; s++) {
-    const z = complexGaussian(random);
-    v[2 * s] = z.re;
-    v[2 * s + 1] = z.im;
-  }
-  const k = Math.sqrt(1 / averagePower(v));
-  return v.map((x) => x * k);
-}
 
 describe('complex AWGN', () => {
   it('has variance 10^(-SNR/10) per complex symbol, half on I and half on Q', () => {
@@ -36,7 +25,7 @@ describe('complex AWGN', () => {
   });
 
   it('gives the set SNR on unit-power symbols, within 0.1 dB', () => {
-    const sent = unitPowerSymbols(100_000, 5);
+    const sent = unitPowerSymbols(100_000, seededRandom(5));
     for (const snr of [-5, 0, 10, 20]) {
       const rx = addAwgn(sent.slice(), snr, seededRandom(snr + 100));
       expect(Math.abs(measureSnrDb(sent, rx) - snr)).toBeLessThan(0.1);

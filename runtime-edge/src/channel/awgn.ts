@@ -4,7 +4,7 @@
  * the noise variance per complex symbol is σ² = 10^(−SNR/10), σ²/2 on I and σ²/2 on Q. A signal of
  * another average power P sees an SNR of 10 log10(P / σ²) instead: the noise does not follow the signal.
  */
-import type { RandomSource } from './random.js';
+import { complexGaussian, type RandomSource } from './random.js';
 
 /** Noise variance per complex symbol, σ² = 10^(−snrDb/10), for a unit-power signal. */
 export function noiseVariance(snrDb: number): number {
@@ -55,4 +55,19 @@ export function measureSnrDb(sent: Float32Array, received: Float32Array, mask?: 
     }
   }
   return noise > 0 ? toDb(signal / noise) : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * `count` complex Gaussian symbols (interleaved I,Q) normalized to unit average power per symbol, as a
+ * JSCC encoder's per-image power normalization leaves them: a stand-in for an encoder's output.
+ */
+export function unitPowerSymbols(count: number, random: RandomSource): Float32Array {
+  const v = new Float32Array(2 * count);
+  for (let s = 0; s < count; s++) {
+    const z = complexGaussian(random);
+    v[2 * s] = z.re;
+    v[2 * s + 1] = z.im;
+  }
+  const k = Math.sqrt(1 / averagePower(v));
+  return v.map((x) => x * k);
 }

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { averagePower, measureSnrDb, noiseVariance } from './awgn.js';
+import { measureSnrDb, noiseVariance, unitPowerSymbols } from './awgn.js';
 import { Channel, type ChannelOutput } from './channel.js';
-import { complexGaussian, seededRandom } from './random.js';
+import { seededRandom } from './random.js';
 import { PiecewiseSnrTrace, constantSnr } from './snr-trace.js';
 
-function symbols(n: number, seed: number): Float32Array {
-  const random = seededRandom(seed);
-  const v = new Float32Array(2 * n);
-  for (let s = 0; s < n; s++) {
-    const z = complexGaussian(random);
-    v[2 * s] = z.re;
-    v[2 * s + 1] = z.im;
-  }
-  const k = Math.sqrt(1 / averagePower(v));
-  return v.map((x) => x * k);
-}
+const symbols = (n: number, seed: number): Float32Array => unitPowerSymbols(n, seededRandom(seed));
 
 function received(out: ChannelOutput): Extract<ChannelOutput, { lost: false }> {
   if (out.lost) throw new Error('block lost');

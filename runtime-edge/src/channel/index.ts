@@ -1,7 +1,7 @@
 /** Channel models: seeded randomness, AWGN, fading, bursty loss, latency, SNR traces, and their composition. */
 export { complexGaussian, deriveSeed, gaussian, seededRandom, type Complex, type RandomSource } from './random.js';
 export { besselJ0, jakesCorrelation } from './bessel.js';
-export { addAwgn, averagePower, measureSnrDb, noiseVariance, toDb } from './awgn.js';
+export { addAwgn, averagePower, measureSnrDb, noiseVariance, toDb, unitPowerSymbols } from './awgn.js';
 export { BlockFading, GaussMarkovFading, createFading, type FadingGains, type FadingProcess, type FadingSpec } from './fading.js';
 export { GilbertElliott, checkGilbertElliott, parseGilbertElliott, type GilbertElliottParams } from './gilbert-elliott.js';
 export { DelayLine, LatencyModel, realScheduler, type LatencySpec, type Scheduler } from './latency.js';

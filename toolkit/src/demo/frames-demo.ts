@@ -17,7 +17,7 @@ import {
   type SymbolDtype,
 } from '@akb/protocol';
 import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { GilbertElliott, gaussian, seededRandom, type GilbertElliottParams } from '@akb/edge';
+import { GilbertElliott, addAwgn, measureSnrDb, seededRandom, unitPowerSymbols, type GilbertElliottParams } from '@akb/edge';
 
 export interface FramesDemoOptions {
   /** Broker to use; the caller starts the embedded one when there is none. */
@@ -102,7 +102,6 @@ export async function runFramesDemo(options: FramesDemoOptions): Promise<FramesD
     const expiry = setInterval(() => reassembler.expire().forEach(deliver), 50);
 
     let fragmentsDropped = 0;
-    const noiseStd = Math.sqrt(10 ** (-snrDb / 10) / 2);
     const channel = await connectMqtt({ url, clientId: `demo-channel-${process.pid}` });
     clients.push(channel);
     channel.onMessage(topics.linkTx(device), async (m) => {
@@ -112,7 +111,7 @@ export async function runFramesDemo(options: FramesDemoOptions): Promise<FramesD
       }
       const { header, payload } = decodeFrame(m.payload);
       const rx = unpackSymbols(payload, header.dtype, header.scale);
-      for (let i = 0; i < rx.length; i++) rx[i] = (rx[i] ?? 0) + noiseStd * gaussian(random);
+      addAwgn(rx, snrDb, random);
       // A receiver hands on what it measured as float32: no second quantization.
       const out = encodeFrame({ ...header, dtype: 'float32', scale: 1 }, new Uint8Array(rx.buffer, rx.byteOffset, rx.byteLength));
       await channel.publish(topics.linkRx(device), out, { qos: 1 });
@@ -162,43 +161,15 @@ export function demoBirth(device: string, session: number): StatusOnline {
   };
 }
 
-function unitPowerSymbols(count: number, random: () => number): Float32Array {
-  const v = new Float32Array(2 * count);
-  let power = 0;
-  for (let i = 0; i < v.length; i++) {
-    const x = gaussian(random);
-    v[i] = x;
-    power += x * x;
-  }
-  // Per-frame power normalization, as a JSCC encoder does: average |z|^2 = 1 per complex symbol.
-  const k = Math.sqrt(count / power);
-  for (let i = 0; i < v.length; i++) v[i] = (v[i] ?? 0) * k;
-  return v;
-}
-
 function measure(f: ReassembledFrame, tx: { values: Float32Array; at: number } | undefined): FrameReport {
-  let signal = 0;
-  let noise = 0;
-  let erased = 0;
-  for (let s = 0; s < f.header.totalSymbols; s++) {
-    if (!f.received[s]) {
-      erased += 1;
-      continue;
-    }
-    for (const j of [2 * s, 2 * s + 1]) {
-      const x = tx?.values[j] ?? 0;
-      const d = (f.values[j] ?? 0) - x;
-      signal += x * x;
-      noise += d * d;
-    }
-  }
+  const erased = f.received.reduce((n, r) => n + (r ? 0 : 1), 0);
   return {
     frameId: f.header.frameId,
     fragments: f.header.fragmentCount,
     lostFragments: f.missingFragments,
     erasedSymbols: erased,
     totalSymbols: f.header.totalSymbols,
-    measuredSnrDb: noise > 0 ? 10 * Math.log10(signal / noise) : Number.POSITIVE_INFINITY,
+    measuredSnrDb: tx ? measureSnrDb(tx.values, f.values, f.received) : Number.NaN,
     latencyMs: tx ? performance.now() - tx.at : Number.NaN,
   };
 }
