@@ -7,8 +7,9 @@ the sample count as the first dimension, so a multi-input model (adaptive SNR, A
 rows; both akb (`--calib <dir>`) and ort_reference.py read these folders. Sets (all disjoint):
 
 - JSCC encoders (32x32): calibration = CIFAR-10 *test* images 0, 100, ..., 9900 (100 images, every class);
-  held-out = test images 50, 150, ..., 9950 (100). `jscc-psnr/image.npy` = 1,000 further test images
-  (25, 35, ..., 9,995; index = 25 + 10k) for PSNR through the channel.
+  held-out = test images 50, 150, ..., 9950 (100). `jscc-psnr/<encoder>/` = 1,000 further test images
+  (25, 35, ..., 9,995; index = 25 + 10k) for PSNR through the channel (for akb-jscc-enc with its KB
+  prior and length 256, i.e. k/n = 1/12 as the cards' PSNR figures; the SNR input is set per grid point).
 - SNR inputs (adaptive and AKB models) cycle through the card's SNR grid -2, 0, 2, ..., 20 dB, row by row.
 - AKB models: `prior` = the K=256 source-KB entry nearest to akb-embedder(image), as the edge picks it
   (the edge may send no index at low SNR and use the global mean; the bench always sends it);
@@ -120,9 +121,11 @@ def main() -> None:
     psnr_idx = list(range(25, 10000, 10))
     assert not set(calib_idx) & set(held_idx) and not set(psnr_idx) & (set(calib_idx) | set(held_idx))
     info = {"calib": jscc("calib", cifar_images("test", calib_idx), 1234), "heldout": jscc("heldout", cifar_images("test", held_idx), 5678)}
-    psnr_dir = DATA / "jscc-psnr"
-    psnr_dir.mkdir(parents=True, exist_ok=True)
-    np.save(psnr_dir / "image.npy", cifar_images("test", psnr_idx))
+    psnr_images = cifar_images("test", psnr_idx)
+    for enc in ["deepjscc-r12-snr7-enc", "deepjscc-r12-adaptive-enc"]:
+        save(f"jscc-psnr/{enc}", ".", {"image": psnr_images})
+    n = len(psnr_images)
+    save("jscc-psnr/akb-jscc-enc", ".", {"image": psnr_images, "prior": kb_priors(psnr_images), "length": np.full((n, 1), 256, np.float32)})
     save("akb-dqn-policy", "calib", {"state": policy_states(100, 11)})
     save("akb-dqn-policy", "heldout", {"state": policy_states(100, 12)})
     kodak = [f"kodim{i:02d}.png" for i in range(1, 25)]
