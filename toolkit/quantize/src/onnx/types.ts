@@ -58,6 +58,13 @@ export const AttributeType = {
 /** Raw bytes of fields the codec does not model, in wire format (tag + value), kept in order. */
 export interface HasUnknown {
   unknownFields?: Uint8Array[];
+  /**
+   * Codec bookkeeping for byte-identical round trips: names of this message's non-optional scalar fields
+   * (e.g. a node's `domain`, a graph's `name`) that were absent on the wire, so they hold their default
+   * ('' or 0). The encoder leaves such a field out while it still holds the default; give it another
+   * value and it is written. Objects made in code need not set it (every field is then written).
+   */
+  absent?: string[];
 }
 
 export interface StringStringEntry extends HasUnknown {
@@ -75,6 +82,8 @@ export interface TensorProto extends HasUnknown {
   name: string;
   dims: number[];
   dataType: DataTypeCode;
+  /** A chunk of a large tensor split over several TensorProtos (rare). */
+  segment?: { begin?: number; end?: number } & HasUnknown;
   /** Little-endian packed payload; the usual place for initializers. */
   rawData?: Uint8Array;
   floatData?: number[];
