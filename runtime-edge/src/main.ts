@@ -3,6 +3,9 @@
  * `akb-edge`: the device daemon. Runs until SIGINT or SIGTERM, then says goodbye on its status topic.
  * With `--models` and `--set` it runs the JSCC pipeline on images from `--images`, `--watch` or
  * `--ingest`; without, it is the control plane only (birth, will, commands).
+ *
+ * The installed command is bin/akb-edge, which starts this file with memory settings for small boards
+ * (see there); `node dist/main.js` runs without them.
  */
 import { stat } from 'node:fs/promises';
 import yargs from 'yargs';
@@ -38,6 +41,7 @@ async function main(): Promise<number> {
     .option('policy', { type: 'string', describe: 'dqn | channel-kb | fixed:<action id> (default: dqn for an AKB set, fixed:0 for Deep JSCC)' })
     .option('epsilon', { type: 'number', describe: 'exploration rate of the policy (default 0.05)' })
     .option('telemetry-ms', { type: 'number', default: 1000, describe: 'telemetry period, ms; 0 for none' })
+    .option('max-batch', { type: 'number', default: 32, describe: 'most tiles per model run: fewer lowers the peak memory, more the per-tile cost' })
     .option('once', { type: 'boolean', default: false, describe: 'with --images: exit when the folder is sent' })
     .strict()
     .parseAsync();
@@ -79,7 +83,7 @@ async function main(): Promise<number> {
       attach: async (client) => {
         const runtime = await startEdgeRuntime(client, {
           deviceId: device, profile: args.profile, set, link: args.link, channelSnrDb: args.snrDb, seed: args.seed,
-          mtu: args.mtu, dtype: args.dtype, policy: args.policy, epsilon: args.epsilon, telemetryMs: args.telemetryMs, source,
+          mtu: args.mtu, dtype: args.dtype, maxBatch: args.maxBatch, policy: args.policy, epsilon: args.epsilon, telemetryMs: args.telemetryMs, source,
           onReport: (r) => process.stdout.write(`akb-edge: sent ${r.name}: ${r.tiles} tiles, ${r.channelUses} channel uses, ${r.ms.total.toFixed(1)} ms\n`),
           onError: (e, name) => process.stderr.write(`akb-edge: skipped ${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`),
         });

@@ -1,18 +1,18 @@
 /**
- * The tiles of one image as one batch (N x 3 x T x T) with each tile's source complexity and its channel
- * KB bin. The buffers grow to the largest image seen and are reused, so a steady stream of images of one
- * size allocates nothing here.
+ * A batch of tiles (N x 3 x T x T) with each tile's source complexity and its channel KB bin. Rows are
+ * filled one tile at a time from any image, so one batch can hold the last tiles of one image and the
+ * first of the next. The buffers have a fixed capacity (the encoder's batch), so the memory does not
+ * grow with the image: a 768 x 512 image goes through in chunks.
  */
 import type { RgbImage } from '../image/codec.js';
-import { extractTile, tileCount, tileGrid, type TileGrid } from '../image/tiles.js';
+import { extractTile, type TileGrid } from '../image/tiles.js';
 import { complexityBin, tileComplexity } from '../policy/state.js';
 
 export class TileBatch {
-  tiles = new Float32Array(0);
-  complexity = new Float32Array(0);
-  cbins = new Uint8Array(0);
+  readonly tiles: Float32Array<ArrayBuffer>;
+  readonly complexity: Float32Array;
+  readonly cbins: Uint8Array;
   count = 0;
-  grid: TileGrid | undefined;
   private readonly grey: Float32Array;
   private readonly tileValues: number;
 
@@ -20,30 +20,34 @@ export class TileBatch {
     readonly tile: number,
     /** Upper edges between complexity bins (empty: everything in bin 0). */
     private readonly edges: readonly number[],
+    readonly capacity: number,
   ) {
     this.grey = new Float32Array(tile * tile);
     this.tileValues = 3 * tile * tile;
+    this.tiles = new Float32Array(capacity * this.tileValues);
+    this.complexity = new Float32Array(capacity);
+    this.cbins = new Uint8Array(capacity);
   }
 
-  fill(image: RgbImage): this {
-    const grid = tileGrid(image.width, image.height, this.tile);
-    const n = tileCount(grid);
-    if (n > this.cbins.length) {
-      const cap = Math.max(n, 2 * this.cbins.length);
-      this.tiles = new Float32Array(cap * this.tileValues);
-      this.complexity = new Float32Array(cap);
-      this.cbins = new Uint8Array(cap);
-    }
-    for (let i = 0; i < n; i++) {
-      const at = i * this.tileValues;
-      this.extract(image, grid, i, at);
-      const c = tileComplexity(this.tiles, at, this.tile, this.grey);
-      this.complexity[i] = c;
-      this.cbins[i] = complexityBin(c, this.edges);
-    }
-    this.count = n;
-    this.grid = grid;
+  get full(): boolean {
+    return this.count >= this.capacity;
+  }
+
+  clear(): this {
+    this.count = 0;
     return this;
+  }
+
+  /** Appends tile `index` of `image` (cut on `grid`); returns its row. */
+  push(image: RgbImage, grid: TileGrid, index: number): number {
+    if (this.full) throw new RangeError(`the tile batch holds ${this.capacity} tiles`);
+    const row = this.count++;
+    const at = row * this.tileValues;
+    this.extract(image, grid, index, at);
+    const c = tileComplexity(this.tiles, at, this.tile, this.grey);
+    this.complexity[row] = c;
+    this.cbins[row] = complexityBin(c, this.edges);
+    return row;
   }
 
   /** Copies tile i to `at`: a plain row copy inside the image, extractTile's edge replication at its borders. */

@@ -6,9 +6,10 @@
  *
  * Frames (v1 convention): tile i of an image is frame `firstFrameId + i` of the link session; the header
  * carries FNV-1a(device id), the session id, the action id, the KB version id and, when an index is
- * sent, the KB entry. Images are sent one at a time (calls queue), so buffers are reused between images.
+ * sent, the KB entry. Images go out in call order; their tiles pass the models in chunks of `maxBatch`
+ * (chunk.ts), which may span images, so memory stays flat for large images and small ones share a run.
  */
-import { AkbError, encodeMessage, fragmentSymbols, topics, type FeedbackMessage, type ImageMetaMessage, type SymbolDtype } from '@akb/protocol';
+import { AkbError, encodeMessage, topics, type FeedbackMessage, type ImageMetaMessage, type SymbolDtype } from '@akb/protocol';
 import { Fanout, type MqttTransport } from '@akb/protocol/mqtt';
 import { decodeImage, type RgbImage } from '../image/codec.js';
 import type { BackendName } from '../inference/backend.js';
@@ -17,8 +18,10 @@ import { TileEncoder } from '../jscc/encoder.js';
 import type { ModelSet } from '../jscc/model-set.js';
 import type { LinkDriver } from '../link/driver.js';
 import { ChannelPolicy, type ChannelPolicyOptions, type FeedbackOutcome } from '../policy/policy.js';
-import { TileBatch } from './batch.js';
-import { FrameLedger, fnv1a32, nowMicros, randomSessionId } from './frames.js';
+import { tileCount, tileGrid } from '../image/tiles.js';
+import { ChunkRunner } from './chunk.js';
+import { ImageJob } from './job.js';
+import { FrameLedger, fnv1a32, randomSessionId } from './frames.js';
 import { emptyCounters, type FeedbackEvent, type ImageReport, type PipelineCounters } from './report.js';
 
 export interface EdgePipelineOptions {
@@ -49,14 +52,19 @@ export class EdgePipeline {
   readonly headerDeviceId: number;
   readonly kbVersion: number;
   readonly dtype: SymbolDtype;
-  private readonly batch: TileBatch;
+  private readonly maxBatch: number;
+  private readonly chunks: ChunkRunner;
+  private readonly queue: ImageJob[] = [];
+  private queued = 0;
+  private waiters: { tiles: number; resolve: () => void }[] = [];
+  private draining = false;
+  private idle: Promise<void> = Promise.resolve();
   private readonly ledger = new FrameLedger();
   private readonly counts = emptyCounters();
   private readonly feedbackListeners = new Fanout<FeedbackEvent>();
   private readonly stopFeedback: () => void;
   private nextFrameId: number;
   private imageSeq = 0;
-  private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   lastReport: ImageReport | undefined;
   lastFeedback: FeedbackEvent | undefined;
@@ -72,7 +80,17 @@ export class EdgePipeline {
     this.kbVersion = set.kb?.versionId ?? 0;
     this.dtype = options.dtype ?? (link.capabilities.dtypes.includes('float32') ? 'float32' : (link.capabilities.dtypes[0] ?? 'float32'));
     this.nextFrameId = (options.firstFrameId ?? 0) >>> 0;
-    this.batch = new TileBatch(encoder.tile, set.channelKb?.complexityEdges ?? []);
+    this.maxBatch = Math.max(1, options.maxBatch ?? 32);
+    this.chunks = new ChunkRunner(
+      {
+        set, encoder, policy, link, ledger: this.ledger, deviceId: options.deviceId, headerDeviceId: this.headerDeviceId, sessionId: this.sessionId,
+        kbVersion: this.kbVersion, dtype: this.dtype, transport: options.transport, onImageMeta: options.onImageMeta,
+        taken: (tiles) => {
+          this.queued -= tiles;
+        },
+      },
+      this.maxBatch,
+    );
     topics.linkMeta(options.deviceId); // checks the device id now
     this.stopFeedback = link.onFeedback((f) => void this.handleFeedback(f));
   }
@@ -115,122 +133,113 @@ export class EdgePipeline {
     return this.sendImage(image, name, performance.now() - t0);
   }
 
-  /** Sends one image (planar RGB in [0, 1]); calls queue behind each other. */
+  /**
+   * Sends one image (planar RGB in [0, 1]). Images are sent in call order; their tiles go through the
+   * encoder in chunks of `maxBatch`, which may hold tiles of several images, so a caller that keeps a
+   * few images queued (see `ready`) gets one session.run for many small images.
+   */
   sendImage(image: RgbImage, name = 'image', decodeMs?: number): Promise<ImageReport> {
-    if (this.closed) return Promise.reject(new AkbError('PIPELINE_CLOSED', 'the edge pipeline is closed'));
-    const run = this.tail.then(() => this.send(image, name, decodeMs));
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  private async send(image: RgbImage, name: string, decodeMs: number | undefined): Promise<ImageReport> {
     try {
-      return await this.sendNow(image, name, decodeMs);
+      if (this.closed) throw new AkbError('PIPELINE_CLOSED', 'the edge pipeline is closed');
+      const job = this.enqueue(image, name, decodeMs);
+      this.kick();
+      return job.promise;
     } catch (e) {
       this.counts.imagesFailed++;
-      throw e;
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
-  private async sendNow(image: RgbImage, name: string, decodeMs: number | undefined): Promise<ImageReport> {
-    const { set, link } = this.options;
-    const t0 = performance.now();
-    if (!(image.width <= 65535 && image.height <= 65535) || image.data.length !== 3 * image.width * image.height) {
+  /** Tiles queued and not yet encoded. */
+  get queuedTiles(): number {
+    return this.queued;
+  }
+
+  /**
+   * Resolves when fewer than `tiles` tiles (default two batches) wait for the encoder: a source that
+   * awaits this before each image keeps the encoder's batches full without holding many images.
+   */
+  ready(tiles = 2 * this.maxBatch): Promise<void> {
+    if (this.queued < tiles || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ tiles, resolve }));
+  }
+
+  private enqueue(image: RgbImage, name: string, decodeMs: number | undefined): ImageJob {
+    if (!(image.width >= 1 && image.height >= 1 && image.width <= 65535 && image.height <= 65535) || image.data.length !== 3 * image.width * image.height) {
       throw new AkbError('BAD_IMAGE', `${name}: ${image.width}x${image.height} with ${image.data.length} values cannot be sent`, {
         hint: 'an image is planar RGB of 3 x width x height values, at most 65535 pixels a side',
       });
     }
-    const batch = this.batch.fill(image);
-    const n = batch.count;
+    const grid = tileGrid(image.width, image.height, this.chunks.batch.tile);
+    const n = tileCount(grid);
     const firstFrameId = this.nextFrameId;
     const meta: ImageMetaMessage = {
       v: 1, session: this.sessionId, image: this.imageSeq, name: name.slice(0, 256), width: image.width, height: image.height,
-      tile: batch.tile, tiles: n, firstFrameId, modelSet: set.name, kbVersion: this.kbVersion, ts: Date.now(),
+      tile: this.chunks.batch.tile, tiles: n, firstFrameId, modelSet: this.options.set.name, kbVersion: this.kbVersion, ts: Date.now(),
     };
     const metaText = encodeMessage('image-meta', meta); // refuses what a receiver could not take, before anything is spent
     this.imageSeq = (this.imageSeq + 1) >>> 0;
     this.nextFrameId = (firstFrameId + n) >>> 0;
-    // image-meta goes out now, and its PUBACK is awaited only before the first frame: the broker's round
-    // trip overlaps the encoder's run instead of adding to it.
-    const metaSent = this.options.transport?.publish(topics.linkMeta(this.options.deviceId), metaText, { qos: 1 });
-    metaSent?.catch(() => undefined);
-    this.tell(meta);
-    const t1 = performance.now();
-    const snrEstimateDb = this.policy.snrEstimateDb;
-    const decisions = await this.policy.choose(batch.cbins, n);
-    const t2 = performance.now();
-    const enc = await this.encoder.encode({ tiles: batch.tiles, count: n, actions: decisions.actions, snrEstimateDb });
-    let sendMs = 0;
-    let frameMs = 0;
-    let t = performance.now();
-    await metaSent;
-    sendMs += performance.now() - t;
-    const actions: Record<number, number> = {};
-    const mtu = link.capabilities.mtu;
-    let channelUses = 0, latentSymbols = 0, indexUses = 0, kbEntries = 0, fragmentsSent = 0, bytes = 0, dropped = 0;
-    let firstError: unknown;
-    for (let i = 0; i < n; i++) {
-      t = performance.now();
-      const a = decisions.actions[i]!;
-      const action = set.actions[a]!;
-      const frameId = (firstFrameId + i) >>> 0;
-      const entry = enc.entries[i]!;
-      this.ledger.record(frameId, decisions.snrBin, batch.cbins[i]!, a);
-      const fragments = fragmentSymbols(
-        { deviceId: this.headerDeviceId, sessionId: this.sessionId, frameId, actionId: action.id, kbVersion: this.kbVersion, kbEntry: entry >= 0 ? entry : undefined, timestampUs: nowMicros() },
-        enc.values.subarray(enc.offsets[i], enc.offsets[i + 1]),
-        { mtu, dtype: this.dtype },
-      );
-      const t3 = performance.now();
-      frameMs += t3 - t;
-      try {
-        await link.send(fragments);
-        fragmentsSent += fragments.length;
-        for (const f of fragments) bytes += f.length;
-      } catch (e) {
-        dropped++;
-        firstError ??= e;
-      }
-      sendMs += performance.now() - t3;
-      actions[action.id] = (actions[action.id] ?? 0) + 1;
-      channelUses += enc.lengths[i]! + enc.indexUses[i]!;
-      latentSymbols += enc.lengths[i]!;
-      indexUses += enc.indexUses[i]!;
-      if (entry >= 0) kbEntries++;
-    }
-    this.counts.framesDropped += dropped;
-    if (dropped === n) throw firstError instanceof Error ? firstError : new AkbError('SEND_FAILED', `no frame of ${name} could be sent`);
-    this.counts.images++;
-    this.counts.framesSent += n - dropped;
-    this.counts.fragmentsSent += fragmentsSent;
-    this.counts.bytesSent += bytes;
-    const total = performance.now() - t0 + (decodeMs ?? 0);
-    const report: ImageReport = {
-      name, image: meta.image, width: image.width, height: image.height, tiles: n, firstFrameId, actions,
-      channelUses, latentSymbols, indexUses, kbEntries, explored: decisions.explored, fragments: fragmentsSent, bytes,
-      framesDropped: dropped, snrEstimateDb,
-      ...(n > 0 ? { lastAction: this.actionOf(decisions.actions[n - 1]!, enc.lengths[n - 1]! + enc.indexUses[n - 1]!) } : {}),
-      ms: {
-        ...(decodeMs === undefined ? {} : { decode: decodeMs }),
-        tile: t1 - t0, policy: t2 - t1, embed: enc.embedMs, encode: enc.encodeMs, frame: frameMs, send: sendMs, total,
-        session: decisions.sessionMs + enc.sessionMs,
-      },
-    };
-    this.lastReport = report;
-    return report;
+    const job = new ImageJob(image, name, grid, n, meta, metaText, decodeMs);
+    this.queue.push(job);
+    this.queued += n;
+    return job;
   }
 
-  private actionOf(action: number, uses: number): { id: number; ratePrefix: number; power: number } {
-    const a = this.options.set.actions[action]!;
-    return { id: a.id, ratePrefix: uses, power: 10 ** (a.powerDb / 10) };
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.idle = this.drain();
   }
 
-  private tell(meta: ImageMetaMessage): void {
+  private async drain(): Promise<void> {
     try {
-      const r = this.options.onImageMeta?.(meta);
-      if (r instanceof Promise) r.catch(() => undefined);
-    } catch {
-      // a failing observer must not stop the image
+      while (this.queue.length > 0) {
+        try {
+          await this.chunks.run(this.queue);
+        } catch (e) {
+          // a bug, not an input: the images it touched fail, the pipeline goes on
+          for (const j of this.queue) if (j.started && !j.finished) j.reject(e);
+        }
+        for (let j = this.queue[0]; j && (j.failed || j.finished); j = this.queue[0]) {
+          this.queue.shift();
+          this.finish(j);
+        }
+        this.wake();
+      }
+    } finally {
+      // cleared before any caller resumes, so a call made on a resolved image starts a new drain
+      this.draining = false;
+      this.wake();
+    }
+  }
+
+  private finish(job: ImageJob): void {
+    if (job.failed) {
+      this.counts.imagesFailed++;
+      return;
+    }
+    if (job.dropped === job.tiles && job.tiles > 0) {
+      job.reject(job.firstError instanceof Error ? job.firstError : new AkbError('SEND_FAILED', `no frame of ${job.name} could be sent`));
+      this.counts.imagesFailed++;
+      return;
+    }
+    const report = job.report();
+    this.counts.images++;
+    this.counts.framesSent += job.tiles - job.dropped;
+    this.counts.framesDropped += job.dropped;
+    this.counts.fragmentsSent += report.fragments;
+    this.counts.bytesSent += report.bytes;
+    this.lastReport = report;
+    job.resolve();
+  }
+
+  private wake(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) {
+      if (this.queued < w.tiles || this.closed) w.resolve();
+      else this.waiters.push(w);
     }
   }
 
@@ -265,7 +274,8 @@ export class EdgePipeline {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.tail;
+    this.wake();
+    await this.idle;
     this.stopFeedback();
     await Promise.allSettled([this.encoder.release(), this.policy.release()]);
     await this.options.link.close();

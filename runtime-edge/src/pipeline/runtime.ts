@@ -38,6 +38,8 @@ export interface EdgeRuntimeOptions {
   telemetryMs?: number;
   source?: SourceSpec;
   backendOrder?: readonly BackendName[];
+  /** Most tiles per session.run (default 32; fewer lowers the peak memory, see EdgePipelineOptions). */
+  maxBatch?: number;
   onReport?: (report: ImageReport) => void;
   onError?: (error: unknown, name: string, corrupt: boolean) => void;
 }
@@ -75,7 +77,7 @@ export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRunti
   let pipeline: EdgePipeline;
   try {
     pipeline = await EdgePipeline.create({
-      deviceId, set, link, transport: client, dtype: options.dtype, backendOrder: options.backendOrder,
+      deviceId, set, link, transport: client, dtype: options.dtype, backendOrder: options.backendOrder, maxBatch: options.maxBatch,
       policy: { ...(options.policy ? { mode: options.policy } : {}), ...(options.epsilon !== undefined ? { epsilon: options.epsilon } : {}), seed: options.seed ?? 1 },
     });
   } catch (e) {

@@ -4,8 +4,12 @@ import type { EdgePipeline } from '../pipeline/pipeline.js';
 import type { ImageReport } from '../pipeline/report.js';
 import type { ImageOutcome, ImageSource } from './source.js';
 
-/** What the pump needs of a pipeline. */
-export type ImageSink = Pick<EdgePipeline, 'sendBytes'>;
+/**
+ * What the pump needs of a pipeline. With `ready`, the pump keeps images queued while the pipeline
+ * works (it awaits `ready()` before each one), so small images share the encoder's batches; without,
+ * it sends one image at a time.
+ */
+export type ImageSink = Pick<EdgePipeline, 'sendBytes'> & Partial<Pick<EdgePipeline, 'ready'>>;
 
 export interface PumpStats {
   sent: number;
@@ -24,22 +28,32 @@ export interface PumpOptions {
 
 export async function pumpImages(source: ImageSource, pipeline: ImageSink, options: PumpOptions = {}): Promise<PumpStats> {
   const stats = options.stats ?? { sent: 0, corrupt: 0, failed: 0 };
+  const inflight = new Set<Promise<void>>();
   for await (const item of source.images()) {
-    let outcome: ImageOutcome;
-    try {
-      const report = await pipeline.sendBytes(item.bytes, item.name);
-      stats.sent++;
-      outcome = { ok: true, report };
-      safely(() => options.onReport?.(report));
-    } catch (error) {
-      const corrupt = isAkbError(error) && error.code === 'BAD_IMAGE';
-      if (corrupt) stats.corrupt++;
-      else stats.failed++;
-      outcome = { ok: false, error, corrupt };
-      safely(() => options.onError?.(error, item.name, corrupt));
+    const sent = pipeline.sendBytes(item.bytes, item.name).then(
+      (report): ImageOutcome => {
+        stats.sent++;
+        safely(() => options.onReport?.(report));
+        return { ok: true, report };
+      },
+      (error: unknown): ImageOutcome => {
+        const corrupt = isAkbError(error) && error.code === 'BAD_IMAGE';
+        if (corrupt) stats.corrupt++;
+        else stats.failed++;
+        safely(() => options.onError?.(error, item.name, corrupt));
+        return { ok: false, error, corrupt };
+      },
+    );
+    const done = sent.then((outcome) => safely(() => item.done?.(outcome)));
+    if (!pipeline.ready) {
+      await done;
+      continue;
     }
-    safely(() => item.done?.(outcome));
+    inflight.add(done);
+    void done.then(() => inflight.delete(done));
+    await pipeline.ready();
   }
+  await Promise.all(inflight);
   return stats;
 }
 
