@@ -14,6 +14,7 @@ one-row runs in onnxruntime Python (float and quantized, same process). Needs ma
 CNNs, export_cnns.py first.
 """
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -113,8 +114,10 @@ def main() -> None:
                 print(f"ort_reference: {name} {types} {method}", file=sys.stderr)
                 t0 = time.perf_counter()
                 try:
-                    quantize_static(str(src), str(dst), Rows(calib), quant_format=QuantFormat.QDQ, per_channel=True,
-                                    activation_type=act, weight_type=weight, calibrate_method=METHODS[method])
+                    # The entropy calibrator prints progress on stdout, which carries the JSON.
+                    with contextlib.redirect_stdout(sys.stderr):
+                        quantize_static(str(src), str(dst), Rows(calib), quant_format=QuantFormat.QDQ, per_channel=True,
+                                        activation_type=act, weight_type=weight, calibrate_method=METHODS[method])
                 except Exception as e:  # noqa: BLE001 - reported, not fatal to the other variants
                     entry["variants"][f"{types}.{method}"] = {"error": f"{type(e).__name__}: {e}".splitlines()[0]}
                     continue

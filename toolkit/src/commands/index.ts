@@ -5,8 +5,9 @@ import { devicesCommand } from './devices.js';
 import { frameCommand } from './frame.js';
 import { linkCommand } from './link.js';
 import { messageCommand } from './message.js';
+import { quantizeCommand } from './quantize.js';
 import { schemaCommand } from './schema.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, quantizeCommand];

@@ -1,0 +1,112 @@
+/**
+ * Calibration and held-out data for `quantizeModel`, as row tables:
+ * - samples given in code (one or more rows each);
+ * - a folder of .npy files named after the model's inputs (all inputs vary together; see npy-folder.ts);
+ * - a folder of PNG/JPEG images or one .npy file, through calibrate/'s loader (a model with one image
+ *   input; an `snr_db` input is filled from the card, cycling through its SNR grid row by row);
+ * - for a JSCC decoder, encoder-side data (images, or a .npy folder with `image.npy`): each row goes
+ *   through the float encoder and the AWGN channel at the row's SNR, which gives the decoder's inputs.
+ */
+import { stat } from 'node:fs/promises';
+import { AkbError } from '@akb/protocol';
+import type * as ort from 'onnxruntime-node';
+import { loadCalibrationSamples } from './calibrate/index.js';
+import type { JsccModelInfo } from './jscc/card.js';
+import { JsccEvaluator } from './jscc/evaluate.js';
+import { readModel } from './onnx/io.js';
+import type { Model } from './onnx/types.js';
+import { inputRowDims, npyFilesIn, readNpyFolder } from './report/npy-folder.js';
+import { toRows, type RowTable } from './report/rows.js';
+import { createSession, type Feeds } from './report/session.js';
+
+/** Rows for the model, and (for JSCC models fed encoder-side data) the encoder rows they came from. */
+export interface LoadedData {
+  rows: RowTable;
+  source: string;
+  /** Encoder inputs (with `image`), when the data had them: what the JSCC PSNR evaluation needs. */
+  encoderRows?: RowTable;
+}
+
+export interface DataContext {
+  model: Model;
+  session: ort.InferenceSession;
+  jscc?: JsccModelInfo;
+  limit?: number;
+}
+
+/** Loads `source` as rows of the model's inputs. Wrong shapes, types or missing inputs are one-line errors. */
+export async function loadData(source: string | readonly Feeds[], ctx: DataContext): Promise<LoadedData> {
+  const decoderFromEncoder = ctx.jscc?.role === 'decoder' && !ctx.session.inputNames.includes('image');
+  if (typeof source !== 'string') {
+    const rows = toRows(source.slice(0, ctx.limit ?? source.length));
+    const what = `${rows.count} samples given in code`;
+    if (decoderFromEncoder && rows.columns.has('image')) return { rows: await throughEncoder(ctx.jscc!, rows), source: `${what} (through the encoder and the channel)`, encoderRows: rows };
+    return { rows, source: what, ...(rows.columns.has('image') && ctx.jscc?.role === 'encoder' ? { encoderRows: rows } : {}) };
+  }
+  let isDir: boolean;
+  try {
+    isDir = (await stat(source)).isDirectory();
+  } catch {
+    throw new AkbError('BAD_CALIBRATION_DATA', `${source}: no such file or folder`);
+  }
+  const npy = isDir ? await npyFilesIn(source) : new Map<string, string>();
+  if (npy.size > 0) {
+    if (ctx.session.inputNames.every((n) => npy.has(n))) {
+      const rows = await readNpyFolder(source, inputRowDims(ctx.session), limitOf(ctx));
+      return { rows, source, ...(ctx.jscc?.role === 'encoder' ? { encoderRows: rows } : {}) };
+    }
+    if (decoderFromEncoder && npy.has('image')) {
+      const encoder = await createSession(await readFileBytes(ctx.jscc!.encoderPath), ctx.jscc!.encoderPath);
+      const dims = inputRowDims(encoder);
+      for (const name of dims.keys()) if (!npy.has(name) && name === 'snr_db') dims.delete(name);
+      const encoderRows = await readNpyFolder(source, dims, limitOf(ctx));
+      return { rows: await throughEncoder(ctx.jscc!, encoderRows), source: `${source} (through ${ctx.jscc!.encoderPath} and the channel)`, encoderRows };
+    }
+    const missing = ctx.session.inputNames.filter((n) => !npy.has(n));
+    throw new AkbError('BAD_CALIBRATION_DATA', `${source} has no ${missing.map((m) => `${m}.npy`).join(', ')} (one .npy per model input: ${ctx.session.inputNames.join(', ')})`);
+  }
+  // Images, or a single .npy for a single-input model: calibrate/'s loader.
+  const target = decoderFromEncoder ? await readModel(ctx.jscc!.encoderPath) : ctx.model;
+  const fixedInputs = snrFixedInput(target, ctx.jscc);
+  const samples = await loadCalibrationSamples(source, target, { ...limitOf(ctx), ...(fixedInputs ? { fixedInputs } : {}) });
+  if (samples.length === 0) throw new AkbError('BAD_CALIBRATION_DATA', `${source}: no samples`);
+  const rows = toRows(samples);
+  cycleSnr(rows, ctx.jscc);
+  if (decoderFromEncoder) return { rows: await throughEncoder(ctx.jscc!, rows), source: `${source} (through ${ctx.jscc!.encoderPath} and the channel)`, encoderRows: rows };
+  return { rows, source, ...(ctx.jscc?.role === 'encoder' ? { encoderRows: rows } : {}) };
+}
+
+/** Decoder rows from encoder rows: the float encoder, then AWGN at each row's SNR. */
+async function throughEncoder(info: JsccModelInfo, encoderRows: RowTable): Promise<RowTable> {
+  const evaluator = await JsccEvaluator.create(info, encoderRows);
+  return toRows(await evaluator.decoderRows());
+}
+
+/** The value calibrate/'s loader puts in an `snr_db` input (the training SNR, else the middle of the range). */
+function snrFixedInput(model: Model, jscc: JsccModelInfo | undefined): Record<string, number> | undefined {
+  if (!model.graph.input.some((i) => i.name === 'snr_db')) return undefined;
+  const range = jscc?.snrInputRange;
+  return { snr_db: jscc?.trainSnrDb ?? (range ? (range.min + range.max) / 2 : 10) };
+}
+
+/** For an SNR-adaptive model, rows take the grid's SNRs in turn (clamped to the input's range). */
+function cycleSnr(rows: RowTable, jscc: JsccModelInfo | undefined): void {
+  const col = rows.columns.get('snr_db');
+  if (col === undefined || jscc === undefined || jscc.trainSnrDb !== undefined) return;
+  const range = jscc.snrInputRange ?? { min: -Infinity, max: Infinity };
+  const grid = jscc.snrGrid.map((s) => Math.min(range.max, Math.max(range.min, s)));
+  for (let r = 0; r < rows.count; r++) (col.data as Float32Array)[r * col.rowSize] = grid[r % grid.length]!;
+}
+
+function limitOf(ctx: DataContext): { limit?: number } {
+  return ctx.limit === undefined ? {} : { limit: ctx.limit };
+}
+
+async function readFileBytes(path: string): Promise<Uint8Array> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new AkbError('MODEL_UNREADABLE', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * `quantizeModel`: one call from a float ONNX file to a quantized one and its report.
+ *
+ * read → check it runs → load calibration and held-out rows → calibrate (int8/trt) → rewrite (QDQ,
+ * fp16 or weight-only) → optionally keep the most sensitive nodes in float until a target holds →
+ * measure (output SQNR on held-out rows, per-tensor SQNR, onnxruntime-node latency, JSCC PSNR through
+ * the channel) → write atomically. Any failure is a one-line AkbError and leaves no output file: the
+ * file is written last, and only after the quantized model has loaded and run in onnxruntime-node.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { AkbError } from '@akb/protocol';
+import { calibrate, type CalibrationMethod, type TensorRange } from './calibrate/index.js';
+import { convertFp16 } from './fp16/index.js';
+import { findJscc, type JsccModelInfo } from './jscc/card.js';
+import { JsccEvaluator, type JsccEvaluation } from './jscc/evaluate.js';
+import { encodeModel, readModel, writeModelAtomic } from './onnx/io.js';
+import type { Model } from './onnx/types.js';
+import type { QuantType } from './numerics/qparams.js';
+import { presetByName, presetNames, type Preset, type QuantizeMode } from './presets.js';
+import { quantizeQdq, tensorsToCalibrate, type QdqOptions, type QdqResult } from './qdq/index.js';
+import { loadData, type LoadedData } from './quantize-data.js';
+import { batchOf, rowSamples, splitRows, type RowTable } from './report/rows.js';
+import { createSession, medianLatencyMs, runAll, type Feeds } from './report/session.js';
+import { outputSqnr } from './report/output-sqnr.js';
+import { tensorSqnr } from './report/tensors.js';
+import type { QuantizeReport } from './report/types.js';
+import { searchSensitivity, type SensitivityResult } from './sensitivity/search.js';
+import { quantizeWeightsOnly } from './weight-only/index.js';
+
+export type { QuantizeMode } from './presets.js';
+
+/** Progress of the slow phases (calibration, sensitivity search, evaluation). */
+export interface QuantizeProgress {
+  phase: 'calibrate' | 'sensitivity' | 'evaluate';
+  done: number;
+  total?: number;
+}
+
+export interface QuantizeOptions {
+  input: string;
+  output: string;
+  /** A preset name (int8, int8-s8s8, trt, fp16, weight-only) or a resolved preset (e.g. from a device profile). Default int8. */
+  preset?: string | Preset;
+  /** Overrides the preset's mode. */
+  mode?: QuantizeMode;
+  /** Calibration data (int8/trt need it; other modes use it as held-out data when none is given). */
+  calib?: string | readonly Feeds[];
+  /** At most this many calibration rows. */
+  calibLimit?: number;
+  method?: CalibrationMethod;
+  percentile?: number;
+  perChannel?: boolean;
+  activationType?: QuantType;
+  weightType?: QuantType;
+  reduceRange?: boolean;
+  /** Node names or op types to keep in float. */
+  exclude?: string[];
+  /** Held-out data; without it the last 20% of the calibration rows are held out (and not calibrated on). */
+  heldOut?: string | readonly Feeds[];
+  /** JSCC PSNR through the channel: true forces it (error if the model is not JSCC), false skips it; default: when the card says encoder/decoder. */
+  jscc?: boolean;
+  /** The JSCC partner model (default: the sibling -enc/-dec folder). */
+  jsccPartner?: string;
+  /** Encoder-side images for the PSNR (default: the held-out rows when they are encoder-side). */
+  jsccImages?: string | readonly Feeds[];
+  snrGrid?: number[];
+  jsccSeed?: number;
+  /** Accuracy-driven mode: keep the fewest nodes in float that meet this PSNR loss (JSCC) or output SQNR. */
+  target?: { psnrLossDb?: number; sqnrDb?: number; strategy?: 'leave-one-out' | 'only-one' };
+  latencyRuns?: number;
+  /** Held-out rows used for the per-tensor SQNR (default 8). */
+  tensorRows?: number;
+  onProgress?: (p: QuantizeProgress) => void;
+}
+
+/** The model produced and its report. The output file is written before this resolves. */
+export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeReport> {
+  const started = performance.now();
+  const preset = resolvePreset(opts);
+  await checkOutput(opts.input, opts.output);
+  const model = await readModel(opts.input);
+  const floatBytes = encodeModel(model);
+  const floatSession = await createSession(floatBytes, opts.input);
+  const jscc = opts.jscc === false ? undefined : await findJscc(opts.input, { required: opts.jscc === true, ...(opts.jsccPartner ? { partner: opts.jsccPartner } : {}) });
+  const ctx = { model, session: floatSession, ...(jscc ? { jscc } : {}) };
+
+  const needsCalib = preset.mode === 'int8' || preset.mode === 'trt';
+  const calibSource = opts.calib ?? opts.heldOut;
+  if (calibSource === undefined) throw new AkbError('NO_CALIBRATION_DATA', `${preset.mode} needs ${needsCalib ? 'calibration' : 'held-out'} data`, { hint: 'pass --calib <image folder | .npy | folder of .npy per input>' });
+  const calibData = await loadData(calibSource, { ...ctx, ...(opts.calibLimit ? { limit: opts.calibLimit } : {}) });
+  let calibRows = calibData.rows;
+  let held: LoadedData;
+  if (opts.heldOut !== undefined && opts.calib !== undefined) {
+    held = await loadData(opts.heldOut, ctx);
+  } else if (calibRows.count >= 2) {
+    const cut = calibRows.count - Math.max(1, Math.round(calibRows.count / 5));
+    const [c, h] = splitRows(calibRows, cut);
+    calibRows = c;
+    const encoderHeld = calibData.encoderRows ? splitRows(calibData.encoderRows, cut)[1] : undefined;
+    held = { rows: h, source: `last ${h.count} rows of ${calibData.source} (not calibrated on)`, ...(encoderHeld ? { encoderRows: encoderHeld } : {}) };
+  } else {
+    held = { ...calibData, source: `${calibData.source} (one sample: held-out = calibration)` };
+  }
+
+  const qdqOpts: QdqOptions = {
+    activationType: opts.activationType ?? preset.activationType,
+    weightType: opts.weightType ?? preset.weightType,
+    perChannel: opts.perChannel ?? preset.perChannel,
+    symmetricActivations: preset.symmetricActivations,
+    reduceRange: opts.reduceRange ?? preset.reduceRange,
+    tensorRt: preset.mode === 'trt',
+    ...splitExclude(model, opts.exclude ?? []),
+  };
+  const method = opts.method ?? 'minmax';
+  let calibration: QuantizeReport['calibration'];
+  let ranges: Map<string, TensorRange> | undefined;
+  if (needsCalib) {
+    const t0 = performance.now();
+    const tensors = tensorsToCalibrate(model, { ...qdqOpts, excludeNodes: [], excludeOpTypes: [] });
+    ranges = await calibrate(model, rowSamples(calibRows), tensors, {
+      method,
+      symmetric: qdqOpts.symmetricActivations === true || qdqOpts.tensorRt === true,
+      ...(opts.percentile !== undefined ? { percentile: opts.percentile } : {}),
+      onProgress: (done, total) => opts.onProgress?.({ phase: 'calibrate', done, ...(total !== undefined ? { total } : {}) }),
+    });
+    calibration = { method, samples: calibRows.count, source: calibData.source, seconds: (performance.now() - t0) / 1000 };
+  }
+  const build = (keepFloat: readonly string[]): QdqResult => {
+    const o = { ...qdqOpts, excludeNodes: [...(qdqOpts.excludeNodes ?? []), ...keepFloat] };
+    if (preset.mode === 'weight-only') return quantizeWeightsOnly(model, { perChannel: o.perChannel, excludeNodes: o.excludeNodes, excludeOpTypes: o.excludeOpTypes ?? [] });
+    if (preset.mode === 'fp16') {
+      const r = convertFp16(model, { keepIoTypes: true, blockNodes: o.excludeNodes, ...(o.excludeOpTypes?.length ? { blockOps: o.excludeOpTypes } : {}) });
+      const byName = new Map(model.graph.node.map((n) => [n.name, n.opType]));
+      const blocked = new Set(r.blocked);
+      return { model: r.model, quantizedNodes: model.graph.node.filter((n) => !blocked.has(n.name)).map((n) => n.name), skipped: r.blocked.map((n) => ({ node: n, opType: byName.get(n) ?? '?', reason: 'kept in float32 (fp16 block list or excluded)' })) };
+    }
+    return quantizeQdq(model, ranges!, o);
+  };
+
+  const psnrRows = await jsccImages(opts, held, jscc, ctx);
+  const evaluator = jscc && psnrRows ? await JsccEvaluator.create(jscc, psnrRows, { ...(opts.snrGrid ? { grid: opts.snrGrid } : {}), ...(opts.jsccSeed !== undefined ? { seed: opts.jsccSeed } : {}) }) : undefined;
+  let result = build([]);
+  let sensitivity: SensitivityResult | undefined;
+  if (opts.target?.psnrLossDb !== undefined || opts.target?.sqnrDb !== undefined) {
+    if (preset.mode === 'fp16') throw new AkbError('BAD_OPTION', 'the accuracy-driven mode works with int8, trt and weight-only');
+    // The search scores many candidates: on the held-out rows, not on a large PSNR image set.
+    const searchEvaluator = jscc && held.encoderRows && opts.jsccImages !== undefined
+      ? await JsccEvaluator.create(jscc, held.encoderRows, { ...(opts.snrGrid ? { grid: opts.snrGrid } : {}), ...(opts.jsccSeed !== undefined ? { seed: opts.jsccSeed } : {}) })
+      : evaluator;
+    const searched = await sensitivitySearch(opts, result, build, held.rows, floatSession, searchEvaluator);
+    result = searched.model;
+    sensitivity = searched.result;
+  }
+
+  opts.onProgress?.({ phase: 'evaluate', done: 0 });
+  const quantBytes = encodeModel(result.model);
+  const quantSession = await createSession(quantBytes, 'the quantized model');
+  const { overall, outputs } = await outputSqnr(floatSession, quantSession, held.rows);
+  const tensors = preset.mode === 'fp16' ? [] : await tensorSqnr(model, result.model, held.rows, opts.tensorRows ?? 8);
+  const runs = opts.latencyRuns ?? 20;
+  const one = batchOf(held.rows, 0, 1);
+  const floatMs = await medianLatencyMs(floatSession, one, runs);
+  const quantizedMs = await medianLatencyMs(quantSession, one, runs);
+  let jsccReport: JsccEvaluation | { skipped: string } | undefined;
+  if (evaluator) jsccReport = await evaluator.evaluate(quantSession);
+  else if (jscc) jsccReport = { skipped: 'no encoder-side images (pass --jscc-images, or held-out data with image inputs)' };
+  await Promise.all([floatSession.release(), quantSession.release()]);
+
+  await writeModelAtomic(opts.output, result.model);
+  const inBytes = (await stat(opts.input)).size;
+  const outBytes = (await stat(opts.output)).size;
+  const kept = new Set(sensitivity?.keptInFloat ?? []);
+  return {
+    input: { path: opts.input, bytes: inBytes },
+    output: { path: opts.output, bytes: outBytes },
+    sizeRatio: outBytes / inBytes,
+    preset: {
+      name: preset.name, mode: preset.mode, perChannel: qdqOpts.perChannel, reason: preset.reason, cardPreset: preset.cardPreset,
+      ...(preset.mode === 'int8' || preset.mode === 'trt' ? { activationType: qdqOpts.activationType, weightType: qdqOpts.weightType } : {}),
+    },
+    ...(calibration ? { calibration } : {}),
+    heldOut: { samples: held.rows.count, source: held.source },
+    quantizedNodes: result.quantizedNodes.length,
+    leftInFloat: result.skipped.map((s) => (kept.has(s.node) ? { ...s, reason: `kept in float by the accuracy-driven search (${s.reason})` } : s)),
+    outputSqnrDb: overall,
+    outputs,
+    tensors,
+    latency: { runs, floatMs, quantizedMs, ratio: quantizedMs / floatMs },
+    ...(jsccReport ? { jscc: jsccReport } : {}),
+    ...(sensitivity ? { sensitivity } : {}),
+    seconds: (performance.now() - started) / 1000,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** The preset of the options, with `mode` applied; unknown names are a one-line error. */
+export function resolvePreset(opts: Pick<QuantizeOptions, 'preset' | 'mode'>): Preset {
+  const given = opts.preset ?? 'int8';
+  const preset = typeof given === 'string' ? presetByName(given) : given;
+  if (preset === undefined) throw new AkbError('UNKNOWN_PRESET', `unknown preset "${typeof given === 'string' ? given : given.name}"`, { hint: `one of ${presetNames().join(', ')}, or a device profile id` });
+  if (opts.mode === undefined || opts.mode === preset.mode) return preset;
+  const byMode = { int8: 'int8', trt: 'trt', fp16: 'fp16', 'weight-only': 'weight-only' }[opts.mode];
+  return { ...presetByName(byMode)!, reason: `mode ${opts.mode} requested` };
+}
+
+/** Splits `--exclude` names into op types (some node has that op type) and node names; unknown names are an error. */
+export function splitExclude(model: Model, names: readonly string[]): { excludeNodes: string[]; excludeOpTypes: string[] } {
+  const ops = new Set(model.graph.node.map((n) => n.opType));
+  const nodes = new Set(model.graph.node.map((n, i) => n.name || `${n.opType}_${i}`));
+  const excludeNodes: string[] = [];
+  const excludeOpTypes: string[] = [];
+  for (const name of names) {
+    if (ops.has(name)) excludeOpTypes.push(name);
+    else if (nodes.has(name)) excludeNodes.push(name);
+    else throw new AkbError('BAD_EXCLUDE', `--exclude ${name}: the model has no node or op type of that name`);
+  }
+  return { excludeNodes, excludeOpTypes };
+}
+
+/** Refuses before any work an output that cannot be written: a missing folder, or the input itself. */
+async function checkOutput(input: string, output: string): Promise<void> {
+  if (resolve(input) === resolve(output)) throw new AkbError('BAD_OUTPUT', `the output ${output} is the input model`, { hint: 'write to another file' });
+  const dir = dirname(resolve(output));
+  let ok = false;
+  try {
+    ok = (await stat(dir)).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new AkbError('BAD_OUTPUT', `cannot write ${output}: the folder ${dir} does not exist`);
+}
+
+async function jsccImages(opts: QuantizeOptions, held: LoadedData, jscc: JsccModelInfo | undefined, ctx: { model: Model }): Promise<RowTable | undefined> {
+  if (jscc === undefined) return undefined;
+  if (opts.jsccImages === undefined) return held.encoderRows;
+  const encoderModel = jscc.role === 'encoder' ? ctx.model : await readModel(jscc.encoderPath);
+  const encoderSession = await createSession(jscc.role === 'encoder' ? encodeModel(ctx.model) : await readFile(jscc.encoderPath), jscc.encoderPath);
+  const loaded = await loadData(opts.jsccImages, { model: encoderModel, session: encoderSession, jscc: { ...jscc, role: 'encoder' } });
+  await encoderSession.release();
+  return loaded.rows;
+}
+
+async function sensitivitySearch(
+  opts: QuantizeOptions,
+  full: QdqResult,
+  build: (keep: readonly string[]) => QdqResult,
+  heldRows: RowTable,
+  floatSession: Awaited<ReturnType<typeof createSession>>,
+  evaluator: JsccEvaluator | undefined,
+): Promise<{ result: SensitivityResult; model: QdqResult }> {
+  const psnr = opts.target?.psnrLossDb;
+  if (psnr !== undefined && evaluator === undefined) {
+    throw new AkbError('BAD_OPTION', '--target-psnr-loss needs a JSCC model with encoder-side images', { hint: 'use --target-sqnr for other models' });
+  }
+  const floatOut = await runAll(floatSession, heldRows, 'the float model');
+  const score = async (r: QdqResult): Promise<number> => {
+    const session = await createSession(encodeModel(r.model), 'a candidate model');
+    try {
+      if (psnr !== undefined) return -(await evaluator!.evaluate(session)).maxLossDb;
+      return (await outputSqnr(floatSession, session, heldRows, floatOut)).overall;
+    } finally {
+      await session.release();
+    }
+  };
+  return searchSensitivity({
+    candidates: full.quantizedNodes,
+    build,
+    score,
+    target: psnr !== undefined ? { metric: 'psnr-loss', minScore: -psnr } : { metric: 'sqnr', minScore: opts.target!.sqnrDb! },
+    ...(opts.target?.strategy ? { strategy: opts.target.strategy } : {}),
+    onProgress: (done, total) => opts.onProgress?.({ phase: 'sensitivity', done, ...(total !== undefined ? { total } : {}) }),
+  });
+}

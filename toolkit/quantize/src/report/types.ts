@@ -1,0 +1,45 @@
+/** The quantization report: what `quantizeModel` returns and `akb quantize --json` prints. */
+import type { JsccEvaluation } from '../jscc/evaluate.js';
+import type { SensitivityResult } from '../sensitivity/search.js';
+
+/** Quantization error of one activation or weight, measured in isolation. */
+export interface TensorSqnr {
+  name: string;
+  kind: 'activation' | 'weight';
+  /** float vs its fake-quantized value (quantize, dequantize with the model's parameters), dB. */
+  sqnrDb: number;
+  /** Per-tensor scale (activations) or the largest per-channel scale (weights). */
+  scale: number;
+  zeroPoint: number;
+  type: string;
+}
+
+/** One output's end-to-end SQNR on the held-out rows. */
+export interface OutputSqnr {
+  name: string;
+  sqnrDb: number;
+}
+
+export interface QuantizeReport {
+  input: { path: string; bytes: number };
+  output: { path: string; bytes: number };
+  /** Output bytes / input bytes. */
+  sizeRatio: number;
+  preset: { name: string; mode: string; activationType?: string; weightType?: string; perChannel: boolean; reason: string; cardPreset: string };
+  calibration?: { method: string; samples: number; source: string; seconds: number };
+  heldOut: { samples: number; source: string };
+  /** Nodes computing in int8 (int8/trt/weight-only) or float16 (fp16). */
+  quantizedNodes: number;
+  /** Float-computing nodes left in float, and why (excluded, unsupported, sensitivity). */
+  leftInFloat: { node: string; opType: string; reason: string }[];
+  /** SQNR over every value of every float output on the held-out rows, dB (Infinity when identical). */
+  outputSqnrDb: number;
+  outputs: OutputSqnr[];
+  /** Per-tensor SQNR, lowest first. */
+  tensors: TensorSqnr[];
+  latency: { runs: number; floatMs: number; quantizedMs: number; ratio: number };
+  jscc?: JsccEvaluation | { skipped: string };
+  sensitivity?: SensitivityResult;
+  seconds: number;
+  peakRssMb: number;
+}
