@@ -1,0 +1,186 @@
+/**
+ * Per-tensor calibration statistics, folded in one sample at a time (nothing is kept but the
+ * statistics), for onnxruntime's three static calibration methods (calibrate.py):
+ *
+ * - MinMax (`MinMaxCalibrater`): the min and max over all samples; with `movingAverage`, the mean
+ *   over samples of each sample's min and max (what onnxruntime computes with `CalibMovingAverage`
+ *   when, as in `quantize_static`, all samples arrive in one `collect_data` call: its
+ *   `averaging_constant` only weighs successive `collect_data` calls). Symmetric: [-a, a], a = max |bound|.
+ * - Entropy (`EntropyCalibrater`, 128 bins, 128 quantized bins) and Percentile (`PercentileCalibrater`,
+ *   2048 bins, 99.999, symmetric by default): histograms (histogram.ts), then entropy.ts / percentile.ts.
+ *
+ * Two-pass mode (`twoPass`, used when the samples can be iterated twice): the first pass measures the
+ * range and the second fills a histogram over exactly the range onnxruntime's `quantize_static` uses
+ * (it histograms all samples at once), so the result is onnxruntime's while memory stays bounded
+ * (onnxruntime keeps every intermediate output of every sample in memory first). One-pass mode grows
+ * the histogram per sample by onnxruntime's per-batch rules (see histogram.ts).
+ *
+ * Not as onnxruntime: infinite values are a clear error (onnxruntime fails inside numpy or quantizes
+ * with an infinite scale); `symmetric` makes an Entropy range symmetric (onnxruntime ignores the flag
+ * for Entropy); MinMax's `max_intermediate_outputs`, which in onnxruntime discards the samples
+ * collected so far without using them, has no equivalent (memory is bounded anyway).
+ */
+import type { TensorRange } from './types.js';
+import { entropyRange } from './entropy.js';
+import { AbsHistogram, ENTROPY_MAX_BINS, PERCENTILE_MAX_BINS, ValueHistogram, batchMinMax } from './histogram.js';
+import { percentileRange } from './percentile.js';
+
+/** The calibration methods of onnxruntime's static quantizer. */
+export type CalibrationMethod = 'minmax' | 'entropy' | 'percentile';
+
+/** Options with onnxruntime's defaults filled in. */
+export interface ResolvedCalibrationOptions {
+  method: CalibrationMethod;
+  symmetric: boolean;
+  percentile: number;
+  numBins: number;
+  numQuantizedBins: number;
+  movingAverage: boolean;
+}
+
+/** Fills onnxruntime's per-method defaults and checks the values; throws a one-line RangeError. */
+export function resolveCalibrationOptions(opts: {
+  method: CalibrationMethod;
+  symmetric?: boolean;
+  percentile?: number;
+  numBins?: number;
+  numQuantizedBins?: number;
+  movingAverage?: boolean;
+}): ResolvedCalibrationOptions {
+  const { method } = opts;
+  if (method !== 'minmax' && method !== 'entropy' && method !== 'percentile') {
+    throw new RangeError(`unknown calibration method '${String(method)}' (minmax, entropy or percentile)`);
+  }
+  const resolved: ResolvedCalibrationOptions = {
+    method,
+    symmetric: opts.symmetric ?? method === 'percentile',
+    percentile: opts.percentile ?? 99.999,
+    numBins: opts.numBins ?? (method === 'percentile' ? 2048 : 128),
+    numQuantizedBins: opts.numQuantizedBins ?? 128,
+    movingAverage: opts.movingAverage ?? false,
+  };
+  if (!(resolved.percentile >= 0 && resolved.percentile <= 100)) {
+    throw new RangeError(`percentile must be between 0 and 100, got ${resolved.percentile}`);
+  }
+  if (!Number.isInteger(resolved.numBins) || resolved.numBins < 1) {
+    throw new RangeError(`numBins must be a positive integer, got ${resolved.numBins}`);
+  }
+  if (!Number.isInteger(resolved.numQuantizedBins) || resolved.numQuantizedBins < 2) {
+    throw new RangeError(`numQuantizedBins must be an integer of at least 2, got ${resolved.numQuantizedBins}`);
+  }
+  if (method === 'entropy' && resolved.numBins < resolved.numQuantizedBins) {
+    throw new RangeError(`entropy calibration needs numBins (${resolved.numBins}) >= numQuantizedBins (${resolved.numQuantizedBins})`);
+  }
+  return resolved;
+}
+
+/** Range statistics of the first pass (and of MinMax). */
+class RangeStat {
+  min = Infinity;
+  max = -Infinity;
+  minAbs = Infinity;
+  sumMin = 0;
+  sumMax = 0;
+  batches = 0;
+
+  add(data: Float32Array, tensor: string): void {
+    const mm = batchMinMax(data);
+    if (!mm) return;
+    if (!Number.isFinite(mm.min) || !Number.isFinite(mm.max)) {
+      throw new RangeError(`tensor '${tensor}' holds infinite values (range [${mm.min}, ${mm.max}]): cannot calibrate it`);
+    }
+    if (mm.min < this.min) this.min = mm.min;
+    if (mm.max > this.max) this.max = mm.max;
+    this.sumMin += mm.min;
+    this.sumMax += mm.max;
+    this.batches++;
+    let lo = this.minAbs;
+    for (let i = 0; i < data.length; i++) {
+      const a = Math.abs(data[i]!);
+      if (a < lo) lo = a;
+    }
+    this.minAbs = lo;
+  }
+  get seen(): boolean {
+    return this.batches > 0;
+  }
+}
+
+function symmetricRange(r: TensorRange): TensorRange {
+  const a = Math.max(Math.abs(r.min), Math.abs(r.max));
+  return { min: -a, max: a };
+}
+
+/** Statistics of one tensor under one method. */
+export class TensorCollector {
+  private readonly stat = new RangeStat();
+  private hist: ValueHistogram | AbsHistogram | undefined;
+
+  constructor(
+    readonly tensor: string,
+    readonly opts: ResolvedCalibrationOptions,
+  ) {}
+
+  /** Whether the method needs a histogram (a second pass in two-pass mode). */
+  get usesHistogram(): boolean {
+    return this.opts.method !== 'minmax';
+  }
+
+  private get absolute(): boolean {
+    return this.opts.method === 'percentile' && this.opts.symmetric;
+  }
+
+  /** First pass (two-pass mode), or the only pass of MinMax. */
+  observeRange(data: Float32Array): void {
+    this.stat.add(data, this.tensor);
+  }
+
+  /** Builds the fixed-range histogram from the first pass's range. */
+  startHistogram(): void {
+    const s = this.stat;
+    if (!s.seen) return;
+    const f = Math.fround;
+    if (this.absolute) this.hist = AbsHistogram.fixed(s.minAbs, f(Math.max(Math.abs(s.min), Math.abs(s.max))), this.opts.numBins);
+    else this.hist = ValueHistogram.fixed(Math.max(Math.abs(s.min), Math.abs(s.max)), this.opts.numBins);
+  }
+
+  /** Second pass (two-pass mode): adds the sample to the fixed-range histogram. */
+  observeHistogram(data: Float32Array): void {
+    this.hist?.add(data);
+  }
+
+  /** One-pass mode: range statistics and a histogram grown per sample by onnxruntime's rules. */
+  observeStreaming(data: Float32Array): void {
+    this.stat.add(data, this.tensor);
+    if (!this.usesHistogram) return;
+    const cap = this.opts.method === 'entropy' ? ENTROPY_MAX_BINS : PERCENTILE_MAX_BINS;
+    this.hist ??= this.absolute ? AbsHistogram.growing(this.opts.numBins, cap) : ValueHistogram.growing(this.opts.numBins, cap);
+    this.hist.collectBatch(data);
+  }
+
+  /** The calibrated range ({0, 0} for a tensor that never held a number). */
+  result(): TensorRange {
+    const s = this.stat;
+    if (!s.seen) return { min: 0, max: 0 };
+    const f = Math.fround;
+    const { method, symmetric } = this.opts;
+    if (method === 'minmax') {
+      const r = this.opts.movingAverage
+        ? { min: f(s.sumMin / s.batches), max: f(s.sumMax / s.batches) }
+        : { min: s.min, max: s.max };
+      return symmetric ? symmetricRange(r) : r;
+    }
+    const h = this.hist;
+    if (!h) return { min: 0, max: 0 };
+    if (method === 'entropy') {
+      const r = entropyRange(h.counts, h.edges, h.dataMin, h.dataMax, this.opts.numQuantizedBins);
+      return symmetric ? symmetricRange(r) : r;
+    }
+    return percentileRange(h.counts, h.edges, h.dataMin, h.dataMax, this.opts.percentile, symmetric);
+  }
+
+  /** The histogram, for inspection and tests. */
+  get histogram(): { counts: Float64Array; edges: Float64Array } | undefined {
+    return this.hist && { counts: this.hist.counts, edges: this.hist.edges };
+  }
+}
