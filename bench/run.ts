@@ -8,12 +8,14 @@ import { runBrokerBench } from './broker.js';
 import { runCodecBench } from './codec.js';
 import { runLinkBench } from './link.js';
 import { runLinkChannelBench } from './link-channel.js';
+import { runQuantizeBench } from './quantize.js';
 
 const benches: Record<string, () => Promise<object>> = {
   codec: runCodecBench,
   broker: runBrokerBench,
   'link-channel': runLinkChannelBench,
   link: runLinkBench,
+  quantize: runQuantizeBench,
 };
 
 const wanted = process.argv.slice(2);
