@@ -120,7 +120,8 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     const tensors = tensorsToCalibrate(model, { ...qdqOpts, excludeNodes: [], excludeOpTypes: [] });
     ranges = await calibrate(model, rowSamples(calibRows), tensors, {
       method,
-      symmetric: qdqOpts.symmetricActivations === true || qdqOpts.tensorRt === true,
+      // Only forced for symmetric presets: otherwise each method keeps onnxruntime's default (Percentile: |x|).
+      ...(qdqOpts.symmetricActivations === true || qdqOpts.tensorRt === true ? { symmetric: true } : {}),
       ...(opts.percentile !== undefined ? { percentile: opts.percentile } : {}),
       onProgress: (done, total) => opts.onProgress?.({ phase: 'calibrate', done, ...(total !== undefined ? { total } : {}) }),
     });
