@@ -106,7 +106,7 @@ describe('convertFp16 on zoo models and fixtures', () => {
       // No Cast feeds only another Cast between float types (a pair that cancels).
       const byOut = new Map(half.graph.node.flatMap((n) => n.output.map((o) => [o, n] as const)));
       const castTo = (n: Node | undefined): number | undefined => (n?.opType === 'Cast' ? n.attribute.find((a) => a.name === 'to')?.i : undefined);
-      const floatTypes = [DataType.FLOAT, DataType.FLOAT16];
+      const floatTypes: number[] = [DataType.FLOAT, DataType.FLOAT16];
       for (const n of half.graph.node) {
         const prev = byOut.get(n.input[0] ?? '');
         const single = half.graph.node.filter((m) => m.input.includes(n.input[0] ?? '')).length === 1;
