@@ -6,6 +6,7 @@
 import { cpus, totalmem } from 'node:os';
 import { runBrokerBench } from './broker.js';
 import { runCodecBench } from './codec.js';
+import { runEdgeBench } from './edge.js';
 import { runLinkBench } from './link.js';
 import { runLinkChannelBench } from './link-channel.js';
 import { runQuantizeBench } from './quantize.js';
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<object>> = {
   broker: runBrokerBench,
   'link-channel': runLinkChannelBench,
   link: runLinkBench,
+  edge: runEdgeBench,
   quantize: runQuantizeBench,
 };
 

@@ -103,6 +103,11 @@ async function main(): Promise<number> {
     if (args.once && args.images && done) done.then(() => setTimeout(resolve, 300), resolve);
   });
   await agent.stop();
+  if (args.once) {
+    const { peakRssBytes } = await import('./telemetry/system.js');
+    const peak = peakRssBytes();
+    if (peak !== undefined) process.stdout.write(`akb-edge: peak resident memory ${(peak / 2 ** 20).toFixed(1)} MiB\n`);
+  }
   return 0;
 }
 

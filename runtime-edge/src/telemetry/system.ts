@@ -1,5 +1,6 @@
 /** What the process and the board say about themselves: CPU use, resident memory, SoC temperature. */
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 
 export const THERMAL_ZONE = '/sys/class/thermal/thermal_zone0/temp';
 
@@ -42,4 +43,18 @@ export class Thermometer {
     const c = Math.abs(raw) >= 1000 ? raw / 1000 : raw;
     return c >= -100 && c <= 200 ? c : undefined;
   }
+}
+
+/** The process's peak resident set (VmHWM), bytes; undefined where /proc is absent (not Linux). */
+export function peakRssBytes(statusText?: string): number | undefined {
+  let text = statusText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/status', 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
+  return m ? Number(m[1]) * 1024 : undefined;
 }
