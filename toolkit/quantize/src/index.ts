@@ -11,6 +11,7 @@ export type { QuantizeReport, TensorSqnr, OutputSqnr } from './report/types.js';
 export { findJscc, type JsccModelInfo } from './jscc/card.js';
 export { JsccEvaluator, type JsccEvaluation, type PsnrPoint } from './jscc/evaluate.js';
 export { searchSensitivity, type SensitivityResult, type SensitivityOptions, type NodeSensitivity } from './sensitivity/search.js';
+export * from './inspect/index.js';
 export { quantizeQdq, tensorsToCalibrate, SUPPORTED_OPS, type QdqOptions, type QdqResult, type QdqRule, type SkippedNode } from './qdq/index.js';
 export { convertFp16, DEFAULT_FP16_BLOCK_OPS, type Fp16Options } from './fp16/index.js';
 export { quantizeWeightsOnly, WEIGHT_ONLY_OPS, type WeightOnlyOptions } from './weight-only/index.js';

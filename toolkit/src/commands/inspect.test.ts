@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { describe, expect, it } from 'vitest';
+import type { InspectReport } from '@akb/quantize';
+import type { CliContext } from './define.js';
+import { inspectCommand } from './inspect.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Runs `akb inspect ...` through yargs and the command's handler, capturing what it prints. */
+async function akbInspect(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = { io: { out: (l) => out.push(l), err: (l) => err.push(l) }, exitCode: 0 };
+  await yargs(['inspect', ...args]).strict().command(inspectCommand(ctx)).parseAsync();
+  return { code: ctx.exitCode, out, err };
+}
+
+describe('akb inspect', () => {
+  it('prints an aligned report of a zoo model', async () => {
+    const r = await akbInspect(`${root}models/zoo/deepjscc-r6-snr13-dec/model.onnx`);
+    expect(r.code).toBe(0);
+    expect(r.err).toEqual([]);
+    const text = r.out.join('\n');
+    expect(text).toMatch(/^opsets +ai\.onnx 17$/m);
+    expect(text).toMatch(/^inputs +latent FLOAT \[N, \d+\]$/m);
+    expect(text).toMatch(/^op type +count +MACs +quantizer$/m);
+    expect(text).toMatch(/^ConvTranspose +\d+ +[\d.]+ M +quantized \(weights\)$/m);
+    expect(text).toMatch(/^PRelu +\d+ +- +kept float$/m);
+  });
+
+  it('prints JSON with --json', async () => {
+    const r = await akbInspect(`${root}models/zoo/akb-dqn-policy/model.onnx`, '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out.join('\n')) as InspectReport;
+    expect(report.ops.map((o) => o.opType).sort()).toEqual(['Gemm', 'Relu']);
+    expect(report.macs.total).toBeGreaterThan(0);
+  });
+
+  it('refuses a corrupt model with one line and exit 1 (thrown at it: a zoo model cut at 1000 bytes)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'akb-inspect-'));
+    const path = join(dir, 'cut.onnx');
+    writeFileSync(path, readFileSync(`${root}models/zoo/akb-dqn-policy/model.onnx`).subarray(0, 1000));
+    const r = await akbInspect(path);
+    expect(r.code).toBe(1);
+    expect(r.out).toEqual([]);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toMatch(/^akb: .*cut\.onnx: corrupt ONNX protobuf: length \d+ runs past the end \(\d+ bytes left\) at byte \d+ \(in \w+\)$/);
+  });
+
+  it('refuses a missing file and a file that is not a model (thrown at it: no file, a JSON card)', async () => {
+    const missing = await akbInspect('/nonexistent/model.onnx');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toEqual(['akb: cannot read model /nonexistent/model.onnx: ENOENT: no such file or directory']);
+    const card = await akbInspect(`${root}models/zoo/akb-dqn-policy/card.json`);
+    expect(card.code).toBe(1);
+    expect(card.err).toHaveLength(1);
+    expect(card.err[0]).toMatch(/^akb: .*card\.json: (corrupt ONNX protobuf|not an ONNX model)/);
+  });
+});
