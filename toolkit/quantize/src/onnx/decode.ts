@@ -7,27 +7,12 @@
  * are listed in `absent` (see HasUnknown). Repeated scalars decode packed or unpacked. `rawData` and
  * other bytes fields are views of the input buffer: no copy, and they keep that buffer alive.
  */
+import { decodeAnnotation, decodeEntry, decodeOpset, decodeSegment, decodeType, markAbsent, sub, unknown } from './decode-leaf.js';
 import { OnnxFormatError } from './errors.js';
-import type {
-  Attribute,
-  Dimension,
-  Graph,
-  HasUnknown,
-  Model,
-  Node,
-  OperatorSetId,
-  SparseTensorProto,
-  StringStringEntry,
-  TensorProto,
-  TensorShape,
-  TypeProto,
-  ValueInfo,
-} from './types.js';
+import type { Attribute, Graph, Model, Node, SparseTensorProto, TensorProto, ValueInfo } from './types.js';
 import { WireReader, WireType } from './wire.js';
 
 const { VARINT, I64, LEN, I32 } = WireType;
-type TensorAnnotation = Graph['quantizationAnnotation'][number];
-type TensorType = NonNullable<TypeProto['tensorType']>;
 /** GraphProto's known fields: all length-delimited. */
 const GRAPH_FIELDS = new Set([1, 2, 5, 10, 11, 12, 13, 14, 15, 16]);
 
@@ -63,29 +48,6 @@ export function decodeModelProto(bytes: Uint8Array): Model {
 /** A graph with no nodes, for a ModelProto that has none on the wire. */
 export function emptyGraph(): Graph {
   return { name: '', node: [], initializer: [], sparseInitializer: [], input: [], output: [], valueInfo: [], quantizationAnnotation: [] };
-}
-
-/** Decodes one length-delimited submessage with `decode`, narrowing the reader to it. */
-function sub<T>(r: WireReader, context: string, decode: (r: WireReader) => T): T {
-  const saved = r.enter();
-  const outer = r.context;
-  r.context = context;
-  const v = decode(r);
-  r.context = outer;
-  r.leave(saved);
-  return v;
-}
-
-function unknown(r: WireReader, m: HasUnknown, tag: number, start: number): void {
-  r.skip(tag, start);
-  (m.unknownFields ??= []).push(r.buf.subarray(start, r.pos));
-}
-
-/** Records which non-optional fields were absent: bit i of `seen` stands for `names[i]`. */
-function markAbsent(m: HasUnknown, seen: number, names: readonly string[]): void {
-  const all = (1 << names.length) - 1;
-  if ((seen & all) === all) return;
-  m.absent = names.filter((_, i) => (seen & (1 << i)) === 0);
 }
 
 function decodeGraph(r: WireReader): Graph {
@@ -264,20 +226,6 @@ export function decodeTensor(r: WireReader): TensorProto {
   return t;
 }
 
-function decodeSegment(r: WireReader): NonNullable<TensorProto['segment']> {
-  const s: NonNullable<TensorProto['segment']> = {};
-  while (r.pos < r.limit) {
-    const start = r.pos;
-    const tag = r.tag();
-    switch (tag >>> 3) {
-      case 1: r.expect(tag, VARINT, start); s.begin = r.int64(); break;
-      case 2: r.expect(tag, VARINT, start); s.end = r.int64(); break;
-      default: unknown(r, s, tag, start);
-    }
-  }
-  return s;
-}
-
 function decodeSparse(r: WireReader): SparseTensorProto {
   const s: SparseTensorProto = { dims: [] };
   while (r.pos < r.limit) {
@@ -317,108 +265,3 @@ function decodeValueInfo(r: WireReader): ValueInfo {
   return v;
 }
 
-function decodeType(r: WireReader): TypeProto {
-  const t: TypeProto = {};
-  while (r.pos < r.limit) {
-    const start = r.pos;
-    const tag = r.tag();
-    switch (tag >>> 3) {
-      case 1: r.expect(tag, LEN, start); t.tensorType = sub(r, 'TypeProto.Tensor', decodeTensorType); break;
-      case 6: r.expect(tag, LEN, start); t.denotation = r.string(); break;
-      default: unknown(r, t, tag, start);
-    }
-  }
-  return t;
-}
-
-function decodeTensorType(r: WireReader): TensorType {
-  const t: TensorType = { elemType: 0 };
-  let seen = 0;
-  while (r.pos < r.limit) {
-    const start = r.pos;
-    const tag = r.tag();
-    switch (tag >>> 3) {
-      case 1: r.expect(tag, VARINT, start); t.elemType = r.int32(); seen |= 1; break;
-      case 2: r.expect(tag, LEN, start); t.shape = sub(r, 'TensorShapeProto', decodeShape); break;
-      default: unknown(r, t, tag, start);
-    }
-  }
-  markAbsent(t, seen, ['elemType']);
-  return t;
-}
-
-function decodeShape(r: WireReader): TensorShape {
-  const s: TensorShape = { dim: [] };
-  while (r.pos < r.limit) {
-    const start = r.pos;
-    const tag = r.tag();
-    if (tag >>> 3 === 1) {
-      r.expect(tag, LEN, start);
-      s.dim.push(sub(r, 'TensorShapeProto.Dimension', decodeDimension));
-    } else unknown(r, s, tag, start);
-  }
-  return s;
-}
-
-function decodeDimension(r: WireReader): Dimension {
-  const d: Dimension = {};
-  while (r.pos < r.limit) {
-    const start = r.pos;
-    const tag = r.tag();
-    switch (tag >>> 3) {
-      case 1: r.expect(tag, VARINT, start); d.dimValue = r.int64(); break;
-      case 2: r.expect(tag, LEN, start); d.dimParam = r.string(); break;
-      case 3: r.expect(tag, LEN, start); d.denotation = r.string(); break;
-      default: unknown(r, d, tag, start);
-    }
-  }
-  return d;
-}
-
-function decodeOpset(r: WireReader): OperatorSetId {
-  const o: OperatorSetId = { domain: '', version: 0 };
-  let seen = 0;
-  while (r.pos < r.limit) {
-    const start = r.pos;
-    const tag = r.tag();
-    switch (tag >>> 3) {
-      case 1: r.expect(tag, LEN, start); o.domain = r.string(); seen |= 1; break;
-      case 2: r.expect(tag, VARINT, start); o.version = r.int64(); seen |= 2; break;
-      default: unknown(r, o, tag, start);
-    }
-  }
-  markAbsent(o, seen, ['domain', 'version']);
-  return o;
-}
-
-function decodeEntry(r: WireReader): StringStringEntry {
-  const e: StringStringEntry = { key: '', value: '' };
-  let seen = 0;
-  while (r.pos < r.limit) {
-    const start = r.pos;
-    const tag = r.tag();
-    switch (tag >>> 3) {
-      case 1: r.expect(tag, LEN, start); e.key = r.string(); seen |= 1; break;
-      case 2: r.expect(tag, LEN, start); e.value = r.string(); seen |= 2; break;
-      default: unknown(r, e, tag, start);
-    }
-  }
-  markAbsent(e, seen, ['key', 'value']);
-  return e;
-}
-
-function decodeAnnotation(r: WireReader): TensorAnnotation {
-  const a: TensorAnnotation = { tensorName: '', quantParameterTensorNames: [] };
-  let seen = 0;
-  while (r.pos < r.limit) {
-    const start = r.pos;
-    const tag = r.tag();
-    switch (tag >>> 3) {
-      case 1: r.expect(tag, LEN, start); a.tensorName = r.string(); seen |= 1; break;
-      case 2: r.expect(tag, LEN, start); a.quantParameterTensorNames.push(sub(r, 'StringStringEntryProto', decodeEntry)); break;
-      default: unknown(r, a, tag, start);
-    }
-  }
-  markAbsent(a, seen, ['tensorName']);
-  return a;
-}
