@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,5 +60,20 @@ describe('akb inspect', () => {
     expect(card.code).toBe(1);
     expect(card.err).toHaveLength(1);
     expect(card.err[0]).toMatch(/^akb: .*card\.json: (corrupt ONNX protobuf|not an ONNX model)/);
+  });
+
+  it('runs as users run it: the built bin prints JSON, and refuses a corrupt model with one line, exit 1, no stack', () => {
+    // Thrown at it: the MLP policy cut at 5000 bytes. (npm test builds dist/ first, as for cli.test.ts.)
+    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+    const ok = spawnSync(process.execPath, [cli, 'inspect', `${root}models/zoo/akb-dqn-policy/model.onnx`, '--json'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect((JSON.parse(ok.stdout) as InspectReport).inputs[0]?.name).toBe('state');
+    const dir = mkdtempSync(join(tmpdir(), 'akb-inspect-bin-'));
+    writeFileSync(join(dir, 'cut.onnx'), readFileSync(`${root}models/zoo/akb-dqn-policy/model.onnx`).subarray(0, 5000));
+    const bad = spawnSync(process.execPath, [cli, 'inspect', join(dir, 'cut.onnx')], { encoding: 'utf8', env: { ...process.env, AKB_DEBUG: '' } });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^akb: .*cut\.onnx: corrupt ONNX protobuf: .* at byte \d+/);
   });
 });
