@@ -1,9 +1,11 @@
 /**
  * Images in and out: PNG and JPEG of any size and channel count become planar RGB float32 in [0, 1]
  * (grayscale is replicated to three channels, alpha is dropped); PNG out for reports. Pure JavaScript
- * (pngjs, jpeg-js), so it runs wherever the edge runs, a 32-bit Pi included.
+ * (pngjs, jpeg-js), so it runs wherever the edge runs, a 32-bit Pi included. JPEG colour comes out as
+ * libjpeg-turbo's (jpeg.ts), which the reference models were trained on.
  */
 import { AkbError } from '@akb/protocol';
+import { jpegLayout, ycbcrToPlanarRgb } from './jpeg.js';
 
 export interface RgbImage {
   readonly width: number;
@@ -44,7 +46,16 @@ async function decodePng(bytes: Uint8Array): Promise<RgbImage> {
 
 async function decodeJpeg(bytes: Uint8Array): Promise<RgbImage> {
   const jpeg = await import('jpeg-js');
-  const out = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
+  const layout = jpegLayout(bytes);
+  // Three components that are not named R, G, B are YCbCr: converted here as libjpeg does (jpeg.ts).
+  const ycc = layout?.components.length === 3 && layout.components.map((c) => String.fromCharCode(c.id)).join('') !== 'RGB';
+  const opts = { useTArray: true, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 1024 } as const;
+  if (ycc) {
+    const out = jpeg.decode(bytes, { ...opts, formatAsRGBA: false, colorTransform: false });
+    checkSize(out.width, out.height);
+    return { width: out.width, height: out.height, data: ycbcrToPlanarRgb(out.data, out.width, out.height, layout) };
+  }
+  const out = jpeg.decode(bytes, { ...opts, formatAsRGBA: true });
   checkSize(out.width, out.height);
   return fromInterleaved(out.data, out.width, out.height, 4);
 }
