@@ -15,3 +15,6 @@ export * from './inspect/index.js';
 export { quantizeQdq, tensorsToCalibrate, SUPPORTED_OPS, type QdqOptions, type QdqResult, type QdqRule, type SkippedNode } from './qdq/index.js';
 export { convertFp16, DEFAULT_FP16_BLOCK_OPS, type Fp16Options } from './fp16/index.js';
 export { quantizeWeightsOnly, WEIGHT_ONLY_OPS, type WeightOnlyOptions } from './weight-only/index.js';
+export { computeQParams, roundHalfEven, quantizeValue, quantizeArray, dequantizeArray, quantizePerChannel, quantizePerTensor, qRange, typeRange, FLOAT32_TINY, type QuantType, type QParams, type QRangeOptions } from './numerics/qparams.js';
+export { sqnrDb } from './numerics/sqnr.js';
+export { calibrate, loadCalibrationSamples, resolveCalibrationOptions, parseNpy, readNpy, type CalibrateOptions, type CalibrationMethod, type CalibrationSample, type TensorRange, type LoadSamplesOptions, type NpyArray } from './calibrate/index.js';

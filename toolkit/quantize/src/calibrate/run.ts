@@ -110,7 +110,7 @@ export async function calibrate(
         throw new AkbError('MODEL_DOES_NOT_RUN', `the model failed to run on calibration sample ${index}: ${firstLine(e)}`, { cause: e });
       }
       for (const [name, c] of collectors) {
-        const value = (inputNames.has(name) ? sample[name] : out[name]) as ort.Tensor | undefined;
+        const value = inputNames.has(name) ? sample[name] : out[name];
         if (value === undefined) throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime returned no value for tensor '${name}'`);
         fold(c, floatValues(name, value));
       }
