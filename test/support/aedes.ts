@@ -65,9 +65,10 @@ export async function startAedes(opts: AedesFixtureOptions = {}): Promise<AedesH
       running = undefined;
       if (r) await stop(r);
     },
-    async restart() {
+    async restart(options: { downMs?: number } = {}) {
       if (running) await stop(running);
       running = undefined;
+      if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
       running = await listen(port, opts.aedes);
     },
   };

@@ -8,8 +8,8 @@ export interface BrokerHandle {
   port: number;
   /** Stops the broker and removes its files. Idempotent. */
   close(): Promise<void>;
-  /** Stops the broker and starts it again on the same port (state kept only with persistence). */
-  restart(): Promise<void>;
+  /** Stops the broker and starts it again on the same port (state kept only with persistence), after `downMs` (default 0). */
+  restart(options?: { downMs?: number }): Promise<void>;
   /** The broker's log so far (Mosquitto), for failure messages. */
   log(): string;
 }

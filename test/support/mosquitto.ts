@@ -170,11 +170,12 @@ function handle(
       child = undefined;
       await rm(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart(options: { downMs?: number } = {}) {
       if (closed) throw new Error('mosquitto fixture is closed');
       if (child) await kill(child);
       child = undefined;
       log.push('--- restart ---');
+      if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
       child = await launch(program, conf, port, log, timeoutMs);
     },
   };
