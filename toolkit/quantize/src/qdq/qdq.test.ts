@@ -11,7 +11,8 @@ import { calibrate, loadCalibrationSamples, type CalibrationSample, type TensorR
 import { sqnrDb } from '../numerics/sqnr.js';
 import { UnsupportedModelError } from '../onnx/errors.js';
 import { decodeModel, encodeModel } from '../onnx/io.js';
-import { tensorToFloat32 } from '../onnx/tensor.js';
+import { makeTensor, tensorToFloat32 } from '../onnx/tensor.js';
+import { makeNode, makeValueInfo } from '../onnx/graph.js';
 import { DataType, type Model, type Node } from '../onnx/types.js';
 import { quantizeQdq, tensorsToCalibrate, type QdqOptions } from './index.js';
 
@@ -194,6 +195,36 @@ describe('quantizeQdq on the fixture CNN', () => {
     const ranges = await calibrate(model, tinySamples, tensorsToCalibrate(model, U8S8), { method: 'minmax' });
     quantizeQdq(model, ranges, U8S8);
     expect(Buffer.from(encodeModel(model)).equals(Buffer.from(before))).toBe(true);
+  });
+});
+
+describe('int32 bias overflow', () => {
+  it('raises the weight scale when input_scale * weight_scale would push the bias past int32', async () => {
+    // y = Conv(x, w, b) with tiny weights (|w| <= 1e-6) and a large bias (5e4): with the plain scales
+    // (1/255 * 1e-6/127) the bias would be about 1.6e15 quanta, far beyond int32.
+    const w = Float32Array.from({ length: 4 * 2 }, (_, i) => (i % 2 ? 1 : -1) * 1e-6 * (1 + i / 8));
+    const model: Model = {
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      metadataProps: [],
+      functions: [],
+      graph: {
+        name: 'bias',
+        node: [makeNode('Conv', ['x', 'w', 'b'], ['y'], 'conv', { kernel_shape: [1, 1] })],
+        initializer: [makeTensor('w', DataType.FLOAT, [4, 2, 1, 1], w), makeTensor('b', DataType.FLOAT, [4], Float32Array.of(5e4, -5e4, 1, 0))],
+        sparseInitializer: [],
+        input: [makeValueInfo('x', DataType.FLOAT, ['N', 2, 4, 4])],
+        output: [makeValueInfo('y', DataType.FLOAT, ['N', 4, 4, 4])],
+        valueInfo: [],
+        quantizationAnnotation: [],
+      },
+    };
+    const samples = [{ x: uniform([2, 2, 4, 4], 1) }, { x: uniform([2, 2, 4, 4], 2) }];
+    const { result, sqnr } = await quantizeAndCompare(model, samples, { x: uniform([3, 2, 4, 4], 3) }, U8S8);
+    const q = tensorToFloat32(init(result.model, 'b_quantized')!);
+    expect(Math.max(...q.map(Math.abs))).toBeLessThanOrEqual(2 ** 31 - 1);
+    expect(Math.max(...q.map(Math.abs))).toBeGreaterThan(2 ** 30); // the scale was raised just enough
+    expect(sqnr.y).toBeGreaterThan(40); // a clipped bias (0.07 instead of 5e4) would give about 0 dB
   });
 });
 
