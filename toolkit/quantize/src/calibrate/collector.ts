@@ -23,6 +23,7 @@
 import type { TensorRange } from './types.js';
 import { entropyRange } from './entropy.js';
 import { AbsHistogram, ENTROPY_MAX_BINS, PERCENTILE_MAX_BINS, ValueHistogram, batchMinMax } from './histogram.js';
+import { pairwiseSumF32 } from './f32.js';
 import { percentileRange } from './percentile.js';
 
 /** The calibration methods of onnxruntime's static quantizer. */
@@ -79,8 +80,9 @@ class RangeStat {
   min = Infinity;
   max = -Infinity;
   minAbs = Infinity;
-  sumMin = 0;
-  sumMax = 0;
+  /** Each sample's min and max (a few numbers per sample), for the moving average. */
+  readonly mins: number[] = [];
+  readonly maxs: number[] = [];
   batches = 0;
 
   add(data: Float32Array, tensor: string): void {
@@ -91,8 +93,8 @@ class RangeStat {
     }
     if (mm.min < this.min) this.min = mm.min;
     if (mm.max > this.max) this.max = mm.max;
-    this.sumMin += mm.min;
-    this.sumMax += mm.max;
+    this.mins.push(mm.min);
+    this.maxs.push(mm.max);
     this.batches++;
     let lo = this.minAbs;
     for (let i = 0; i < data.length; i++) {
@@ -104,6 +106,11 @@ class RangeStat {
   get seen(): boolean {
     return this.batches > 0;
   }
+}
+
+/** np.nanmean of float32 values: a float32 pairwise sum divided by the count, stored as float32. */
+function meanF32(values: number[]): number {
+  return Math.fround(pairwiseSumF32(values) / values.length);
 }
 
 function symmetricRange(r: TensorRange): TensorRange {
@@ -162,11 +169,10 @@ export class TensorCollector {
   result(): TensorRange {
     const s = this.stat;
     if (!s.seen) return { min: 0, max: 0 };
-    const f = Math.fround;
     const { method, symmetric } = this.opts;
     if (method === 'minmax') {
       const r = this.opts.movingAverage
-        ? { min: f(s.sumMin / s.batches), max: f(s.sumMax / s.batches) }
+        ? { min: meanF32(s.mins), max: meanF32(s.maxs) }
         : { min: s.min, max: s.max };
       return symmetric ? symmetricRange(r) : r;
     }

@@ -26,32 +26,33 @@ import { pairwiseSumF32 } from './f32.js';
 const f = Math.fround;
 const EPS = 0.0001;
 
-/** `smooth_distribution`: zeros become eps, non-zeros lose eps * zeros / nonzeros; float32. */
-function smooth(p: Float64Array): Float32Array | undefined {
+/**
+ * `smooth_distribution` of p[0, len) into out: zeros become eps, non-zeros lose eps * zeros / nonzeros,
+ * in float32. False where onnxruntime returns None (all zeros) or would assert (eps1 >= 1).
+ */
+function smoothInto(p: Float64Array, len: number, out: Float32Array): boolean {
   let zeros = 0;
-  for (let i = 0; i < p.length; i++) if (p[i] === 0) zeros++;
-  const nonzeros = p.length - zeros;
-  if (nonzeros === 0) return undefined;
+  for (let i = 0; i < len; i++) if (p[i] === 0) zeros++;
+  const nonzeros = len - zeros;
+  if (nonzeros === 0) return false;
   const eps1 = (EPS * zeros) / nonzeros;
-  if (!(eps1 < 1)) return undefined;
+  if (!(eps1 < 1)) return false;
   const addZero = f(EPS);
   const addNonzero = f(-eps1);
-  const out = new Float32Array(p.length);
-  for (let i = 0; i < p.length; i++) out[i] = f(f(p[i]!) + (p[i] === 0 ? addZero : addNonzero));
-  return out;
+  for (let i = 0; i < len; i++) out[i] = f(f(p[i]!) + (p[i] === 0 ? addZero : addNonzero));
+  return true;
 }
 
-/** `entropy(p, q)`: KL(p || q) of the normalized float32 distributions, summed like numpy. */
-function klDivergence(p: Float32Array, q: Float32Array): number {
-  const sp = pairwiseSumF32(p);
-  const sq = pairwiseSumF32(q);
-  const terms = new Float32Array(p.length);
-  for (let i = 0; i < p.length; i++) {
+/** `entropy(p, q)`: KL(p || q) of the normalized float32 distributions over [0, len), summed like numpy. */
+function klDivergence(p: Float32Array, q: Float32Array, len: number, terms: Float32Array): number {
+  const sp = pairwiseSumF32(p, 0, len);
+  const sq = pairwiseSumF32(q, 0, len);
+  for (let i = 0; i < len; i++) {
     const pk = f(p[i]! / sp);
     const qk = f(q[i]! / sq);
     terms[i] = pk > 0 && qk > 0 ? f(pk * f(Math.log(f(pk / qk)))) : pk === 0 ? 0 : Infinity;
   }
-  return pairwiseSumF32(terms);
+  return pairwiseSumF32(terms, 0, len);
 }
 
 /**
@@ -78,16 +79,21 @@ export function entropyRange(
   let best = Infinity;
   let bestStart = zero - halfQ;
   let bestEnd = Math.min(zero + halfQ + 1, bins);
+  const p = new Float64Array(bins);
+  const q = new Float64Array(bins);
+  const ps = new Float32Array(bins);
+  const qs = new Float32Array(bins);
+  const terms = new Float32Array(bins);
   for (let i = halfQ; i <= zero; i++) {
     const start = zero - i;
     const end = Math.min(zero + i + 1, bins);
     const len = end - start;
-    const p = counts.slice(start, end);
+    p.set(counts.subarray(start, end));
     p[0] = p[0]! + prefix[start]!;
     p[len - 1] = p[len - 1]! + (total - prefix[end]!);
 
     const group = Math.floor(len / numQuantizedBins);
-    const q = new Float64Array(len);
+    q.fill(0, 0, len);
     for (let g = 0; g < numQuantizedBins; g++) {
       const a = g * group;
       const b = a + group;
@@ -97,9 +103,7 @@ export function entropyRange(
       for (let k = a; k < b; k++) if (p[k] !== 0) norm++;
       if (norm !== 0) q.fill(Math.trunc(merged / norm), a, b);
     }
-    const ps = smooth(p);
-    const qs = smooth(q);
-    const div = ps && qs ? klDivergence(ps, qs) : Infinity;
+    const div = smoothInto(p, len, ps) && smoothInto(q, len, qs) ? klDivergence(ps, qs, len, terms) : Infinity;
     if (div < best) {
       best = div;
       bestStart = start;
