@@ -16,7 +16,10 @@ import type { Model } from './types.js';
  * modify `bytes` afterwards. Throws OnnxFormatError (one line, with the byte offset) on malformed input.
  */
 export function decodeModel(bytes: Uint8Array): Model {
-  return decodeModelProto(bytes);
+  // A Node Buffer's slice() is a view, not a copy: decode through a plain Uint8Array so that every
+  // tensor view (rawData) behaves as a Uint8Array everywhere.
+  const plain = Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return decodeModelProto(plain);
 }
 
 /**

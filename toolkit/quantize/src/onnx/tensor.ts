@@ -58,7 +58,7 @@ function alignedRaw(t: TensorProto, count: number): ArrayBuffer {
   if (expected !== raw.length) {
     throw new OnnxFormatError(`tensor '${t.name}' (${dataTypeName(t.dataType)} [${t.dims.join(', ')}]) has ${raw.length} bytes of raw data, expected ${expected}`);
   }
-  return raw.slice().buffer;
+  return Uint8Array.prototype.slice.call(raw).buffer; // a copy even when raw is a Node Buffer (whose slice is a view)
 }
 
 function checkCount(t: TensorProto, got: number, count: number, field: string): void {
