@@ -22,7 +22,7 @@
  */
 import type { TensorRange } from './types.js';
 import { entropyRange } from './entropy.js';
-import { AbsHistogram, ENTROPY_MAX_BINS, PERCENTILE_MAX_BINS, ValueHistogram, batchMinMax } from './histogram.js';
+import { AbsHistogram, ENTROPY_MAX_BINS, PERCENTILE_MAX_BINS, ValueHistogram } from './histogram.js';
 import { pairwiseSumF32 } from './f32.js';
 import { percentileRange } from './percentile.js';
 
@@ -86,22 +86,31 @@ class RangeStat {
   batches = 0;
 
   add(data: Float32Array, tensor: string): void {
-    const mm = batchMinMax(data);
-    if (!mm) return;
-    if (!Number.isFinite(mm.min) || !Number.isFinite(mm.max)) {
-      throw new RangeError(`tensor '${tensor}' holds infinite values (range [${mm.min}, ${mm.max}]): cannot calibrate it`);
-    }
-    if (mm.min < this.min) this.min = mm.min;
-    if (mm.max > this.max) this.max = mm.max;
-    this.mins.push(mm.min);
-    this.maxs.push(mm.max);
-    this.batches++;
-    let lo = this.minAbs;
+    let min = Infinity;
+    let max = -Infinity;
+    let minAbs = Infinity;
     for (let i = 0; i < data.length; i++) {
-      const a = Math.abs(data[i]!);
-      if (a < lo) lo = a;
+      const v = data[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      const a = v < 0 ? -v : v;
+      if (a < minAbs) minAbs = a;
     }
-    this.minAbs = lo;
+    this.addRange(min, max, minAbs, tensor);
+  }
+
+  /** One sample's min, max and min |x| (min > max: the sample held no number, and is skipped). */
+  addRange(min: number, max: number, minAbs: number, tensor: string): void {
+    if (!(min <= max)) return;
+    if (!Number.isFinite(min) || !Number.isFinite(max)) {
+      throw new RangeError(`tensor '${tensor}' holds infinite values (range [${min}, ${max}]): cannot calibrate it`);
+    }
+    if (min < this.min) this.min = min;
+    if (max > this.max) this.max = max;
+    if (minAbs < this.minAbs) this.minAbs = minAbs;
+    this.mins.push(min);
+    this.maxs.push(max);
+    this.batches++;
   }
   get seen(): boolean {
     return this.batches > 0;
@@ -128,9 +137,16 @@ export class TensorCollector {
     readonly opts: ResolvedCalibrationOptions,
   ) {}
 
-  /** Whether the method needs a histogram (a second pass in two-pass mode). */
+  /**
+   * Whether a fixed-range histogram changes the result (a second pass in two-pass mode). Not for
+   * MinMax, nor for Entropy when numBins / 2 == numQuantizedBins / 2 (onnxruntime's 128 / 128): its
+   * search then has one candidate, the histogram's whole range [-T, T], which clipped to the data's
+   * min and max is exactly MinMax's range, so the histogram pass is skipped.
+   */
   get usesHistogram(): boolean {
-    return this.opts.method !== 'minmax';
+    const { method, numBins, numQuantizedBins } = this.opts;
+    if (method === 'minmax') return false;
+    return !(method === 'entropy' && Math.floor(numBins / 2) === Math.floor(numQuantizedBins / 2));
   }
 
   private get absolute(): boolean {
@@ -142,10 +158,20 @@ export class TensorCollector {
     this.stat.add(data, this.tensor);
   }
 
+  /** First pass from onnxruntime's reductions (probe.ts): the sample's min, max and min |x|. */
+  observeRangeValues(min: number, max: number, minAbs: number): void {
+    this.stat.addRange(min, max, minAbs, this.tensor);
+  }
+
+  /** Whether the range pass needs min |x| (the histogram of |x| starts there). */
+  get needsMinAbs(): boolean {
+    return this.absolute;
+  }
+
   /** Builds the fixed-range histogram from the first pass's range. */
   startHistogram(): void {
     const s = this.stat;
-    if (!s.seen) return;
+    if (!s.seen || !this.usesHistogram) return;
     const f = Math.fround;
     if (this.absolute) this.hist = AbsHistogram.fixed(s.minAbs, f(Math.max(Math.abs(s.min), Math.abs(s.max))), this.opts.numBins);
     else this.hist = ValueHistogram.fixed(Math.max(Math.abs(s.min), Math.abs(s.max)), this.opts.numBins);
@@ -159,7 +185,7 @@ export class TensorCollector {
   /** One-pass mode: range statistics and a histogram grown per sample by onnxruntime's rules. */
   observeStreaming(data: Float32Array): void {
     this.stat.add(data, this.tensor);
-    if (!this.usesHistogram) return;
+    if (this.opts.method === 'minmax') return; // a growing histogram has more candidates: always kept
     const cap = this.opts.method === 'entropy' ? ENTROPY_MAX_BINS : PERCENTILE_MAX_BINS;
     this.hist ??= this.absolute ? AbsHistogram.growing(this.opts.numBins, cap) : ValueHistogram.growing(this.opts.numBins, cap);
     this.hist.collectBatch(data);
@@ -177,7 +203,11 @@ export class TensorCollector {
       return symmetric ? symmetricRange(r) : r;
     }
     const h = this.hist;
-    if (!h) return { min: 0, max: 0 };
+    if (!h) {
+      if (this.usesHistogram) return { min: 0, max: 0 };
+      const r = { min: s.min, max: s.max }; // Entropy with a single whole-range candidate (see usesHistogram)
+      return symmetric ? symmetricRange(r) : r;
+    }
     if (method === 'entropy') {
       const r = entropyRange(h.counts, h.edges, h.dataMin, h.dataMax, this.opts.numQuantizedBins);
       return symmetric ? symmetricRange(r) : r;

@@ -52,17 +52,24 @@ export function batchMinMax(data: Float32Array): { min: number; max: number } | 
 /** Adds the values (or their absolute values) that fall within [edges[0], edges[n]] to `counts`. */
 export function binValues(counts: Float64Array, edges: Float64Array, data: Float32Array, abs: boolean): void {
   const n = counts.length;
+  const last = n - 1;
   const e0 = edges[0]!;
   const eN = edges[n]!;
   const scale = n / (eN - e0);
-  for (let k = 0; k < data.length; k++) {
-    const x = abs ? Math.abs(data[k]!) : data[k]!;
+  const len = data.length;
+  for (let k = 0; k < len; k++) {
+    let x = data[k]!;
+    if (abs && x < 0) x = -x;
     if (!(x >= e0 && x <= eN)) continue; // outside, or NaN
-    let i = Math.floor((x - e0) * scale);
-    if (!(i < n)) i = n - 1;
-    if (!(i > 0)) i = 0;
-    while (i > 0 && x < edges[i]!) i--;
-    while (i < n - 1 && x >= edges[i + 1]!) i++;
+    // a first guess from the uniform width, then the edges decide (as np.histogram's correction does)
+    let i = ((x - e0) * scale) | 0;
+    if (i > last) i = last;
+    if (i > 0 && x < edges[i]!) {
+      do i--;
+      while (i > 0 && x < edges[i]!);
+    } else {
+      while (i < last && x >= edges[i + 1]!) i++;
+    }
     counts[i]!++;
   }
 }

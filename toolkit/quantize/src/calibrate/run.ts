@@ -1,12 +1,20 @@
 /**
- * Activation ranges by running the model: a copy of the graph that also outputs the requested tensors
- * (`withOutputs`), one onnxruntime-node session with graph optimisation off (so the tensors exist as
- * in the graph, as onnxruntime's calibrators do it), samples run one at a time and folded into
- * per-tensor statistics (collector.ts) as they come: no activation outlives its sample.
+ * Activation ranges by running the model in onnxruntime-node, samples one at a time, each folded into
+ * per-tensor statistics (collector.ts) as it comes: no activation outlives its sample. Sessions run
+ * with graph optimisation off (so every tensor exists as in the graph, as in onnxruntime's
+ * calibrators) and onnxruntime's CPU arena on (without it, glibc's allocator fragmented to 2.5x the
+ * peak RSS on a MobileNet, 789 MB instead of 322 MB).
  *
- * Samples given as an array are read twice for Entropy and Percentile (a range pass, then a histogram
- * pass), which reproduces onnxruntime `quantize_static`'s histograms exactly; any other iterable is
- * read once and the histograms grow per sample (onnxruntime's per-batch rules, histogram.ts).
+ * - Range pass (MinMax, and the first pass of the others): a copy of the graph with ReduceMin and
+ *   ReduceMax of each tensor as extra outputs (probe.ts), so only a few numbers per tensor leave
+ *   onnxruntime.
+ * - Histogram pass: a copy of the graph that also outputs the tensors themselves (`withOutputs`).
+ *
+ * Samples given as an array are read twice for Entropy and Percentile (the range pass, then the
+ * histogram pass over the range found), which reproduces onnxruntime `quantize_static`'s histograms
+ * exactly; Entropy at its defaults needs no histogram (see `TensorCollector.usesHistogram`). Any
+ * other iterable is read once, with histograms grown per sample (onnxruntime's per-batch rules,
+ * histogram.ts).
  */
 import { AkbError } from '@akb/protocol';
 import * as ort from 'onnxruntime-node';
@@ -16,6 +24,7 @@ import { withOutputs } from '../onnx/graph.js';
 import type { Model } from '../onnx/types.js';
 import { resolveCalibrationOptions, TensorCollector, type CalibrationMethod } from './collector.js';
 import { checkSample, modelInputs } from './inputs.js';
+import { rangeProbeModel } from './probe.js';
 import type { CalibrationSample, TensorRange } from './types.js';
 
 /** Options of `calibrate`; unset values take onnxruntime's defaults for the method. */
@@ -84,57 +93,71 @@ export async function calibrate(
   const fetches = names.filter((n) => !inputNames.has(n));
   const collectors = new Map(names.map((n) => [n, new TensorCollector(n, resolved)] as const));
 
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(encodeModel(withOutputs(model, fetches)), {
-      graphOptimizationLevel: 'disabled',
-      executionProviders: ['cpu'],
-      enableCpuMemArena: false,
-    });
-  } catch (e) {
-    throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime cannot load the model for calibration: ${firstLine(e)}`, { cause: e });
-  }
+  const open = async (m: Model): Promise<ort.InferenceSession> => {
+    try {
+      return await ort.InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'disabled', executionProviders: ['cpu'], enableCpuMemArena: true });
+    } catch (e) {
+      throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime cannot load the model for calibration: ${firstLine(e)}`, { cause: e });
+    }
+  };
 
   const twoPass = resolved.method !== 'minmax' && Array.isArray(samples);
-  const total = Array.isArray(samples) ? samples.length * (twoPass ? 2 : 1) : undefined;
+  const histogramPass = twoPass && [...collectors.values()].some((c) => c.usesHistogram);
+  const total = Array.isArray(samples) ? samples.length * (histogramPass ? 2 : 1) : undefined;
   let done = 0;
 
-  const pass = async (fold: (c: TensorCollector, data: Float32Array) => void): Promise<number> => {
+  /** Runs every sample through `session`, fetching `fetch`, and hands the outputs to `fold`. */
+  const pass = async (session: ort.InferenceSession, fetch: string[], fold: (sample: CalibrationSample, out: ort.InferenceSession.OnnxValueMapType) => void): Promise<number> => {
     let index = 0;
-    for await (const sample of samples) {
-      checkSample(sample, inputs, index);
-      let out: ort.InferenceSession.OnnxValueMapType;
-      try {
-        out = fetches.length > 0 ? await session.run(sample, fetches) : {};
-      } catch (e) {
-        throw new AkbError('MODEL_DOES_NOT_RUN', `the model failed to run on calibration sample ${index}: ${firstLine(e)}`, { cause: e });
+    try {
+      for await (const sample of samples) {
+        checkSample(sample, inputs, index);
+        let out: ort.InferenceSession.OnnxValueMapType;
+        try {
+          out = fetch.length > 0 ? await session.run(sample, fetch) : {};
+        } catch (e) {
+          throw new AkbError('MODEL_DOES_NOT_RUN', `the model failed to run on calibration sample ${index}: ${firstLine(e)}`, { cause: e });
+        }
+        fold(sample, out);
+        index++;
+        done++;
+        opts.onProgress?.(done, total);
       }
-      for (const [name, c] of collectors) {
-        const value = inputNames.has(name) ? sample[name] : out[name];
-        if (value === undefined) throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime returned no value for tensor '${name}'`);
-        fold(c, floatValues(name, value));
-      }
-      index++;
-      done++;
-      opts.onProgress?.(done, total);
+    } finally {
+      await session.release();
     }
     return index;
   };
+  const valueOf = (sample: CalibrationSample, out: ort.InferenceSession.OnnxValueMapType, name: string): ort.Tensor => {
+    const v = inputNames.has(name) ? sample[name] : out[name];
+    if (v === undefined) throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime returned no value for tensor '${name}'`);
+    return v;
+  };
 
-  try {
-    let count: number;
-    if (twoPass) {
-      count = await pass((c, d) => c.observeRange(d));
+  let count: number;
+  if (resolved.method === 'minmax' || twoPass) {
+    // Range pass: onnxruntime reduces each tensor to its min and max (and min |x|) in the graph.
+    const withMinAbs = [...collectors.values()].some((c) => c.needsMinAbs);
+    const { model: probeModel, probes } = rangeProbeModel(model, names, withMinAbs);
+    const probeFetch = [...probes.values()].flatMap((p) => (p.minAbs ? [p.min, p.max, p.minAbs] : [p.min, p.max]));
+    count = await pass(await open(probeModel), probeFetch, (_sample, out) => {
+      for (const [name, c] of collectors) {
+        const p = probes.get(name)!;
+        const first = (n: string): number => floatValues(name, valueOf({}, out, n))[0] ?? NaN;
+        c.observeRangeValues(first(p.min), first(p.max), p.minAbs ? first(p.minAbs) : Infinity);
+      }
+    });
+    if (histogramPass && count > 0) {
       for (const c of collectors.values()) c.startHistogram();
-      if (count > 0) await pass((c, d) => c.observeHistogram(d));
-    } else if (resolved.method === 'minmax') {
-      count = await pass((c, d) => c.observeRange(d));
-    } else {
-      count = await pass((c, d) => c.observeStreaming(d));
+      await pass(await open(withOutputs(model, fetches)), fetches, (sample, out) => {
+        for (const [name, c] of collectors) c.observeHistogram(floatValues(name, valueOf(sample, out, name)));
+      });
     }
-    if (count === 0) throw new AkbError('BAD_CALIBRATION_DATA', 'no calibration samples: at least one is needed');
-  } finally {
-    await session.release();
+  } else {
+    count = await pass(await open(withOutputs(model, fetches)), fetches, (sample, out) => {
+      for (const [name, c] of collectors) c.observeStreaming(floatValues(name, valueOf(sample, out, name)));
+    });
   }
+  if (count === 0) throw new AkbError('BAD_CALIBRATION_DATA', 'no calibration samples: at least one is needed');
   return new Map([...collectors].map(([n, c]) => [n, c.result()] as const));
 }
