@@ -93,10 +93,20 @@ export function quantizeValue(x: number, p: QParams, type: QuantType): number {
   return q < qmin ? qmin : q > qmax ? qmax : q;
 }
 
+/** `quantizeValue` over x[start, end) into out, with the type's range hoisted out of the loop. */
+function quantizeRange(x: Float32Array, out: Int8Array | Uint8Array, start: number, end: number, p: QParams, type: QuantType): void {
+  const { qmin, qmax } = typeRange(type);
+  const { scale, zeroPoint } = p;
+  for (let i = start; i < end; i++) {
+    const q = roundHalfEven(Math.fround(x[i]! / scale)) + zeroPoint;
+    out[i] = Number.isNaN(q) ? zeroPoint : q < qmin ? qmin : q > qmax ? qmax : q; // NaN: the zero point, as quantizeValue
+  }
+}
+
 /** Quantizes a float32 array per tensor with one scale and zero point. */
 export function quantizeArray(x: Float32Array, p: QParams, type: QuantType): Int8Array | Uint8Array {
   const out = type === 'int8' ? new Int8Array(x.length) : new Uint8Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = quantizeValue(x[i]!, p, type);
+  quantizeRange(x, out, 0, x.length, p, type);
   return out;
 }
 
@@ -184,8 +194,7 @@ export function quantizePerChannel(
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const base = (o * channels + c) * inner;
-      const p = params[c]!;
-      for (let i = 0; i < inner; i++) data[base + i] = quantizeValue(w[base + i]!, p, type);
+      quantizeRange(w, data, base, base + inner, params[c]!, type);
     }
   }
   return { data, scales, zeroPoints };
