@@ -14,12 +14,14 @@ import { calibrate, type CalibrationMethod, type TensorRange } from './calibrate
 import { convertFp16 } from './fp16/index.js';
 import { findJscc, type JsccModelInfo } from './jscc/card.js';
 import { JsccEvaluator, type JsccEvaluation } from './jscc/evaluate.js';
-import { encodeModel, readModel, writeModelAtomic } from './onnx/io.js';
-import type { Model } from './onnx/types.js';
+import { encodeModel, writeModelAtomic } from './onnx/io.js';
+import { topoSort } from './onnx/graph.js';
+import { DataType, type Model } from './onnx/types.js';
+import { inferElemTypes } from './qdq/elem-types.js';
 import type { QuantType } from './numerics/qparams.js';
 import { presetByName, presetNames, type Preset, type QuantizeMode } from './presets.js';
 import { quantizeQdq, tensorsToCalibrate, type QdqOptions, type QdqResult } from './qdq/index.js';
-import { loadData, type LoadedData } from './quantize-data.js';
+import { loadData, readModelPlain, type LoadedData } from './quantize-data.js';
 import { batchOf, rowSamples, splitRows, type RowTable } from './report/rows.js';
 import { createSession, medianLatencyMs, runAll, type Feeds } from './report/session.js';
 import { outputSqnr } from './report/output-sqnr.js';
@@ -79,13 +81,14 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const started = performance.now();
   const preset = resolvePreset(opts);
   await checkOutput(opts.input, opts.output);
-  const model = await readModel(opts.input);
+  const model = await readModelPlain(opts.input);
   const floatBytes = encodeModel(model);
   const floatSession = await createSession(floatBytes, opts.input);
   const jscc = opts.jscc === false ? undefined : await findJscc(opts.input, { required: opts.jscc === true, ...(opts.jsccPartner ? { partner: opts.jsccPartner } : {}) });
   const ctx = { model, session: floatSession, ...(jscc ? { jscc } : {}) };
 
   const needsCalib = preset.mode === 'int8' || preset.mode === 'trt';
+  const target = opts.target?.psnrLossDb !== undefined || opts.target?.sqnrDb !== undefined;
   const calibSource = opts.calib ?? opts.heldOut;
   if (calibSource === undefined) throw new AkbError('NO_CALIBRATION_DATA', `${preset.mode} needs ${needsCalib ? 'calibration' : 'held-out'} data`, { hint: 'pass --calib <image folder | .npy | folder of .npy per input>' });
   const calibData = await loadData(calibSource, { ...ctx, ...(opts.calibLimit ? { limit: opts.calibLimit } : {}) });
@@ -117,7 +120,10 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   let ranges: Map<string, TensorRange> | undefined;
   if (needsCalib) {
     const t0 = performance.now();
-    const tensors = tensorsToCalibrate(model, { ...qdqOpts, excludeNodes: [], excludeOpTypes: [] });
+    // Keeping nodes in float changes which tensors need their own range (a shape op no longer borrows its
+    // input's), so the accuracy-driven search calibrates every float activation once.
+    const planned = tensorsToCalibrate(model, qdqOpts);
+    const tensors = target ? [...new Set([...planned, ...floatActivations(model)])] : planned;
     ranges = await calibrate(model, rowSamples(calibRows), tensors, {
       method,
       // Only forced for symmetric presets: otherwise each method keeps onnxruntime's default (Percentile: |x|).
@@ -143,12 +149,19 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const evaluator = jscc && psnrRows ? await JsccEvaluator.create(jscc, psnrRows, { ...(opts.snrGrid ? { grid: opts.snrGrid } : {}), ...(opts.jsccSeed !== undefined ? { seed: opts.jsccSeed } : {}) }) : undefined;
   let result = build([]);
   let sensitivity: SensitivityResult | undefined;
-  if (opts.target?.psnrLossDb !== undefined || opts.target?.sqnrDb !== undefined) {
+  if (target) {
     if (preset.mode === 'fp16') throw new AkbError('BAD_OPTION', 'the accuracy-driven mode works with int8, trt and weight-only');
-    // The search scores many candidates: on the held-out rows, not on a large PSNR image set.
-    const searchEvaluator = jscc && held.encoderRows && opts.jsccImages !== undefined
-      ? await JsccEvaluator.create(jscc, held.encoderRows, { ...(opts.snrGrid ? { grid: opts.snrGrid } : {}), ...(opts.jsccSeed !== undefined ? { seed: opts.jsccSeed } : {}) })
-      : evaluator;
+    // The search scores many candidates: on at most 64 held-out images and the 4 SNRs where the fully
+    // quantized model loses most; the report then measures the result on every image and SNR.
+    let searchEvaluator = evaluator;
+    if (evaluator && opts.target?.psnrLossDb !== undefined) {
+      const base = held.encoderRows && opts.jsccImages !== undefined
+        ? await JsccEvaluator.create(evaluator.info, held.encoderRows, { grid: evaluator.grid, seed: evaluator.seed })
+        : evaluator;
+      const small = base.derive({ images: 64 });
+      const worst = (await small.evaluate(encodeModel(result.model))).points.sort((a, b) => b.lossDb - a.lossDb).slice(0, 4);
+      searchEvaluator = small.derive({ grid: worst.map((p) => p.snrDb).sort((a, b) => a - b) });
+    }
     const searched = await sensitivitySearch(opts, result, build, held.rows, floatSession, searchEvaluator);
     result = searched.model;
     sensitivity = searched.result;
@@ -219,6 +232,14 @@ export function splitExclude(model: Model, names: readonly string[]): { excludeN
   return { excludeNodes, excludeOpTypes };
 }
 
+/** Every float tensor computed by a node or fed as a graph input (constants excluded). */
+function floatActivations(model: Model): string[] {
+  const types = inferElemTypes(model.graph, topoSort(model.graph));
+  const inits = new Set(model.graph.initializer.map((t) => t.name));
+  const names = [...model.graph.input.map((i) => i.name), ...model.graph.node.filter((n) => n.opType !== 'Constant').flatMap((n) => n.output)];
+  return names.filter((n) => n !== '' && !inits.has(n) && types.get(n) === DataType.FLOAT);
+}
+
 /** Refuses before any work an output that cannot be written: a missing folder, or the input itself. */
 async function checkOutput(input: string, output: string): Promise<void> {
   if (resolve(input) === resolve(output)) throw new AkbError('BAD_OUTPUT', `the output ${output} is the input model`, { hint: 'write to another file' });
@@ -235,7 +256,7 @@ async function checkOutput(input: string, output: string): Promise<void> {
 async function jsccImages(opts: QuantizeOptions, held: LoadedData, jscc: JsccModelInfo | undefined, ctx: { model: Model }): Promise<RowTable | undefined> {
   if (jscc === undefined) return undefined;
   if (opts.jsccImages === undefined) return held.encoderRows;
-  const encoderModel = jscc.role === 'encoder' ? ctx.model : await readModel(jscc.encoderPath);
+  const encoderModel = jscc.role === 'encoder' ? ctx.model : await readModelPlain(jscc.encoderPath);
   const encoderSession = await createSession(jscc.role === 'encoder' ? encodeModel(ctx.model) : await readFile(jscc.encoderPath), jscc.encoderPath);
   const loaded = await loadData(opts.jsccImages, { model: encoderModel, session: encoderSession, jscc: { ...jscc, role: 'encoder' } });
   await encoderSession.release();

@@ -64,7 +64,7 @@ describe('JsccEvaluator', () => {
     const rows = await (await JsccEvaluator.create(info, images)).decoderRows();
     expect(rows).toHaveLength(20);
     const encoder = await ort.InferenceSession.create(readFileSync(enc));
-    const clean = (await encoder.run({ image: cifarSamples(1)[0]!.image })).latent!.data as Float32Array;
+    const clean = (await encoder.run({ image: cifarSamples(1)[0]!.image! })).latent!.data as Float32Array;
     const received = rows[0]!.latent!.data as Float32Array;
     expect(rows[0]!.latent!.dims).toEqual([1, 512]);
     let signal = 0;

@@ -12,7 +12,7 @@
  */
 import { AkbError } from '@akb/protocol';
 import * as ort from 'onnxruntime-node';
-import { batchOf, floatRow, type RowTable } from '../report/rows.js';
+import { batchOf, floatRow, splitRows, type RowTable } from '../report/rows.js';
 import { createSession, runSession, type Feeds } from '../report/session.js';
 import type { JsccModelInfo } from './card.js';
 import { addAwgn, psnrDb, rowSeed, seededRandom } from './channel.js';
@@ -75,6 +75,20 @@ export class JsccEvaluator {
 
   get images(): number {
     return this.rows.count;
+  }
+
+  /**
+   * An evaluator on the same sessions for another grid and/or only the first `images` rows (the float
+   * pipeline's cache is shared when the rows are the same): the sensitivity search scores candidates on
+   * a few SNRs and images, and the report measures the result on all of them.
+   */
+  derive(opts: { grid?: number[]; images?: number }): JsccEvaluator {
+    const count = Math.min(opts.images ?? this.rows.count, this.rows.count);
+    const rows = count === this.rows.count ? this.rows : splitRows(this.rows, count)[0];
+    const d = new JsccEvaluator(this.info, rows, this.encoder, this.decoder, opts.grid ?? this.grid, this.seed);
+    if (rows === this.rows) for (const [k, v] of this.cache) d.cache.set(k, v);
+    d.width = this.width;
+    return d;
   }
 
   /** PSNR on the grid of the float pipeline and of the one with `quantized` in place of the model's role. */

@@ -1,12 +1,13 @@
 /**
  * A folder of .npy files, one per model input, named after the input (`image.npy`, `snr_db.npy`, ...),
- * each holding all samples along its first dimension: the layout for models with several inputs whose
- * values vary together (an SNR-adaptive decoder's received symbols and their SNR, an AKB model's prior).
+ * each holding all samples along its first dimension (float32, float64, or uint8 pixels divided by 255, as
+ * calibrate/'s .npy reader takes them): the layout for models with several inputs whose values vary together (an SNR-adaptive decoder's received symbols and their SNR, an AKB model's prior).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AkbError } from '@akb/protocol';
 import * as ort from 'onnxruntime-node';
+import { parseNpy, type NpyArray } from '../calibrate/npy.js';
 import type { RowColumn, RowTable } from './rows.js';
 
 /** .npy files of `dir` by input name (file name without .npy); empty when it has none. */
@@ -32,7 +33,8 @@ export async function readNpyFolder(dir: string, inputs: Map<string, (number | s
   for (const [name, rowDims] of inputs) {
     const file = files.get(name);
     if (file === undefined) throw new AkbError('BAD_CALIBRATION_DATA', `${dir} has no ${name}.npy (the model's inputs: ${[...inputs.keys()].join(', ')})`);
-    const arr = parseNpy(await readFile(file), file);
+    // A plain Uint8Array copy: parseNpy slices it, and a Node Buffer's slice would be a view.
+    const arr = asFloat32(parseNpy(new Uint8Array(await readFile(file)), file));
     const dims = arr.shape.slice(1);
     const fits = dims.length === rowDims.length && dims.every((d, i) => typeof rowDims[i] !== 'number' || rowDims[i] === -1 || rowDims[i] === d);
     if (!fits) throw new AkbError('BAD_CALIBRATION_DATA', `${file} has rows of shape [${dims.join(', ')}]; input "${name}" takes [${rowDims.join(', ')}]`);
@@ -46,50 +48,6 @@ export async function readNpyFolder(dir: string, inputs: Map<string, (number | s
   return { count, columns };
 }
 
-/** A parsed .npy array, converted to float32. */
-export interface NpyArray {
-  shape: number[];
-  data: Float32Array;
-}
-
-const DTYPES: Record<string, { bytes: number; read: (v: DataView, o: number) => number }> = {
-  '<f4': { bytes: 4, read: (v, o) => v.getFloat32(o, true) },
-  '<f8': { bytes: 8, read: (v, o) => v.getFloat64(o, true) },
-  '<i8': { bytes: 8, read: (v, o) => Number(v.getBigInt64(o, true)) },
-  '<i4': { bytes: 4, read: (v, o) => v.getInt32(o, true) },
-  '|u1': { bytes: 1, read: (v, o) => v.getUint8(o) },
-  '|i1': { bytes: 1, read: (v, o) => v.getInt8(o) },
-};
-
-/** Parses .npy bytes (format 1.0–3.0, C order, little-endian float/int), converting values to float32. */
-export function parseNpy(bytes: Uint8Array, what: string): NpyArray {
-  const fail = (why: string): never => {
-    throw new AkbError('BAD_CALIBRATION_DATA', `${what} is not a usable .npy file: ${why}`);
-  };
-  if (bytes.length < 10 || bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== 'NUMPY') fail('no NUMPY magic');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const major = bytes[6]!;
-  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const start = major === 1 ? 10 : 12;
-  if (start + headerLen > bytes.length) fail('truncated header');
-  const header = new TextDecoder().decode(bytes.subarray(start, start + headerLen));
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) fail('header without descr, fortran_order or shape');
-  if (fortran === 'True') fail('Fortran order is not supported (save a C-ordered array)');
-  const dtype = DTYPES[descr!] ?? fail(`dtype ${descr!} is not supported (float32, float64, int64, int32, uint8, int8)`);
-  const shape = shapeText!.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) fail(`bad shape (${shapeText!})`);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const dataStart = start + headerLen;
-  if (bytes.length - dataStart < count * dtype.bytes) fail(`truncated: ${count} values of ${descr!} need ${count * dtype.bytes} bytes, ${bytes.length - dataStart} are there`);
-  const data = new Float32Array(count);
-  if (descr === '<f4' && (bytes.byteOffset + dataStart) % 4 === 0) data.set(new Float32Array(bytes.buffer, bytes.byteOffset + dataStart, count));
-  else for (let i = 0; i < count; i++) data[i] = dtype.read(view, dataStart + i * dtype.bytes);
-  return { shape, data };
-}
-
 /** The row dims of each float input of a session's model, from onnxruntime's input metadata. */
 export function inputRowDims(session: ort.InferenceSession): Map<string, (number | string)[]> {
   const out = new Map<string, (number | string)[]>();
@@ -99,4 +57,12 @@ export function inputRowDims(session: ort.InferenceSession): Map<string, (number
     out.set(name, shape.slice(1).map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))));
   });
   return out;
+}
+
+/** float32 values of a parsed array: float64 narrowed, uint8 taken as 8-bit pixels (/ 255) as calibrate/ does. */
+function asFloat32(arr: NpyArray): { shape: number[]; data: Float32Array } {
+  const { shape, data } = arr;
+  if (data instanceof Float32Array) return { shape, data };
+  if (data instanceof Uint8Array) return { shape, data: Float32Array.from(data, (v) => v / 255) };
+  return { shape, data: Float32Array.from(data) };
 }
