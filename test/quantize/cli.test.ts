@@ -20,7 +20,7 @@ describe('akb quantize', () => {
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout) as { preset: { name: string; activationType: string }; outputSqnrDb: number; output: { bytes: number } };
     expect(report.preset).toMatchObject({ name: 'int8-s8s8', activationType: 'int8' });
-    expect(report.outputSqnrDb).toBeGreaterThan(25);
+    expect(report.outputSqnrDb).toBeGreaterThan(15);
     expect(report.output.bytes).toBe(readFileSync(out).length);
     expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))).toEqual(report);
   });
@@ -29,7 +29,7 @@ describe('akb quantize', () => {
     const dir = tempDir('cli-table');
     const r = akb('quantize', ENC, '--profile', 'int8', '--calib', CIFAR_SAMPLES, '-o', join(dir, 'enc.onnx'), '--snr', '4,10', '--latency-runs', '2');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^output SQNR {7}\d+\.\d\d dB/m);
+    expect(r.stdout).toMatch(/^output SQNR\s+\d+\.\d\d dB/m);
     expect(r.stdout).toContain('PSNR through AWGN');
     expect(r.stdout).toMatch(/^per-tensor SQNR, lowest/m);
   });
