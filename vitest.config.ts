@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^@akb\/quantize$/, replacement: here('./toolkit/quantize/src/index.ts') },
       { find: /^@akb\/flash$/, replacement: here('./toolkit/flash/src/index.ts') },
       { find: /^@akb\/toolkit$/, replacement: here('./toolkit/src/index.ts') },
+      { find: /^@akb\/edge\/image$/, replacement: here('./runtime-edge/src/image/index.ts') },
       { find: /^@akb\/edge$/, replacement: here('./runtime-edge/src/index.ts') },
       { find: /^@akb\/cloud$/, replacement: here('./runtime-cloud/src/index.ts') },
     ],
