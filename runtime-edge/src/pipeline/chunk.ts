@@ -30,6 +30,8 @@ export interface ChunkContext {
   onImageMeta?: (meta: ImageMetaMessage) => unknown;
   /** Tiles left in the queue drop by one for every tile put in a chunk. */
   taken: (tiles: number) => void;
+  /** An image's pixels were let go (every tile cut, or the image failed). */
+  released: (pixels: number) => void;
 }
 
 export class ChunkRunner {
@@ -57,11 +59,13 @@ export class ChunkRunner {
       if (job.failed || job.remaining === 0) continue;
       if (!job.started) this.start(job);
       const first = batch.count;
+      const image = job.image;
       while (job.next < job.tiles && !batch.full) {
-        const row = batch.push(job.image, job.grid, job.next);
+        const row = batch.push(image, job.grid, job.next);
         this.rowJob[row] = job;
         this.rowTile[row] = job.next++;
       }
+      if (job.next === job.tiles) this.release(job);
       rows.set(job, batch.count - first);
     }
     const n = batch.count;
@@ -130,6 +134,11 @@ export class ChunkRunner {
     }
     // The policy counts explored tiles per chunk, not per tile: each image gets its share.
     for (const [job, count] of rows) job.charge(times, count / n, snrEstimateDb, Math.round((decisions.explored * count) / n));
+  }
+
+  /** Lets go of a job's pixels (idempotent). */
+  release(job: ImageJob): void {
+    if (job.releasePixels()) this.ctx.released(job.width * job.height);
   }
 
   private start(job: ImageJob): void {

@@ -27,9 +27,12 @@ export class ImageJob {
   private lastAction: ImageReport['lastAction'];
   private snrEstimateDb: number | undefined;
   firstError: unknown;
+  readonly width: number;
+  readonly height: number;
+  private pixels: RgbImage | undefined;
 
   constructor(
-    readonly image: RgbImage,
+    image: RgbImage,
     readonly name: string,
     readonly grid: TileGrid,
     readonly tiles: number,
@@ -37,10 +40,26 @@ export class ImageJob {
     readonly metaText: string,
     readonly decodeMs: number | undefined,
   ) {
+    this.pixels = image;
+    this.width = image.width;
+    this.height = image.height;
     this.promise = new Promise<ImageReport>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
     this.promise.catch(() => undefined); // the caller gets the rejection; no unhandled one here
+  }
+
+  /** The pixels, until the last tile is cut (then they are let go, so the next image can be decoded in their place). */
+  get image(): RgbImage {
+    if (!this.pixels) throw new Error(`${this.name}: every tile was already cut`);
+    return this.pixels;
+  }
+
+  /** Every tile is in a chunk, or the image failed: the pixels are no longer needed. True the first time. */
+  releasePixels(): boolean {
+    const held = this.pixels !== undefined;
+    this.pixels = undefined;
+    return held;
   }
 
   get remaining(): number {
@@ -82,10 +101,10 @@ export class ImageJob {
   }
 
   report(): ImageReport {
-    const { image, meta, sums, ms } = this;
+    const { meta, sums, ms } = this;
     const busy = ms.tile + ms.policy + ms.embed + ms.encode + ms.frame + ms.send;
     return {
-      name: this.name, image: meta.image, width: image.width, height: image.height, tiles: this.tiles, firstFrameId: meta.firstFrameId,
+      name: this.name, image: meta.image, width: this.width, height: this.height, tiles: this.tiles, firstFrameId: meta.firstFrameId,
       actions: this.actions, channelUses: sums.channelUses, latentSymbols: sums.latentSymbols, indexUses: sums.indexUses,
       kbEntries: sums.kbEntries, explored: sums.explored, fragments: sums.fragments, bytes: sums.bytes, framesDropped: sums.dropped,
       snrEstimateDb: this.snrEstimateDb ?? 0,

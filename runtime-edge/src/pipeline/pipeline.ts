@@ -56,6 +56,8 @@ export class EdgePipeline {
   private readonly chunks: ChunkRunner;
   private readonly queue: ImageJob[] = [];
   private queued = 0;
+  /** Pixels of queued images whose tiles are not all cut yet (their RgbImage is still held). */
+  private heldPixels = 0;
   private waiters: { tiles: number; resolve: () => void }[] = [];
   private draining = false;
   private idle: Promise<void> = Promise.resolve();
@@ -87,6 +89,9 @@ export class EdgePipeline {
         kbVersion: this.kbVersion, dtype: this.dtype, transport: options.transport, onImageMeta: options.onImageMeta,
         taken: (tiles) => {
           this.queued -= tiles;
+        },
+        released: (pixels) => {
+          this.heldPixels -= pixels;
         },
       },
       this.maxBatch,
@@ -160,7 +165,7 @@ export class EdgePipeline {
    * awaits this before each image keeps the encoder's batches full without holding many images.
    */
   ready(tiles = 2 * this.maxBatch): Promise<void> {
-    if (this.queued < tiles || this.closed) return Promise.resolve();
+    if (this.isReady(tiles)) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ tiles, resolve }));
   }
 
@@ -183,6 +188,7 @@ export class EdgePipeline {
     const job = new ImageJob(image, name, grid, n, meta, metaText, decodeMs);
     this.queue.push(job);
     this.queued += n;
+    this.heldPixels += image.width * image.height;
     return job;
   }
 
@@ -215,6 +221,10 @@ export class EdgePipeline {
   }
 
   private finish(job: ImageJob): void {
+    // A failed image's uncut tiles leave the queue, and its pixels are let go.
+    this.queued -= job.tiles - job.next;
+    job.next = job.tiles;
+    this.chunks.release(job);
     if (job.failed) {
       this.counts.imagesFailed++;
       return;
@@ -234,11 +244,22 @@ export class EdgePipeline {
     job.resolve();
   }
 
+  /**
+   * Few enough tiles wait, and the images held hold at most `tiles` tiles' worth of pixels, unless none
+   * is held: small images queue up to fill batches, while a large image is let go (all its tiles cut)
+   * before the next is decoded, so two large images never sit in memory together.
+   */
+  private isReady(tiles: number): boolean {
+    if (this.closed) return true;
+    const tilePixels = this.chunks.batch.tile ** 2;
+    return this.queued < tiles && (this.heldPixels === 0 || this.heldPixels < tiles * tilePixels);
+  }
+
   private wake(): void {
     const waiting = this.waiters;
     this.waiters = [];
     for (const w of waiting) {
-      if (this.queued < w.tiles || this.closed) w.resolve();
+      if (this.isReady(w.tiles)) w.resolve();
       else this.waiters.push(w);
     }
   }
