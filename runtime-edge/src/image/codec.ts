@@ -36,8 +36,12 @@ function sniff(b: Uint8Array): 'png' | 'jpeg' | undefined {
   return undefined;
 }
 
+// The codecs load on first use (so `--help` stays instant), then decoding is synchronous.
+let pngjs: typeof import('pngjs') | undefined;
+let jpegJs: typeof import('jpeg-js') | undefined;
+
 async function decodePng(bytes: Uint8Array): Promise<RgbImage> {
-  const { PNG } = await import('pngjs');
+  const { PNG } = (pngjs ??= await import('pngjs'));
   // pngjs expands palette, grayscale and 16-bit images to 8-bit RGBA.
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   checkSize(png.width, png.height);
@@ -45,7 +49,7 @@ async function decodePng(bytes: Uint8Array): Promise<RgbImage> {
 }
 
 async function decodeJpeg(bytes: Uint8Array): Promise<RgbImage> {
-  const jpeg = await import('jpeg-js');
+  const jpeg = (jpegJs ??= await import('jpeg-js'));
   const layout = jpegLayout(bytes);
   // Three components that are not named R, G, B are YCbCr: converted here as libjpeg does (jpeg.ts).
   const ycc = layout?.components.length === 3 && layout.components.map((c) => String.fromCharCode(c.id)).join('') !== 'RGB';

@@ -198,26 +198,50 @@ export class EdgePipeline {
     this.idle = this.drain();
   }
 
+  /**
+   * Prepares chunk k+1 (cut, model runs) before awaiting chunk k's frames: with a backend that runs off
+   * the main thread, framing and publishing overlap with the models. (onnxruntime-node's CPU run blocks
+   * the main thread once it starts, so there the order changes and the cost does not.) Images are
+   * finished in order as their tiles are sent.
+   */
   private async drain(): Promise<void> {
+    let sending: Promise<unknown> = Promise.resolve();
     try {
-      while (this.queue.length > 0) {
-        try {
-          await this.chunks.run(this.queue);
-        } catch (e) {
-          // a bug, not an input: the images it touched fail, the pipeline goes on
-          for (const j of this.queue) if (j.started && !j.finished) j.reject(e);
+      for (;;) {
+        const next = await this.guard(() => this.chunks.prepare(this.queue));
+        await sending;
+        this.settleHead();
+        if (next === undefined) {
+          if (this.queue.length === 0 || !this.queue.some((j) => j.remaining > 0 && !j.failed)) break;
+          continue;
         }
-        for (let j = this.queue[0]; j && (j.failed || j.finished); j = this.queue[0]) {
-          this.queue.shift();
-          this.finish(j);
-        }
-        this.wake();
+        sending = this.guard(() => this.chunks.send(next));
       }
     } finally {
       // cleared before any caller resumes, so a call made on a resolved image starts a new drain
       this.draining = false;
       this.wake();
     }
+    if (this.queue.some((j) => j.remaining > 0 && !j.failed)) this.kick();
+  }
+
+  /** Runs a chunk step; a throw is a bug, not an input: the images it touched fail, the pipeline goes on. */
+  private async guard<T>(step: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await step();
+    } catch (e) {
+      for (const j of this.queue) if (j.started && !j.finished) j.reject(e);
+      return undefined;
+    }
+  }
+
+  /** Finishes the images at the head of the queue whose tiles are all sent (or that failed). */
+  private settleHead(): void {
+    for (let j = this.queue[0]; j && (j.failed || j.finished); j = this.queue[0]) {
+      this.queue.shift();
+      this.finish(j);
+    }
+    this.wake();
   }
 
   private finish(job: ImageJob): void {
@@ -296,7 +320,8 @@ export class EdgePipeline {
     if (this.closed) return;
     this.closed = true;
     this.wake();
-    await this.idle;
+    do await this.idle;
+    while (this.draining);
     this.stopFeedback();
     await Promise.allSettled([this.encoder.release(), this.policy.release()]);
     await this.options.link.close();
