@@ -65,6 +65,16 @@ describe('quantizeModel', () => {
     for (const node of driven.sensitivity!.keptInFloat) expect(driven.leftInFloat.find((s) => s.node === node)?.reason).toMatch(/accuracy-driven/);
   });
 
+  it('trt: symmetric int8 with zero points 0 everywhere, weights measured through their Q/DQ pair', async () => {
+    const output = join(tempDir('trt'), 'enc.trt.onnx');
+    const r = await quantizeModel({ input: ENC, output, preset: 'trt', calib: CIFAR_SAMPLES, latencyRuns: 1, jscc: false });
+    expect(r.preset).toMatchObject({ mode: 'trt', activationType: 'int8', weightType: 'int8', cardPreset: 'int8-qdq-trt' });
+    expect(r.tensors.filter((t) => t.kind === 'weight').length).toBeGreaterThan(5);
+    for (const t of r.tensors) expect([t.type, t.zeroPoint]).toEqual(['int8', 0]);
+    expect(r.outputSqnrDb).toBeGreaterThan(10);
+    await runs(output, { image: new ort.Tensor('float32', new Float32Array(3072).fill(0.25), [1, 3, 32, 32]) });
+  });
+
   it('keeps excluded op types in float and lists them with the reason', async () => {
     const dir = tempDir('exclude');
     const r = await quantizeModel({ input: POLICY, output: join(dir, 'p.onnx'), calib: policyStatesNpy(dir, 20), exclude: ['Relu'], latencyRuns: 1 });

@@ -35,8 +35,14 @@ export async function tensorSqnr(floatModel: Model, quantized: Model, heldOut: R
   for (const n of quantized.graph.node) {
     if (n.opType === 'QuantizeLinear') {
       const x = n.input[0]!;
+      if (inits.has(x)) {
+        // TensorRT mode keeps weights float behind a QuantizeLinear → DequantizeLinear pair.
+        const w = fakeQuantWeightSqnr(n, inits);
+        if (w !== undefined) weights.push(w);
+        continue;
+      }
       const params = scalarParams(inits.get(n.input[1] ?? ''), inits.get(n.input[2] ?? ''));
-      if (params === undefined || inits.has(x)) continue;
+      if (params === undefined) continue;
       // A graph output keeps its name on the DequantizeLinear output; the float model has it under that name.
       const dqOut = dqOf.get(n.output[0] ?? '')?.output[0];
       const name = floatNames.has(x) ? x : dqOut !== undefined && floatNames.has(dqOut) ? dqOut : undefined;
@@ -110,6 +116,31 @@ function weightSqnr(dq: Node, inits: Map<string, TensorProto>, floatInits: Map<s
     zeroPoint: zps[0] ?? 0,
     type: q.dataType === DataType.INT8 ? 'int8' : 'uint8',
   };
+}
+
+/** SQNR of a float initializer against its QuantizeLinear → DequantizeLinear round trip (per channel on the node's axis). */
+function fakeQuantWeightSqnr(q: Node, inits: Map<string, TensorProto>): TensorSqnr | undefined {
+  const w = inits.get(q.input[0] ?? '');
+  const scaleT = inits.get(q.input[1] ?? '');
+  if (w === undefined || scaleT === undefined || w.dataType !== DataType.FLOAT) return undefined;
+  const zpT = inits.get(q.input[2] ?? '');
+  const type: QuantType = zpT?.dataType === DataType.UINT8 ? 'uint8' : 'int8';
+  const ref = tensorToFloat32(w);
+  const scales = tensorToFloat32(scaleT);
+  const zps = zpT ? tensorToFloat32(zpT) : new Float32Array(scales.length);
+  const axisAttr = q.attribute.find((a) => a.name === 'axis')?.i ?? 1;
+  const axis = axisAttr < 0 ? axisAttr + w.dims.length : axisAttr;
+  const inner = scales.length === 1 ? ref.length : w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  let signal = 0;
+  let noise = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const c = scales.length === 1 ? 0 : Math.floor(i / inner) % scales.length;
+    const p = { scale: scales[c]!, zeroPoint: zps[c]! };
+    const d = ref[i]! - (quantizeValue(ref[i]!, p, type) - p.zeroPoint) * p.scale;
+    signal += ref[i]! * ref[i]!;
+    noise += d * d;
+  }
+  return { name: w.name, kind: 'weight', sqnrDb: ratioDb(signal, noise), scale: Math.max(...scales), zeroPoint: zps[0] ?? 0, type };
 }
 
 function scalarParams(scale: TensorProto | undefined, zp: TensorProto | undefined): ActivationParams | undefined {
