@@ -12,13 +12,13 @@
  *   fresh process.
  *
  *   npx tsx bench/quantize.ts [--models a,b] [--methods minmax,entropy,percentile] [--types u8s8,s8s8]
- *                             [--reuse-ort] [--no-psnr] [--no-timing] [--runs 20]
+ *                             [--reuse-ort] [--resume] [--no-psnr] [--no-timing] [--runs 20]
  *
  * Needs bench/quantize/.work (made by export_cnns.py and make_data.py, run here when Python is found).
  * Prints JSON; the Markdown table of the README goes to bench/quantize/.work/table.md.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,6 +38,8 @@ export interface QuantizeBenchOptions {
   methods?: string[];
   types?: string[];
   reuseOrt?: boolean;
+  /** Skip the models already in .work/bench-partial.json. */
+  resume?: boolean;
   psnr?: boolean;
   timing?: boolean;
   runs?: number;
@@ -70,8 +72,14 @@ export async function runQuantizeBench(opts: QuantizeBenchOptions = {}): Promise
   process.stderr.write(`quantize bench: onnxruntime reference (${python ?? 'no Python'})...\n`);
   const reference = ortReference(python, models, methods, types, opts.reuseOrt === true);
 
-  const comparison: Record<string, { floatBytes: number; floatMs: number; variants: Record<string, VariantResult> }> = {};
+  // Finished parts are saved as they come; --resume skips them (a full run takes the better part of an hour).
+  const partialPath = join(WORK, 'bench-partial.json');
+  const partial: Partial<Record<'comparison' | 'jscc', Record<string, never>>> = opts.resume && existsSync(partialPath) ? (JSON.parse(readFileSync(partialPath, 'utf8')) as object) : {};
+  const save = (): void => writeFileSync(partialPath, JSON.stringify({ comparison, jscc: jsccDone }, null, 1));
+  const comparison: Record<string, { floatBytes: number; floatMs: number; variants: Record<string, VariantResult> }> = { ...partial.comparison };
+  const jsccDone: Record<string, object> = { ...partial.jscc };
   for (const name of models) {
+    if (comparison[name]) continue;
     const input = modelPath(name);
     const floatSession = await createSession(await readFile(input), input);
     const held = await readNpyFolder(dataDir(name, 'heldout'), inputRowDims(floatSession));
@@ -104,9 +112,10 @@ export async function runQuantizeBench(opts: QuantizeBenchOptions = {}): Promise
     }
     await floatSession.release();
     comparison[name] = { floatBytes: statSync(input).size, floatMs, variants };
+    save();
   }
 
-  const jscc = opts.psnr === false ? undefined : await jsccPsnr(models.filter((m) => JSCC_MODELS.includes(m)), out);
+  const jscc = opts.psnr === false ? undefined : await jsccPsnr(models.filter((m) => JSCC_MODELS.includes(m)), out, jsccDone, save);
   const weightOnly = models.includes('akb-dqn-policy') ? summarize(await quantizeModel(benchOptions('akb-dqn-policy', join(out, 'akb-dqn-policy.weight-only.onnx'), { preset: 'weight-only' }))) : undefined;
   const timing = opts.timing === false || !models.includes('mobilenet_v3_small') ? undefined : mobilenetTiming(out);
   const result = {
@@ -136,22 +145,31 @@ async function interleavedLatency(sessions: ort.InferenceSession[], rows: RowTab
   return samples.map(median);
 }
 
-async function jsccPsnr(models: string[], out: string): Promise<Record<string, object>> {
-  const results: Record<string, object> = {};
+async function jsccPsnr(models: string[], out: string, results: Record<string, object>, save: () => void): Promise<Record<string, object>> {
   for (const name of models) {
+    if (results[name]) continue;
     process.stderr.write(`quantize bench: ${name} PSNR through the channel\n`);
-    const common = { jscc: true, jsccImages: psnrDir(name), latencyRuns: 1, tensorRows: 2 };
-    const int8 = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.int8.onnx`), { ...common, preset: 'int8', method: 'minmax' }));
-    const fp16 = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.fp16.onnx`), { ...common, preset: 'fp16' }));
-    const entry: Record<string, object> = { int8: jsccOf(int8), fp16: jsccOf(fp16) };
-    const loss = int8.jscc && 'maxLossDb' in int8.jscc ? int8.jscc.maxLossDb : NaN;
-    if (!(loss <= 0.1)) {
-      const driven = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.int8-target.onnx`), { ...common, preset: 'int8', method: 'minmax', target: { psnrLossDb: 0.1 } }));
-      entry.int8AccuracyDriven = { ...jsccOf(driven), keptInFloat: driven.sensitivity?.keptInFloat, searchSeconds: driven.sensitivity?.seconds, bytes: driven.output.bytes };
+    try {
+      results[name] = await jsccModel(name, out);
+    } catch (e) {
+      results[name] = { error: e instanceof Error ? e.message : String(e) };
     }
-    results[name] = entry;
+    save();
   }
   return results;
+}
+
+async function jsccModel(name: string, out: string): Promise<object> {
+  const common = { jscc: true, jsccImages: psnrDir(name), latencyRuns: 1, tensorRows: 2 };
+  const int8 = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.int8.onnx`), { ...common, preset: 'int8', method: 'minmax' }));
+  const fp16 = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.fp16.onnx`), { ...common, preset: 'fp16' }));
+  const entry: Record<string, object> = { int8: jsccOf(int8), fp16: jsccOf(fp16) };
+  const loss = int8.jscc && 'maxLossDb' in int8.jscc ? int8.jscc.maxLossDb : NaN;
+  if (!(loss <= 0.1)) {
+    const driven = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.int8-target.onnx`), { ...common, preset: 'int8', method: 'minmax', target: { psnrLossDb: 0.1 } }));
+    entry.int8AccuracyDriven = { ...jsccOf(driven), keptInFloat: driven.sensitivity?.keptInFloat, searchSeconds: driven.sensitivity?.seconds, bytes: driven.output.bytes };
+  }
+  return entry;
 }
 
 function jsccOf(r: QuantizeReport): object {
@@ -190,7 +208,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const { values } = parseArgs({
     options: {
       models: { type: 'string' }, methods: { type: 'string' }, types: { type: 'string' }, runs: { type: 'string' },
-      'reuse-ort': { type: 'boolean' }, 'no-psnr': { type: 'boolean' }, 'no-timing': { type: 'boolean' },
+      'reuse-ort': { type: 'boolean' }, resume: { type: 'boolean' }, 'no-psnr': { type: 'boolean' }, 'no-timing': { type: 'boolean' },
     },
   });
   const list = (s: string | undefined): string[] | undefined => s?.split(',').map((x) => x.trim());
@@ -205,6 +223,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(values.types ? { types: list(values.types)! } : {}),
     ...(values.runs ? { runs: Number(values.runs) } : {}),
     reuseOrt: values['reuse-ort'] === true,
+    resume: values.resume === true,
     psnr: values['no-psnr'] !== true,
     timing: values['no-timing'] !== true,
   });

@@ -50,8 +50,12 @@ export async function loadData(source: string | readonly Feeds[], ctx: DataConte
   }
   const npy = isDir ? await npyFilesIn(source) : new Map<string, string>();
   if (npy.size > 0) {
-    if (ctx.session.inputNames.every((n) => npy.has(n))) {
-      const rows = await readNpyFolder(source, inputRowDims(ctx.session), limitOf(ctx));
+    const missing = ctx.session.inputNames.filter((n) => !npy.has(n));
+    if (missing.length === 0 || (ctx.jscc && missing.length === 1 && missing[0] === 'snr_db')) {
+      const dims = inputRowDims(ctx.session);
+      dims.delete(missing[0] ?? '');
+      const read = await readNpyFolder(source, dims, limitOf(ctx));
+      const rows = missing.length === 0 ? read : withSnrColumn(read, ctx.jscc!);
       return { rows, source, ...(ctx.jscc?.role === 'encoder' ? { encoderRows: rows } : {}) };
     }
     if (decoderFromEncoder && npy.has('image')) {
@@ -61,7 +65,6 @@ export async function loadData(source: string | readonly Feeds[], ctx: DataConte
       const encoderRows = await readNpyFolder(source, dims, limitOf(ctx));
       return { rows: await throughEncoder(ctx.jscc!, encoderRows), source: `${source} (through ${ctx.jscc!.encoderPath} and the channel)`, encoderRows };
     }
-    const missing = ctx.session.inputNames.filter((n) => !npy.has(n));
     throw new AkbError('BAD_CALIBRATION_DATA', `${source} has no ${missing.map((m) => `${m}.npy`).join(', ')} (one .npy per model input: ${ctx.session.inputNames.join(', ')})`);
   }
   // Images, or a single .npy for a single-input model: calibrate/'s loader.
@@ -102,6 +105,15 @@ function snrFixedInput(model: Model, jscc: JsccModelInfo | undefined): Record<st
   if (!model.graph.input.some((i) => i.name === 'snr_db')) return undefined;
   const range = jscc?.snrInputRange;
   return { snr_db: jscc?.trainSnrDb ?? (range ? (range.min + range.max) / 2 : 10) };
+}
+
+/** The rows plus an `snr_db` column: the training SNR, or the SNR grid in turn for an SNR-adaptive model. */
+function withSnrColumn(rows: RowTable, jscc: JsccModelInfo): RowTable {
+  const data = new Float32Array(rows.count).fill(jscc.trainSnrDb ?? 10);
+  const out: RowTable = { count: rows.count, columns: new Map(rows.columns) };
+  out.columns.set('snr_db', { type: 'float32', rowDims: [1], rowSize: 1, data });
+  cycleSnr(out, jscc);
+  return out;
 }
 
 /** For an SNR-adaptive model, rows take the grid's SNRs in turn (clamped to the input's range). */
