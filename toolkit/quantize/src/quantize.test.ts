@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { corruptModel, DEC, ENC, imagesWithCorruptJpeg, modelThatDoesNotRun, npyBytes, POLICY, policyStatesNpy, tempDir, truncatedModel } from '../../../test/quantize/fixtures.js';
-import { CIFAR_SAMPLES } from '../../../test/quantize/images.js';
+import { CIFAR_SAMPLES, cifarSamples, ZOO } from '../../../test/quantize/images.js';
 import { quantizeModel, type QuantizeOptions } from './quantize.js';
 import { formatReport, reportToJson } from './report/format.js';
 
@@ -73,6 +73,18 @@ describe('quantizeModel', () => {
     for (const t of r.tensors) expect([t.type, t.zeroPoint]).toEqual(['int8', 0]);
     expect(r.outputSqnrDb).toBeGreaterThan(10);
     await runs(output, { image: new ort.Tensor('float32', new Float32Array(3072).fill(0.25), [1, 3, 32, 32]) });
+  });
+
+  it('an SNR-adaptive encoder from a folder with only image.npy: snr_db comes from the card grid, row by row', async () => {
+    const dir = tempDir('adaptive');
+    const images = cifarSamples();
+    const data = new Float32Array(images.length * 3072);
+    images.forEach((s, i) => data.set(s.image!.data as Float32Array, i * 3072));
+    writeFileSync(join(dir, 'image.npy'), npyBytes([images.length, 3, 32, 32], data));
+    const r = await quantizeModel({ input: join(ZOO, 'deepjscc-r12-adaptive-enc', 'model.onnx'), output: join(dir, 'a.onnx'), calib: dir, latencyRuns: 1, snrGrid: [0, 10] });
+    expect(r.calibration!.samples).toBe(16);
+    expect(r.outputSqnrDb).toBeGreaterThan(10);
+    expect(r.jscc && 'points' in r.jscc ? r.jscc.points.map((p) => p.snrDb) : r.jscc).toEqual([0, 10]);
   });
 
   it('keeps excluded op types in float and lists them with the reason', async () => {
