@@ -3,12 +3,14 @@
 interface Side {
   bytes: number;
   sqnrDb: number;
+  referenceSqnrDb: number;
   ms: number;
 }
 interface Variant {
   akb: Side;
   ort: Side | { missing: string };
   sqnrDeltaDb?: number;
+  referenceSqnrDeltaDb?: number;
   sizeRatio?: number;
 }
 interface JsccEntry {
@@ -31,14 +33,14 @@ const sign = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 /** The comparison, JSCC and timing tables as Markdown. */
 export function markdownTables(result: BenchResult): string {
   const lines: string[] = [];
-  lines.push('| model | types | method | float KiB | akb KiB | ort KiB | akb/ort size | akb SQNR dB | ort SQNR dB | akb − ort dB | float ms | akb ms | ort ms |');
+  lines.push('| model | types | method | float KiB | akb KiB | ort KiB | akb/ort size | akb SQNR dB (ref) | ort SQNR dB (ref) | akb − ort dB (ref) | float ms | akb ms | ort ms |');
   lines.push('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [model, c] of Object.entries(result.comparison)) {
     for (const [key, v] of Object.entries(c.variants)) {
       const [types, method] = key.split('.');
       const o = 'bytes' in v.ort ? v.ort : undefined;
       lines.push(
-        `| ${model} | ${types!.toUpperCase()} | ${method} | ${kib(c.floatBytes)} | ${kib(v.akb.bytes)} | ${o ? kib(o.bytes) : '—'} | ${v.sizeRatio?.toFixed(3) ?? '—'} | ${db(v.akb.sqnrDb)} | ${o ? db(o.sqnrDb) : '—'} | ${v.sqnrDeltaDb !== undefined ? sign(v.sqnrDeltaDb) : '—'} | ${c.floatMs.toFixed(3)} | ${v.akb.ms.toFixed(3)} | ${o ? o.ms.toFixed(3) : '—'} |`,
+        `| ${model} | ${types!.toUpperCase()} | ${method} | ${kib(c.floatBytes)} | ${kib(v.akb.bytes)} | ${o ? kib(o.bytes) : '—'} | ${v.sizeRatio?.toFixed(3) ?? '—'} | ${db(v.akb.sqnrDb)} (${db(v.akb.referenceSqnrDb)}) | ${o ? `${db(o.sqnrDb)} (${db(o.referenceSqnrDb)})` : '—'} | ${v.sqnrDeltaDb !== undefined ? `${sign(v.sqnrDeltaDb)} (${sign(v.referenceSqnrDeltaDb!)})` : '—'} | ${c.floatMs.toFixed(3)} | ${v.akb.ms.toFixed(3)} | ${o ? o.ms.toFixed(3) : '—'} |`,
       );
     }
   }

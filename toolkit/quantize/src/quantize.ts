@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { AkbError } from '@akb/protocol';
 import { calibrate, type CalibrationMethod, type TensorRange } from './calibrate/index.js';
 import { convertFp16 } from './fp16/index.js';
+import { fp16OutOfRange } from './fp16-guard.js';
 import { findJscc, type JsccModelInfo } from './jscc/card.js';
 import { JsccEvaluator, type JsccEvaluation } from './jscc/evaluate.js';
 import { encodeModel, writeModelAtomic } from './onnx/io.js';
@@ -133,14 +134,22 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     });
     calibration = { method, samples: calibRows.count, source: calibData.source, seconds: (performance.now() - t0) / 1000 };
   }
+  // fp16: nodes whose values do not fit float16 on the calibration rows stay float32 (fp16-guard.ts).
+  const fp16Guarded = preset.mode === 'fp16' ? await fp16OutOfRange(model, calibRows, floatActivations(model)) : [];
   const build = (keepFloat: readonly string[]): QdqResult => {
     const o = { ...qdqOpts, excludeNodes: [...(qdqOpts.excludeNodes ?? []), ...keepFloat] };
     if (preset.mode === 'weight-only') return quantizeWeightsOnly(model, { perChannel: o.perChannel, excludeNodes: o.excludeNodes, excludeOpTypes: o.excludeOpTypes ?? [] });
     if (preset.mode === 'fp16') {
-      const r = convertFp16(model, { keepIoTypes: true, blockNodes: o.excludeNodes, ...(o.excludeOpTypes?.length ? { blockOps: o.excludeOpTypes } : {}) });
+      const blockNodes = [...o.excludeNodes, ...fp16Guarded.map((g) => g.node)];
+      const r = convertFp16(model, { keepIoTypes: true, blockNodes, ...(o.excludeOpTypes?.length ? { blockOps: o.excludeOpTypes } : {}) });
       const byName = new Map(model.graph.node.map((n) => [n.name, n.opType]));
+      const guard = new Map(fp16Guarded.map((g) => [g.node, g]));
       const blocked = new Set(r.blocked);
-      return { model: r.model, quantizedNodes: model.graph.node.filter((n) => !blocked.has(n.name)).map((n) => n.name), skipped: r.blocked.map((n) => ({ node: n, opType: byName.get(n) ?? '?', reason: 'kept in float32 (fp16 block list or excluded)' })) };
+      const reason = (n: string): string => {
+        const g = guard.get(n);
+        return g ? `kept in float32: '${g.tensor}' reaches |x| = ${g.absMax.toPrecision(3)} on the calibration data, outside float16's safe range` : 'kept in float32 (fp16 block list or excluded)';
+      };
+      return { model: r.model, quantizedNodes: model.graph.node.filter((n) => !blocked.has(n.name)).map((n) => n.name), skipped: r.blocked.map((n) => ({ node: n, opType: byName.get(n) ?? '?', reason: reason(n) })) };
     }
     return quantizeQdq(model, ranges!, o);
   };
@@ -170,7 +179,11 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   opts.onProgress?.({ phase: 'evaluate', done: 0 });
   const quantBytes = encodeModel(result.model);
   const quantSession = await createSession(quantBytes, 'the quantized model');
-  const { overall, outputs } = await outputSqnr(floatSession, quantSession, held.rows);
+  const floatOutputs = await runAll(floatSession, held.rows, 'the float model');
+  const { overall, outputs } = await outputSqnr(floatSession, quantSession, held.rows, floatOutputs);
+  const referenceSession = await createSession(quantBytes, 'the quantized model', { optimization: 'disabled' });
+  const reference = await outputSqnr(floatSession, referenceSession, held.rows, floatOutputs);
+  await referenceSession.release();
   const tensors = preset.mode === 'fp16' ? [] : await tensorSqnr(model, result.model, held.rows, opts.tensorRows ?? 8);
   const runs = opts.latencyRuns ?? 20;
   const one = batchOf(held.rows, 0, 1);
@@ -198,6 +211,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     quantizedNodes: result.quantizedNodes.length,
     leftInFloat: result.skipped.map((s) => (kept.has(s.node) ? { ...s, reason: `kept in float by the accuracy-driven search (${s.reason})` } : s)),
     outputSqnrDb: overall,
+    referenceSqnrDb: reference.overall,
     outputs,
     tensors,
     latency: { runs, floatMs, quantizedMs, ratio: quantizedMs / floatMs },

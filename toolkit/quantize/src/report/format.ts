@@ -11,7 +11,7 @@ export function formatReport(r: QuantizeReport, opts: { tensors?: number } = {})
   if (r.preset.activationType) kv('types', `activations ${r.preset.activationType}, weights ${r.preset.weightType}${r.preset.perChannel ? ' per channel' : ''}`);
   if (r.calibration) kv('calibration', `${r.calibration.method}, ${r.calibration.samples} samples from ${r.calibration.source} in ${r.calibration.seconds.toFixed(1)} s`);
   kv('held-out', `${r.heldOut.samples} samples: ${r.heldOut.source}`);
-  kv('output SQNR', `${db(r.outputSqnrDb)}${r.outputs.length > 1 ? ` (${r.outputs.map((o) => `${o.name} ${db(o.sqnrDb)}`).join(', ')})` : ''}`);
+  kv('output SQNR', `${db(r.outputSqnrDb)}${r.outputs.length > 1 ? ` (${r.outputs.map((o) => `${o.name} ${db(o.sqnrDb)}`).join(', ')})` : ''} with this CPU's onnxruntime kernels; ${db(r.referenceSqnrDb)} QDQ reference`);
   kv('latency', `float ${r.latency.floatMs.toFixed(3)} ms, quantized ${r.latency.quantizedMs.toFixed(3)} ms (x${r.latency.ratio.toFixed(2)}, median of ${r.latency.runs}, onnxruntime-node CPU)`);
   kv('nodes', `${r.quantizedNodes} quantized, ${r.leftInFloat.length} left in float`);
   kv('time', `${r.seconds.toFixed(1)} s, peak RSS ${Math.round(r.peakRssMb)} MB`);

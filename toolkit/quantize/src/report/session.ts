@@ -15,11 +15,13 @@ export type Outputs = Map<string, Float32Array>;
 
 /**
  * An onnxruntime-node session over model bytes on the CPU. A model onnxruntime refuses becomes an
- * AkbError (code MODEL_DOES_NOT_RUN) naming `what`, never a raw onnxruntime exception.
+ * AkbError (code MODEL_DOES_NOT_RUN) naming `what`, never a raw onnxruntime exception. With
+ * optimization 'all' (the default) onnxruntime fuses QDQ groups into this CPU's integer kernels; with
+ * 'disabled' a QDQ model computes the reference semantics (dequantize, float op, quantize).
  */
-export async function createSession(bytes: Uint8Array, what: string): Promise<ort.InferenceSession> {
+export async function createSession(bytes: Uint8Array, what: string, opts: { optimization?: 'all' | 'disabled' } = {}): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    return await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: opts.optimization ?? 'all' });
   } catch (e) {
     throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime cannot load ${what}: ${firstLine(e)}`, { cause: e });
   }

@@ -32,8 +32,13 @@ export interface QuantizeReport {
   quantizedNodes: number;
   /** Float-computing nodes left in float, and why (excluded, unsupported, sensitivity). */
   leftInFloat: { node: string; opType: string; reason: string }[];
-  /** SQNR over every value of every float output on the held-out rows, dB (Infinity when identical). */
+  /**
+   * SQNR over every value of every float output on the held-out rows, dB (Infinity when identical), with
+   * onnxruntime's CPU kernels on this machine (QDQ groups fused into integer kernels).
+   */
   outputSqnrDb: number;
+  /** The same with onnxruntime's optimizations off: the QDQ reference semantics, the same on every machine. */
+  referenceSqnrDb: number;
   outputs: OutputSqnr[];
   /** Per-tensor SQNR, lowest first. */
   tensors: TensorSqnr[];
