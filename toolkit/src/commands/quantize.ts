@@ -83,6 +83,7 @@ function progressReporter(): { update: (p: { phase: string; done: number; total?
   const tty = process.stderr.isTTY === true;
   let phase = '';
   let drawn = false;
+  let last = 0;
   return {
     update: ({ phase: p, done, total }) => {
       if (!tty) {
@@ -90,6 +91,9 @@ function progressReporter(): { update: (p: { phase: string; done: number; total?
         phase = p;
         return;
       }
+      const now = Date.now();
+      if (p === phase && done !== total && now - last < 100) return; // at most ~10 redraws a second
+      last = now;
       phase = p;
       const width = 30;
       const frac = total ? Math.min(1, done / total) : 0;
