@@ -68,7 +68,7 @@ export async function loadData(source: string | readonly Feeds[], ctx: DataConte
     throw new AkbError('BAD_CALIBRATION_DATA', `${source} has no ${missing.map((m) => `${m}.npy`).join(', ')} (one .npy per model input: ${ctx.session.inputNames.join(', ')})`);
   }
   // Images, or a single .npy for a single-input model: calibrate/'s loader.
-  const target = decoderFromEncoder ? await readModelPlain(ctx.jscc!.encoderPath) : ctx.model;
+  const target = decoderFromEncoder ? await readModel(ctx.jscc!.encoderPath) : ctx.model;
   const fixedInputs = snrFixedInput(target, ctx.jscc);
   const { loadCalibrationSamples } = await import('./calibrate/index.js');
   const samples = await loadCalibrationSamples(source, target, { ...limitOf(ctx), ...(fixedInputs ? { fixedInputs } : {}) });
@@ -77,21 +77,6 @@ export async function loadData(source: string | readonly Feeds[], ctx: DataConte
   cycleSnr(rows, ctx.jscc);
   if (decoderFromEncoder) return { rows: await throughEncoder(ctx.jscc!, rows), source: `${source} (through ${ctx.jscc!.encoderPath} and the channel)`, encoderRows: rows };
   return { rows, source, ...(ctx.jscc?.role === 'encoder' ? { encoderRows: rows } : {}) };
-}
-
-/**
- * readModel, with every tensor payload re-viewed as a plain Uint8Array (same memory, no copy). readModel
- * decodes a Node Buffer, whose views are Buffers, and Buffer#slice() does not copy: code that copies a
- * payload with slice() before reinterpreting its ArrayBuffer would otherwise read the whole file.
- */
-export async function readModelPlain(path: string): Promise<Model> {
-  const model = await readModel(path);
-  const plain = (t: { rawData?: Uint8Array } | undefined): void => {
-    if (t?.rawData && Buffer.isBuffer(t.rawData)) t.rawData = new Uint8Array(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
-  };
-  for (const t of model.graph.initializer) plain(t);
-  for (const n of model.graph.node) for (const a of n.attribute) plain(a.t);
-  return model;
 }
 
 /** Decoder rows from encoder rows: the float encoder, then AWGN at each row's SNR. */

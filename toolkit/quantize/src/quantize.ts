@@ -15,14 +15,14 @@ import { convertFp16 } from './fp16/index.js';
 import { fp16OutOfRange } from './fp16-guard.js';
 import { findJscc, type JsccModelInfo } from './jscc/card.js';
 import { JsccEvaluator, type JsccEvaluation } from './jscc/evaluate.js';
-import { encodeModel, writeModelAtomic } from './onnx/io.js';
+import { encodeModel, readModel, writeModelAtomic } from './onnx/io.js';
 import { topoSort } from './onnx/graph.js';
 import { DataType, type Model } from './onnx/types.js';
 import { inferElemTypes } from './qdq/elem-types.js';
 import type { QuantType } from './numerics/qparams.js';
 import { presetByName, presetNames, type Preset, type QuantizeMode } from './presets.js';
 import { quantizeQdq, tensorsToCalibrate, type QdqOptions, type QdqResult } from './qdq/index.js';
-import { loadData, readModelPlain, type LoadedData } from './quantize-data.js';
+import { loadData, type LoadedData } from './quantize-data.js';
 import { batchOf, rowSamples, splitRows, type RowTable } from './report/rows.js';
 import { createSession, medianLatencyMs, runAll, type Feeds } from './report/session.js';
 import { outputSqnr } from './report/output-sqnr.js';
@@ -85,7 +85,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const started = performance.now();
   const preset = resolvePreset(opts);
   await checkOutput(opts.input, opts.output);
-  const model = await readModelPlain(opts.input);
+  const model = await readModel(opts.input);
   const floatBytes = encodeModel(model);
   const floatSession = await createSession(floatBytes, opts.input);
   const jscc = opts.jscc === false ? undefined : await findJscc(opts.input, { required: opts.jscc === true, ...(opts.jsccPartner ? { partner: opts.jsccPartner } : {}) });
@@ -273,7 +273,7 @@ async function checkOutput(input: string, output: string): Promise<void> {
 async function jsccImages(opts: QuantizeOptions, held: LoadedData, jscc: JsccModelInfo | undefined, ctx: { model: Model }): Promise<RowTable | undefined> {
   if (jscc === undefined) return undefined;
   if (opts.jsccImages === undefined) return held.encoderRows;
-  const encoderModel = jscc.role === 'encoder' ? ctx.model : await readModelPlain(jscc.encoderPath);
+  const encoderModel = jscc.role === 'encoder' ? ctx.model : await readModel(jscc.encoderPath);
   const encoderSession = await createSession(jscc.role === 'encoder' ? encodeModel(ctx.model) : await readFile(jscc.encoderPath), jscc.encoderPath);
   const loaded = await loadData(opts.jsccImages, { model: encoderModel, session: encoderSession, jscc: { ...jscc, role: 'encoder' } });
   await encoderSession.release();

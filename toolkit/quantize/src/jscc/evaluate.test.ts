@@ -43,7 +43,7 @@ describe('JsccEvaluator', () => {
   });
 
   it('measures a small, repeatable loss for an int8-weight encoder and decoder against the same noise', async () => {
-    const lossy = (path: string): Uint8Array => encodeModel(quantizeWeightsOnly(decodeModel(new Uint8Array(readFileSync(path)))).model);
+    const lossy = (path: string): Uint8Array => encodeModel(quantizeWeightsOnly(decodeModel(readFileSync(path))).model);
     for (const path of [enc, dec]) {
       const info = (await findJscc(path))!;
       const ev = await JsccEvaluator.create(info, images, { grid: [4, 10], seed: 5 });

@@ -33,8 +33,7 @@ export async function readNpyFolder(dir: string, inputs: Map<string, (number | s
   for (const [name, rowDims] of inputs) {
     const file = files.get(name);
     if (file === undefined) throw new AkbError('BAD_CALIBRATION_DATA', `${dir} has no ${name}.npy (the model's inputs: ${[...inputs.keys()].join(', ')})`);
-    // A plain Uint8Array copy: parseNpy slices it, and a Node Buffer's slice would be a view.
-    const arr = asFloat32(parseNpy(new Uint8Array(await readFile(file)), file));
+    const arr = asFloat32(parseNpy(await readFile(file), file));
     const dims = arr.shape.slice(1);
     const fits = dims.length === rowDims.length && dims.every((d, i) => typeof rowDims[i] !== 'number' || rowDims[i] === -1 || rowDims[i] === d);
     if (!fits) throw new AkbError('BAD_CALIBRATION_DATA', `${file} has rows of shape [${dims.join(', ')}]; input "${name}" takes [${rowDims.join(', ')}]`);
