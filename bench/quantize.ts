@@ -6,8 +6,9 @@
  *   akb − onnxruntime ≥ 0 dB for every model, activation type and calibration method;
  * - file size (target akb / onnxruntime ≤ 1);
  * - onnxruntime-node latency of one-row runs, float vs quantized (interleaved rounds, medians);
- * - JSCC models: PSNR loss through AWGN on the cards' SNR grid, 1,000 CIFAR-10 test images, int8
- *   (target ≤ 0.1 dB; if missed, the accuracy-driven mode with that target too) and fp16 (≤ 0.01 dB);
+ * - JSCC models: PSNR loss through AWGN on the cards' SNR grid, 998 CIFAR-10 test images, with this
+ *   CPU's kernels and in the QDQ reference semantics, int8 (target ≤ 0.1 dB; if missed in the reference
+ *   semantics, the accuracy-driven mode with that target too) and fp16 (≤ 0.01 dB);
  * - the DQN policy in weight-only int8;
  * - MobileNetV3-small with 100 calibration samples: wall time (< 30 s) and peak RSS (< 2 GB), in a
  *   fresh process.
@@ -179,9 +180,11 @@ async function jsccModel(name: string, out: string): Promise<object> {
   const int8 = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.int8.onnx`), { ...common, preset: 'int8', method: 'minmax' }));
   const fp16 = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.fp16.onnx`), { ...common, preset: 'fp16' }));
   const entry: Record<string, object> = { int8: jsccOf(int8), fp16: jsccOf(fp16) };
-  const loss = int8.jscc && 'maxLossDb' in int8.jscc ? int8.jscc.maxLossDb : NaN;
+  // The accuracy-driven mode, scored in the QDQ reference semantics (the boards' arithmetic), when plain
+  // int8 misses the target there.
+  const loss = int8.jsccReference?.maxLossDb ?? NaN;
   if (!(loss <= 0.1)) {
-    const driven = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.int8-target.onnx`), { ...common, preset: 'int8', method: 'minmax', target: { psnrLossDb: 0.1 } }));
+    const driven = await quantizeModel(benchOptions(name, join(out, `${name}.psnr.int8-target.onnx`), { ...common, preset: 'int8', method: 'minmax', semantics: 'reference', target: { psnrLossDb: 0.1 } }));
     entry.int8AccuracyDriven = { ...jsccOf(driven), keptInFloat: driven.sensitivity?.keptInFloat, searchSeconds: driven.sensitivity?.seconds, bytes: driven.output.bytes };
   }
   return entry;
@@ -189,7 +192,13 @@ async function jsccModel(name: string, out: string): Promise<object> {
 
 function jsccOf(r: QuantizeReport): object {
   if (!r.jscc || 'skipped' in r.jscc) return { skipped: r.jscc && 'skipped' in r.jscc ? r.jscc.skipped : 'not a JSCC model' };
-  return { bytes: r.output.bytes, maxLossDb: r.jscc.maxLossDb, images: r.jscc.images, points: r.jscc.points };
+  return {
+    bytes: r.output.bytes,
+    maxLossDb: r.jscc.maxLossDb,
+    referenceMaxLossDb: r.jsccReference?.maxLossDb,
+    images: r.jscc.images,
+    points: r.jscc.points.map((p, i) => ({ ...p, referenceLossDb: r.jsccReference?.points[i]?.lossDb })),
+  };
 }
 
 function summarize(r: QuantizeReport): object {

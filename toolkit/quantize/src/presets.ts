@@ -40,6 +40,8 @@ export interface Preset {
   cardPreset: 'int8-qdq' | 'int8-qdq-trt' | 'fp16' | 'fp32';
   /** Why this preset, for the report. */
   reason: string;
+  /** The device profile it was chosen for, when one was (the model will run on another machine than this). */
+  device?: string;
 }
 
 const base = { perChannel: true, symmetricActivations: false, reduceRange: false };
@@ -74,7 +76,7 @@ export interface ProfileLike {
 export function presetForProfile(profile: ProfileLike): Preset {
   const gpu = (profile.accelerators ?? []).find((a) => a.kind === 'gpu' && a.computeCapability !== undefined);
   const cc = gpu?.computeCapability ? Number(gpu.computeCapability) : NaN;
-  const withReason = (p: Preset, reason: string): Preset => ({ ...p, reason: `${profile.id}: ${reason}` });
+  const withReason = (p: Preset, reason: string): Preset => ({ ...p, reason: `${profile.id}: ${reason}`, device: profile.id });
   if (profile.backends.includes('onnxruntime-node-tensorrt') && cc >= 6.1) {
     return withReason(PRESETS.trt!, `TensorRT on compute capability ${gpu!.computeCapability} runs int8 from symmetric QDQ; the same file runs int8 on the ${profile.cpu.model} CPU`);
   }

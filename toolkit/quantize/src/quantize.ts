@@ -74,6 +74,13 @@ export interface QuantizeOptions {
   jsccSeed?: number;
   /** Accuracy-driven mode: keep the fewest nodes in float that meet this PSNR loss (JSCC) or output SQNR. */
   target?: { psnrLossDb?: number; sqnrDb?: number; strategy?: 'leave-one-out' | 'only-one' };
+  /**
+   * What the accuracy-driven search scores with: 'kernels', onnxruntime's fused integer kernels on this
+   * CPU, or 'reference', the QDQ semantics with optimizations off, which ARM boards with the dot product
+   * reproduce (x64 CPUs without VNNI saturate U8S8 sums and lose more). Default: 'reference' for a device
+   * profile's preset, 'kernels' otherwise. The report gives both.
+   */
+  semantics?: 'kernels' | 'reference';
   latencyRuns?: number;
   /** Held-out rows used for the per-tensor SQNR (default 8). */
   tensorRows?: number;
@@ -92,6 +99,8 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const ctx = { model, session: floatSession, ...(jscc ? { jscc } : {}) };
 
   const needsCalib = preset.mode === 'int8' || preset.mode === 'trt';
+  const semantics = opts.semantics ?? (preset.device !== undefined ? 'reference' : 'kernels');
+  const optimization = semantics === 'reference' ? 'disabled' : 'all';
   const target = opts.target?.psnrLossDb !== undefined || opts.target?.sqnrDb !== undefined;
   const calibSource = opts.calib ?? opts.heldOut;
   if (calibSource === undefined) throw new AkbError('NO_CALIBRATION_DATA', `${preset.mode} needs ${needsCalib ? 'calibration' : 'held-out'} data`, { hint: 'pass --calib <image folder | .npy | folder of .npy per input>' });
@@ -171,10 +180,12 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
         ? await JsccEvaluator.create(evaluator.info, held.encoderRows, { grid: evaluator.grid, seed: evaluator.seed })
         : evaluator;
       const small = base.derive({ images: 64 });
-      const worst = (await small.evaluate(encodeModel(result.model))).points.sort((a, b) => b.lossDb - a.lossDb).slice(0, 4);
+      const fullSession = await createSession(encodeModel(result.model), 'the quantized model', { optimization });
+      const worst = (await small.evaluate(fullSession)).points.sort((a, b) => b.lossDb - a.lossDb).slice(0, 4);
+      await fullSession.release();
       searchEvaluator = small.derive({ grid: worst.map((p) => p.snrDb).sort((a, b) => a - b) });
     }
-    const searched = await sensitivitySearch(opts, result, build, held.rows, floatSession, searchEvaluator);
+    const searched = await sensitivitySearch(opts, result, build, held.rows, floatSession, searchEvaluator, optimization);
     result = searched.model;
     sensitivity = searched.result;
   }
@@ -193,8 +204,13 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const floatMs = await medianLatencyMs(floatSession, one, runs);
   const quantizedMs = await medianLatencyMs(quantSession, one, runs);
   let jsccReport: JsccEvaluation | { skipped: string } | undefined;
-  if (evaluator) jsccReport = await evaluator.evaluate(quantSession);
-  else if (jscc) jsccReport = { skipped: 'no encoder-side images (pass --jscc-images, or held-out data with image inputs)' };
+  let jsccReference: JsccEvaluation | undefined;
+  if (evaluator) {
+    jsccReport = await evaluator.evaluate(quantSession);
+    const refSession = await createSession(quantBytes, 'the quantized model', { optimization: 'disabled' });
+    jsccReference = await evaluator.evaluate(refSession);
+    await refSession.release();
+  } else if (jscc) jsccReport = { skipped: 'no encoder-side images (pass --jscc-images, or held-out data with image inputs)' };
   await Promise.all([floatSession.release(), quantSession.release()]);
 
   await writeModelAtomic(opts.output, result.model);
@@ -219,7 +235,8 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     tensors,
     latency: { runs, floatMs, quantizedMs, ratio: quantizedMs / floatMs },
     ...(jsccReport ? { jscc: jsccReport } : {}),
-    ...(sensitivity ? { sensitivity } : {}),
+    ...(jsccReference ? { jsccReference } : {}),
+    ...(sensitivity ? { sensitivity: { ...sensitivity, semantics } } : {}),
     seconds: (performance.now() - started) / 1000,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
@@ -287,6 +304,7 @@ async function sensitivitySearch(
   heldRows: RowTable,
   floatSession: Awaited<ReturnType<typeof createSession>>,
   evaluator: JsccEvaluator | undefined,
+  optimization: 'all' | 'disabled',
 ): Promise<{ result: SensitivityResult; model: QdqResult }> {
   const psnr = opts.target?.psnrLossDb;
   if (psnr !== undefined && evaluator === undefined) {
@@ -294,7 +312,7 @@ async function sensitivitySearch(
   }
   const floatOut = await runAll(floatSession, heldRows, 'the float model');
   const score = async (r: QdqResult): Promise<number> => {
-    const session = await createSession(encodeModel(r.model), 'a candidate model');
+    const session = await createSession(encodeModel(r.model), 'a candidate model', { optimization });
     try {
       if (psnr !== undefined) return -(await evaluator!.evaluate(session)).maxLossDb;
       return (await outputSqnr(floatSession, session, heldRows, floatOut)).overall;

@@ -19,16 +19,21 @@ export function formatReport(r: QuantizeReport, opts: { tensors?: number } = {})
   if (r.jscc && 'skipped' in r.jscc) kv('JSCC PSNR', `skipped: ${r.jscc.skipped}`);
   else if (r.jscc) {
     const j = r.jscc;
+    const ref = r.jsccReference;
     lines.push('', `PSNR through AWGN (quantized ${j.role}, float ${j.role === 'encoder' ? 'decoder' : 'encoder'}; ${j.images} images, noise seed ${j.seed}):`);
-    lines.push(...table(['SNR dB', 'float dB', 'quantized dB', 'loss dB'], j.points.map((p) => [p.snrDb.toString(), p.floatPsnrDb.toFixed(3), p.quantizedPsnrDb.toFixed(3), p.lossDb.toFixed(3)])));
-    lines.push(`worst loss ${j.maxLossDb.toFixed(3)} dB`);
+    const header = ['SNR dB', 'float dB', 'this CPU dB', 'loss dB', ...(ref ? ['reference dB', 'loss dB'] : [])];
+    lines.push(...table(header, j.points.map((p, i) => {
+      const q = ref?.points[i];
+      return [p.snrDb.toString(), p.floatPsnrDb.toFixed(3), p.quantizedPsnrDb.toFixed(3), p.lossDb.toFixed(3), ...(q ? [q.quantizedPsnrDb.toFixed(3), q.lossDb.toFixed(3)] : [])];
+    })));
+    lines.push(`worst loss ${j.maxLossDb.toFixed(3)} dB with this CPU's onnxruntime kernels${ref ? `, ${ref.maxLossDb.toFixed(3)} dB in the QDQ reference semantics (ARM with the dot product)` : ''}`);
   }
 
   if (r.sensitivity) {
     const s = r.sensitivity;
     const unit = s.metric === 'psnr-loss' ? 'worst PSNR loss' : 'output SQNR';
     const show = (score: number): string => (s.metric === 'psnr-loss' ? `${(-score).toFixed(3)} dB` : db(score));
-    lines.push('', `accuracy-driven (${s.strategy}, ${s.evaluations} evaluations, ${s.seconds.toFixed(1)} s): ${unit} ${show(s.fullScore)} fully quantized -> ${show(s.finalScore)}; target ${show(s.minScore)} ${s.met ? 'met' : 'NOT met'}`);
+    lines.push('', `accuracy-driven (${s.strategy}, scored with ${s.semantics === 'reference' ? 'the QDQ reference semantics' : "this CPU's kernels"}, ${s.evaluations} evaluations, ${s.seconds.toFixed(1)} s): ${unit} ${show(s.fullScore)} fully quantized -> ${show(s.finalScore)}; target ${show(s.minScore)} ${s.met ? 'met' : 'NOT met'}`);
     lines.push(s.keptInFloat.length === 0 ? 'no node kept in float' : `kept in float (${s.keptInFloat.length}): ${s.keptInFloat.join(', ')}`);
     if (s.nodes.length > 0) {
       lines.push('most sensitive nodes:');

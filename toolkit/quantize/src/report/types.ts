@@ -43,8 +43,12 @@ export interface QuantizeReport {
   /** Per-tensor SQNR, lowest first. */
   tensors: TensorSqnr[];
   latency: { runs: number; floatMs: number; quantizedMs: number; ratio: number };
+  /** PSNR through the channel with onnxruntime's kernels on this CPU. */
   jscc?: JsccEvaluation | { skipped: string };
-  sensitivity?: SensitivityResult;
+  /** The same in the QDQ reference semantics (optimizations off), which ARM boards with the dot product reproduce. */
+  jsccReference?: JsccEvaluation;
+  /** The accuracy-driven search, and the semantics its candidates were scored with. */
+  sensitivity?: SensitivityResult & { semantics: 'kernels' | 'reference' };
   seconds: number;
   peakRssMb: number;
 }
