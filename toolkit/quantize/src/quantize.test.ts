@@ -96,6 +96,14 @@ describe('quantizeModel', () => {
     expect(r.jscc && 'points' in r.jscc ? r.jscc.points.map((p) => p.snrDb) : r.jscc).toEqual([0, 10]);
   });
 
+  it('accuracy-driven for a JSCC encoder: the fewest nodes in float for a PSNR loss within 0.1 dB, checked on every image and SNR', async () => {
+    const r = await quantizeModel({ input: ENC, output: join(tempDir('psnr-target'), 'e.onnx'), calib: CIFAR_SAMPLES, latencyRuns: 1, snrGrid: [4, 19], semantics: 'reference', target: { psnrLossDb: 0.1 } });
+    expect(r.sensitivity).toMatchObject({ metric: 'psnr-loss', semantics: 'reference', met: true, verifiedOnAll: true });
+    expect(r.sensitivity!.keptInFloat.length).toBeGreaterThan(0);
+    expect(r.jsccReference!.maxLossDb).toBeLessThanOrEqual(0.1);
+    expect(r.jsccReference!.maxLossDb).toBeCloseTo(-r.sensitivity!.finalScore, 9);
+  });
+
   it('keeps excluded op types in float and lists them with the reason', async () => {
     const dir = tempDir('exclude');
     const r = await quantizeModel({ input: POLICY, output: join(dir, 'p.onnx'), calib: policyStatesNpy(dir, 20), exclude: ['Relu'], latencyRuns: 1 });

@@ -46,6 +46,8 @@ export interface SensitivityResult {
   nodes: NodeSensitivity[];
   evaluations: number;
   seconds: number;
+  /** Set when the caller re-scored the choice on its full data after a search on a subset (finalScore is then that score). */
+  verifiedOnAll?: boolean;
 }
 
 export interface SensitivityOptions<M> {
