@@ -4,9 +4,7 @@
  * The reader never reads past `limit` (the end of the message being decoded) and throws OnnxFormatError,
  * with the byte offset, on anything malformed: a truncated varint or fixed-width value, a varint over 10
  * bytes, a length past the end, a wire type that does not exist. Bytes fields come back as `subarray`
- * views of the input, never copies, so a 100 MB initializer costs nothing to decode.
- *
- * The writer produces the same bytes as the reference protobuf implementations: canonical (shortest)
+ * views of the input, never copies, so a 100 MB initializer costs nothing to decode. The writer produces the same bytes as the reference protobuf implementations: canonical (shortest)
  * varints, negative int32/int64 as 10-byte two's complement, little-endian fixed-width values.
  */
 import { OnnxFormatError } from './errors.js';
