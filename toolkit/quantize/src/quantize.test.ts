@@ -102,6 +102,9 @@ describe('quantizeModel', () => {
     expect(r.sensitivity!.keptInFloat.length).toBeGreaterThan(0);
     expect(r.jsccReference!.maxLossDb).toBeLessThanOrEqual(0.1);
     expect(r.jsccReference!.maxLossDb).toBeCloseTo(-r.sensitivity!.finalScore, 9);
+    // Kept nodes compute in float but store int8 weights, so the file still shrinks.
+    for (const node of r.sensitivity!.keptInFloat) expect(r.leftInFloat.find((s) => s.node === node)?.reason).toContain('weights int8');
+    expect(r.sizeRatio).toBeLessThan(0.4);
   });
 
   it('keeps excluded op types in float and lists them with the reason', async () => {

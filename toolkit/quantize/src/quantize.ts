@@ -72,6 +72,8 @@ export interface QuantizeOptions {
   jsccImages?: string | readonly Feeds[];
   snrGrid?: number[];
   jsccSeed?: number;
+  /** Weights of the nodes the search keeps in float: 'int8' (weight-only, the default) or 'float'. */
+  keptWeights?: 'int8' | 'float';
   /** Accuracy-driven mode: keep the fewest nodes in float that meet this PSNR loss (JSCC) or output SQNR. */
   target?: { psnrLossDb?: number; sqnrDb?: number; strategy?: 'leave-one-out' | 'only-one' };
   /**
@@ -163,7 +165,13 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
       };
       return { model: r.model, quantizedNodes: model.graph.node.filter((n) => !blocked.has(n.name)).map((n) => n.name), skipped: r.blocked.map((n) => ({ node: n, opType: byName.get(n) ?? '?', reason: reason(n) })) };
     }
-    return quantizeQdq(model, ranges!, o);
+    const r = quantizeQdq(model, ranges!, o);
+    if (keepFloat.length === 0 || opts.keptWeights === 'float') return r;
+    // Nodes kept in float by the search still store int8 weights (weight-only): their activations carry
+    // the error that mattered, and a decoder whose ConvTransposes stay float would otherwise not shrink.
+    const keep = new Set(keepFloat);
+    const others = r.model.graph.node.map((n) => n.name).filter((n) => !keep.has(n));
+    return { ...r, model: quantizeWeightsOnly(r.model, { perChannel: o.perChannel, excludeNodes: others }).model };
   };
 
   const psnrRows = await jsccImages(opts, held, jscc, ctx);
@@ -231,7 +239,9 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     ...(calibration ? { calibration } : {}),
     heldOut: { samples: held.rows.count, source: held.source },
     quantizedNodes: result.quantizedNodes.length,
-    leftInFloat: result.skipped.map((s) => (kept.has(s.node) ? { ...s, reason: `kept in float by the accuracy-driven search (${s.reason})` } : s)),
+    leftInFloat: result.skipped.map((s) =>
+      kept.has(s.node) ? { ...s, reason: `kept in float by the accuracy-driven search${opts.keptWeights === 'float' ? '' : ' (activations; weights int8)'} (${s.reason})` } : s,
+    ),
     outputSqnrDb: overall,
     referenceSqnrDb: reference.overall,
     outputs,

@@ -26,6 +26,7 @@ export const quantizeCommand = defineCommand({
       .option('held-out', { type: 'string', describe: 'held-out data for the report (default: the last 20% of --calib)' })
       .option('target-psnr-loss', { type: 'number', describe: 'JSCC: keep the fewest nodes in float so PSNR through the channel drops at most this many dB' })
       .option('target-sqnr', { type: 'number', describe: 'keep the fewest nodes in float so the output SQNR reaches this many dB' })
+      .option('kept-weights', { choices: ['int8', 'float'] as const, describe: 'weights of the nodes the accuracy-driven search keeps in float (default int8: weight-only)' })
       .option('semantics', { choices: ['kernels', 'reference'] as const, describe: "what the accuracy-driven search scores with: this CPU's onnxruntime kernels, or the QDQ reference semantics (ARM boards); default reference for a device profile" })
       .option('jscc', { type: 'boolean', describe: 'force (or with --no-jscc skip) PSNR through the channel; default: when card.json says encoder/decoder' })
       .option('jscc-images', { type: 'string', describe: 'images (or encoder-input .npy folder) for the JSCC PSNR' })
@@ -63,6 +64,7 @@ export const quantizeCommand = defineCommand({
       ...(args.heldOut !== undefined ? { heldOut: args.heldOut } : {}),
       ...(args.jscc !== undefined ? { jscc: args.jscc } : {}),
       ...(args.semantics ? { semantics: args.semantics } : {}),
+      ...(args.keptWeights ? { keptWeights: args.keptWeights } : {}),
       ...(args.jsccImages !== undefined ? { jsccImages: args.jsccImages } : {}),
       ...(snrGrid ? { snrGrid } : {}),
       ...(args.targetPsnrLoss !== undefined || args.targetSqnr !== undefined
