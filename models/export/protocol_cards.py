@@ -47,6 +47,44 @@ def ratio(card: dict) -> list:
     return []
 
 
+def source_size(card: dict) -> int:
+    """n of k/n: real values in one source image (3 x 32 x 32 = 3072), from the card's `image` tensor."""
+    for t in list(card.get("inputs", [])) + list(card.get("outputs", [])):
+        if t.get("name") == "image" and all(isinstance(d, int) for d in t["shape"][1:]):
+            n = 1
+            for d in t["shape"][1:]:
+                n *= d
+            return n
+    return 3072
+
+
+def point_ratio(card: dict, q: dict, ratios: list):
+    """The bandwidth ratio k/n a quality point was measured at, or None when the record does not say.
+
+    A point that names its channel uses (AKB-JSCC's points are measured at 256 and 512 uses, index included)
+    is at uses / n; one that names a ratio is at that ratio; otherwise the model's own rate, when it has
+    exactly one (the per-ratio Deep JSCC models: the card-level channel_uses, or the single ratio).
+    Never the first of a rate-agile model's ratios: that labelled 512-use results as 1/48.
+    """
+    n = source_size(card)
+    if isinstance(q.get("channel_uses"), (int, float)):
+        r = float(Fraction(int(q["channel_uses"]), n))
+    elif q.get("bandwidth_ratio") is not None:
+        r = ratio({"bandwidth_ratio": q["bandwidth_ratio"]})
+        if len(r) != 1:
+            raise ValueError(f"{card['name']}: quality point with bandwidth_ratio {q['bandwidth_ratio']!r}")
+        r = r[0]
+    elif isinstance(card.get("channel_uses"), (int, float)):
+        r = float(Fraction(int(card["channel_uses"]), n))
+    elif len(ratios) == 1:
+        r = ratios[0]
+    else:
+        return None
+    if ratios and not any(abs(r - x) < 1e-12 for x in ratios):
+        raise ValueError(f"{card['name']}: a quality point at k/n = {r} is outside the card's ratios {ratios}")
+    return r
+
+
 def quality(card: dict) -> list:
     points = []
     ratios = ratio(card)
@@ -54,8 +92,9 @@ def quality(card: dict) -> list:
         if not isinstance(q, dict) or q.get("metric") not in METRICS or q.get("channel") not in CHANNELS:
             continue
         p = {"metric": q["metric"], "snr": float(q["snr_db"]), "channel": q["channel"], "value": float(q["value"])}
-        if ratios:
-            p["bandwidthRatio"] = ratios[0]
+        r = point_ratio(card, q, ratios)
+        if r is not None:
+            p["bandwidthRatio"] = r
         if q.get("dataset"):
             p["dataset"] = str(q["dataset"])[:200]
         points.append(p)
