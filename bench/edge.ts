@@ -17,10 +17,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connectMqtt } from '../protocol/src/mqtt/index.js';
-import {
-  ChannelPolicy, EdgePipeline, LinkBase, MqttLink, TileEncoder, decodeImage, loadModelSet, pumpImages, tileCount, tileGrid,
-  type ImageSource, type LinkCapabilities, type LinkDriver, type ModelSet, type SourceImage,
-} from '../runtime-edge/src/index.js';
+import { decodeImage, loadModelSet, tileCount, tileGrid, type ModelSet } from '../jscc/src/index.js';
+import { LinkBase, MqttLink, type LinkCapabilities, type LinkDriver } from '../link/src/index.js';
+import { ChannelPolicy, EdgePipeline, TileEncoder, pumpImages, type ImageSource, type SourceImage } from '../runtime-edge/src/index.js';
 import { startMosquitto, type MosquittoHandle } from '../test/support/mosquitto.js';
 import { findProgram, missingMessage } from '../test/support/programs.js';
 import { median } from './measure.js';

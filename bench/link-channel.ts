@@ -8,8 +8,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { decodeFrame, encodeFrame, fragmentSymbols, packSymbols, unpackSymbols } from '../protocol/src/frame/index.js';
-import { Channel, constantSnr, seededRandom, type ChannelSpec } from '../runtime-edge/src/channel/index.js';
-import { relayFragment } from '../runtime-edge/src/emulator/relay.js';
+import { seededRandom } from '../protocol/src/index.js';
+import { Channel, constantSnr, relayFragment, type ChannelSpec } from '../link/src/index.js';
 import { median, measure } from './measure.js';
 
 export interface LinkChannelBenchResult {

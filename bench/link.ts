@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { crc32c, encodeMessage, topics } from '../protocol/src/index.js';
 import { connectMqtt, type AkbMqttClient } from '../protocol/src/mqtt/index.js';
-import { loadModelSet, type ModelSet } from '../runtime-edge/src/index.js';
+import { loadModelSet, type ModelSet } from '../jscc/src/index.js';
 import { CloudDecoder } from '../runtime-cloud/src/decoder.js';
 import type { DecodeLane } from '../runtime-cloud/src/lanes.js';
 import { SetSessions, loadFixtureImages, sendImage, type SentImage } from '../runtime-cloud/src/testing.js';

@@ -1,7 +1,10 @@
 export * from './errors.js';
 export * from './topics.js';
+export * from './reply-topic.js';
+export * from './device-id.js';
 export * from './schemas/envelope.js';
 export * from './schemas/index.js';
 export * from './messages.js';
 export * from './frame/index.js';
+export * from './signal/index.js';
 export { jsonSchemaFiles, jsonSchemaOf, schemaFileName } from './schemas/json-schema.js';

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMessage, topics, validateMessage, type FeedbackMessage } from '@akb/protocol';
-import { MemoryBus, loadModelSet, psnr, type ModelSet } from '@akb/edge';
+import { MemoryBus } from '@akb/protocol/mqtt';
+import { loadModelSet, psnr, type ModelSet } from '@akb/jscc';
 import { CloudDecoder } from './decoder.js';
 import type { ImageResult } from './images.js';
 import { SetSessions, decodeDirectly, loadFixtureImages, rxFragments, sendImage, type FixtureImages, type SentImage } from './testing.js';

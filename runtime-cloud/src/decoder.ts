@@ -17,7 +17,7 @@
  */
 import { AkbError, Reassembler, decodeMessage, filters, isAkbError, parseDeviceTopic, type ReassembledFrame } from '@akb/protocol';
 import { Fanout, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt';
-import type { ModelSet } from '@akb/edge';
+import type { ModelSet } from '@akb/jscc';
 import { BoundedSet } from './bounded-set.js';
 import { OrphanFrames } from './orphans.js';
 import { decodeTile, lostTile, type SetRuntime, type TileContext } from './tile-pipeline.js';

@@ -5,7 +5,7 @@
  * Recent results stay in a ring (for a report or dashboard).
  */
 import type { ImageMetaMessage } from '@akb/protocol';
-import { extractTile, psnr, tileGrid, type RgbImage, type TileGrid } from '@akb/edge';
+import { extractTile, psnr, tileGrid, type RgbImage, type TileGrid } from '@akb/jscc';
 
 /**
  * decoded: the frame arrived whole; erased: it arrived with fragments missing (decoded with erasures);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IntentMessage } from '@akb/protocol';
-import { loadModelSet, type ModelSet } from '@akb/edge';
+import { loadModelSet, type ModelSet } from '@akb/jscc';
 import { IntentBook } from './intent.js';
 import { rewardFor, weightsForIntent } from './reward.js';
 

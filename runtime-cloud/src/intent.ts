@@ -8,7 +8,7 @@
  */
 import { AkbError, INTENT_SET_OP, isAkbError, topics, validateMessage, type IntentMessage } from '@akb/protocol';
 import type { RpcClient } from '@akb/protocol/mqtt';
-import type { ModelSet } from '@akb/edge';
+import type { ModelSet } from '@akb/jscc';
 import { DEFAULT_WEIGHTS, weightsForIntent, type IntentWeights, type RewardWeights } from './reward.js';
 
 export interface IntentBookOptions {

@@ -29,7 +29,7 @@ import {
   type KbEntryResponse,
 } from '@akb/protocol';
 import { RpcServer, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt';
-import { loadSourceKb, type SourceKb } from '@akb/edge';
+import { loadSourceKb, type SourceKb } from '@akb/jscc';
 
 /** Where the decoder finds the KB a frame names. */
 export interface KbStore {

@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { AkbError } from '@akb/protocol';
-import type { InferenceSession, Tensor } from '@akb/edge';
+import type { InferenceSession, Tensor } from '@akb/jscc';
 
 export interface LaneBatch {
   readonly rows: number;

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { AkbError } from '@akb/protocol';
-import { decodeImage, type RgbImage } from '@akb/edge';
+import { decodeImage, type RgbImage } from '@akb/jscc';
 import type { ReferenceResolver } from './images.js';
 
 const CACHE = 16;

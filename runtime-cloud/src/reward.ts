@@ -10,7 +10,7 @@
  * Ties go to the weights closest to the channel KB's own (smallest |log| of the multipliers).
  */
 import type { IntentMessage } from '@akb/protocol';
-import type { ChannelKbTable, RateAction } from '@akb/edge';
+import type { ChannelKbTable, RateAction } from '@akb/jscc';
 
 export interface RewardWeights {
   readonly costUse: number;

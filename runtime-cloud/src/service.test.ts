@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEmbedding, decodeMessage, kbDigest, topics, validateMessage, type IntentMessage, type KbEntryResponse } from '@akb/protocol';
-import { RpcClient, RpcServer } from '@akb/protocol/mqtt';
-import { MemoryBus, loadModelSet, type ModelSet } from '@akb/edge';
+import { MemoryBus, RpcClient, RpcServer } from '@akb/protocol/mqtt';
+import { loadModelSet, type ModelSet } from '@akb/jscc';
 import { CloudService } from './service.js';
 
 describe('cloud service (in-memory bus)', () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { AkbError, KB_ENTRIES_OP, INTENT_SET_OP, filters, topics } from '@akb/protocol';
 import { AkbMqttClient, RpcClient, RpcServer, connectMqtt, type MqttTransport, type RpcHandlers } from '@akb/protocol/mqtt';
 import { createLogger } from '@akb/protocol/log';
-import { loadModelSet, type ModelSet } from '@akb/edge';
+import { loadModelSet, type ModelSet } from '@akb/jscc';
 import { CloudDecoder, type CloudDecoderOptions } from './decoder.js';
 import { FleetRegistry } from './fleet.js';
 import type { ImageResult, ReferenceResolver } from './images.js';

@@ -7,18 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fragmentSymbols, type FrameMeta, type ImageMetaMessage } from '@akb/protocol';
-import {
-  BackendRegistry,
-  extractTile,
-  ortNodeBackend,
-  placeTile,
-  tileGrid,
-  type InferenceSession,
-  type ModelSet,
-  type RateAction,
-  type RgbImage,
-  type Tensor,
-} from '@akb/edge';
+import { BackendRegistry, extractTile, ortNodeBackend, placeTile, tileGrid, type InferenceSession, type ModelSet, type RateAction, type RgbImage, type Tensor } from '@akb/jscc';
 
 export interface FixtureImages {
   /** 16 CIFAR-10 test images, 3 x 32 x 32 planar RGB each. */

@@ -6,7 +6,7 @@
  * load and a lone tile is decoded at once.
  */
 import { AkbError } from '@akb/protocol';
-import { BackendRegistry, ortNodeBackend, type ModelSet } from '@akb/edge';
+import { BackendRegistry, ortNodeBackend, type ModelSet } from '@akb/jscc';
 import { inlineLane, threadLane, type DecodeLane } from './lanes.js';
 import { clampDb } from './snr.js';
 

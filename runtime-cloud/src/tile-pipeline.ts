@@ -6,7 +6,7 @@
  */
 import { topics, type FeedbackMessage, type ReassembledFrame } from '@akb/protocol';
 import type { MqttTransport } from '@akb/protocol/mqtt';
-import { psnr, type ModelSet } from '@akb/edge';
+import { psnr, type ModelSet } from '@akb/jscc';
 import type { ImageBook, ImageState, TileResult } from './images.js';
 import type { KbStore } from './kb-service.js';
 import { rewardFor, type RewardWeights } from './reward.js';

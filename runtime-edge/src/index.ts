@@ -1,18 +1,10 @@
+/**
+ * `@akb/edge`: the device daemon `akb-edge` as a library: the agent (presence, commands), image sources,
+ * the encoding pipeline, the channel KB and RL policy, and telemetry. Models, images and metrics come
+ * from `@akb/jscc`; channels and link drivers from `@akb/link`; boards from `@akb/devices`.
+ */
 export { EdgeAgent, EDGE_VERSION, type EdgeAgentOptions, type EdgeAttachment } from './agent.js';
-export type { BackendName, InferenceBackend, InferenceSession, Tensor } from './inference/backend.js';
-export { BackendRegistry, defaultBackends } from './inference/registry.js';
-export { ortNodeBackend } from './inference/ort-node.js';
-export { ortWebBackend } from './inference/ort-web.js';
-export { loadModel, type LoadedModel } from './inference/model-store.js';
-export { decodeImage, encodePng, MAX_PIXELS, type RgbImage } from './image/codec.js';
-export { extractTile, placeTile, tileCount, tileGrid, type TileGrid } from './image/tiles.js';
-export { mse, psnr } from './image/quality.js';
-export * from './channel/index.js';
-export * from './link/index.js';
-export * from './emulator/index.js';
-export { loadSourceKb, type SourceKb } from './jscc/source-kb.js';
-export { loadModelSet, type ModelSet, type RateAction, type ChannelKbTable } from './jscc/model-set.js';
-export { TileEncoder, type EncodeRequest, type EncodedTiles, type TileEncoderOptions } from './jscc/encoder.js';
+export { TileEncoder, type EncodeRequest, type EncodedTiles, type TileEncoderOptions } from './encode/encoder.js';
 export * from './policy/index.js';
 export * from './pipeline/index.js';
 export * from './sources/index.js';

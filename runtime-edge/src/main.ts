@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   let done: Promise<unknown> | undefined;
   let agent: EdgeAgent;
   if (args.models) {
-    const [{ loadModelSet }, { modelVersions, startEdgeRuntime }] = await Promise.all([import('./jscc/model-set.js'), import('./pipeline/runtime.js')]);
+    const [{ loadModelSet }, { modelVersions, startEdgeRuntime }] = await Promise.all([import('@akb/jscc'), import('./pipeline/runtime.js')]);
     const set = await loadModelSet(args.models, args.set);
     const source = args.images ? ({ kind: 'directory', dir: args.images } as const) : args.watch ? ({ kind: 'watch', dir: args.watch } as const) : args.ingest ? ({ kind: 'ingest' } as const) : undefined;
     const device = args.device;

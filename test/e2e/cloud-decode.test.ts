@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, topics } from '@akb/protocol';
 import { RpcClient, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { loadModelSet, psnr, type ModelSet, type RgbImage } from '@akb/edge';
+import { loadModelSet, psnr, type ModelSet, type RgbImage } from '@akb/jscc';
 import { CloudService, type DecoderStats, type ImageResult } from '@akb/cloud';
 import { SetSessions, decodeDirectly, loadFixtureImages, sendImage, type FixtureImages, type SentImage } from '../../runtime-cloud/src/testing.js';
 import { Inbox, describeBrokers, uniqueId, type BrokerHandle } from '../support/index.js';

@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import { Reassembler, decodeFrame, decodeMessage, encodeMessage, topics, type FeedbackMessage, type ImageMetaMessage } from '@akb/protocol';
 import { RpcClient, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { EdgeAgent, EdgePipeline, MqttLink, fnv1a32, loadModelSet, modelVersions, startEdgeRuntime, type ImageReport, type ModelSet } from '@akb/edge';
+import { EdgeAgent, EdgePipeline, fnv1a32, modelVersions, startEdgeRuntime, type ImageReport } from '@akb/edge';
+import { MqttLink } from '@akb/link';
+import { loadModelSet, type ModelSet } from '@akb/jscc';
 import { Inbox, startAedes, uniqueId, type AedesHandle } from '../support/index.js';
 
 const zoo = fileURLToPath(new URL('../../models/zoo', import.meta.url));

@@ -8,19 +8,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Reassembler, encodeFrame, filters, fragmentSymbols, topics, type ReassembledFrame, type SymbolDtype } from '@akb/protocol';
+import { complexGaussian, encodeFrame, filters, fragmentSymbols, measureSnrDb, type ReassembledFrame, Reassembler, seededRandom, type SymbolDtype, topics } from '@akb/protocol';
 import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import {
-  ChannelEmulator,
-  SigmfRecorder,
-  channelFactory,
-  complexGaussian,
-  measureSnrDb,
-  seededRandom,
-  type ChannelConfig,
-  type RelayOutcome,
-  type SigmfMeta,
-} from '@akb/edge';
+import { ChannelEmulator, SigmfRecorder, channelFactory, type ChannelConfig, type RelayOutcome, type SigmfMeta } from '@akb/link';
 import { describeBrokers, uniqueId, type BrokerHandle } from '../support/index.js';
 
 /** Unit-power complex Gaussian symbols, as a JSCC encoder sends them. */

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { ChannelEmulator, EdgePipeline, MqttLink, channelFactory, decodeImage, loadModelSet, type RgbImage } from '@akb/edge';
+import { ChannelEmulator, MqttLink, channelFactory } from '@akb/link';
+import { EdgePipeline } from '@akb/edge';
+import { decodeImage, loadModelSet, type RgbImage } from '@akb/jscc';
 import { CloudDecoder, folderReferences, type ImageResult } from '@akb/cloud';
 import { describeBrokers, uniqueId, type BrokerHandle } from '../support/index.js';
 

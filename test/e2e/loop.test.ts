@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { encodePng } from '@akb/edge';
+import { encodePng } from '@akb/jscc';
 import { runLoopDemo } from '../../toolkit/src/demo/loop-demo.js';
 import { describeBrokers, type BrokerHandle } from '../support/index.js';
 

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ortNodeBackend, psnr, type InferenceSession, type Tensor } from '@akb/edge';
+import { ortNodeBackend, psnr, type InferenceSession, type Tensor } from '@akb/jscc';
 
 const root = fileURLToPath(new URL('../../models/', import.meta.url));
 

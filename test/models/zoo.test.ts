@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadModel, ortNodeBackend } from '@akb/edge';
+import { loadModel, ortNodeBackend } from '@akb/jscc';
 
 const zoo = fileURLToPath(new URL('../../models/zoo/', import.meta.url));
 const folders: string[] = [];

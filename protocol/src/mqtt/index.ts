@@ -5,6 +5,7 @@
 export * from './transport.js';
 export * from './fanout.js';
 export * from './topic-match.js';
+export { MemoryBus, MemoryClient, type MemoryPublish } from './memory-bus.js';
 export {
   AkbMqttClient,
   defaultDeath,

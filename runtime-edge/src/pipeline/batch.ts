@@ -4,8 +4,7 @@
  * first of the next. The buffers have a fixed capacity (the encoder's batch), so the memory does not
  * grow with the image: a 768 x 512 image goes through in chunks.
  */
-import type { RgbImage } from '../image/codec.js';
-import { extractTile, type TileGrid } from '../image/tiles.js';
+import { extractTile, type RgbImage, type TileGrid } from '@akb/jscc';
 import { complexityBin, tileComplexity } from '../policy/state.js';
 
 export class TileBatch {

@@ -8,9 +8,9 @@
  */
 import { fragmentSymbols, topics, type ImageMetaMessage, type SymbolDtype } from '@akb/protocol';
 import type { MqttTransport } from '@akb/protocol/mqtt';
-import type { TileEncoder } from '../jscc/encoder.js';
-import type { ModelSet } from '../jscc/model-set.js';
-import type { LinkDriver } from '../link/driver.js';
+import type { TileEncoder } from '../encode/encoder.js';
+import type { ModelSet } from '@akb/jscc';
+import type { LinkDriver } from '@akb/link';
 import type { ChannelPolicy } from '../policy/policy.js';
 import { TileBatch } from './batch.js';
 import { nowMicros, type FrameLedger } from './frames.js';

@@ -5,8 +5,7 @@
  * pipeline's busy time.
  */
 import type { ImageMetaMessage } from '@akb/protocol';
-import type { RgbImage } from '../image/codec.js';
-import type { TileGrid } from '../image/tiles.js';
+import type { RgbImage, TileGrid } from '@akb/jscc';
 import type { ImageReport, StageTimes } from './report.js';
 
 export type ChunkTimes = Omit<StageTimes, 'decode' | 'total'>;

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadModelSet } from '../jscc/model-set.js';
-import { LinkBase, type LinkCapabilities } from '../link/driver.js';
+import { loadModelSet } from '@akb/jscc';
+import { LinkBase, type LinkCapabilities } from '@akb/link';
 import { FrameLedger, fnv1a32 } from './frames.js';
 import { EdgePipeline } from './pipeline.js';
 

@@ -11,14 +11,10 @@
  */
 import { AkbError, encodeMessage, topics, type FeedbackMessage, type ImageMetaMessage, type SymbolDtype } from '@akb/protocol';
 import { Fanout, type MqttTransport } from '@akb/protocol/mqtt';
-import { decodeImage, type RgbImage } from '../image/codec.js';
-import type { BackendName } from '../inference/backend.js';
-import type { BackendRegistry } from '../inference/registry.js';
-import { TileEncoder } from '../jscc/encoder.js';
-import type { ModelSet } from '../jscc/model-set.js';
-import type { LinkDriver } from '../link/driver.js';
+import { type BackendName, type BackendRegistry, decodeImage, type ModelSet, type RgbImage, tileCount, tileGrid } from '@akb/jscc';
+import { TileEncoder } from '../encode/encoder.js';
+import type { LinkDriver } from '@akb/link';
 import { ChannelPolicy, type ChannelPolicyOptions, type FeedbackOutcome } from '../policy/policy.js';
-import { tileCount, tileGrid } from '../image/tiles.js';
 import { ChunkRunner } from './chunk.js';
 import { ImageJob } from './job.js';
 import { FrameLedger, fnv1a32, randomSessionId } from './frames.js';

@@ -3,15 +3,11 @@
  * source and pump, and the operations they add to the agent (`intent.set`, `image.send`,
  * `pipeline.stats`). `akb-edge` calls this; a test or another program can too.
  */
-import type { ModelVersion, SymbolDtype } from '@akb/protocol';
+import { type ModelVersion, seededRandom, type SymbolDtype } from '@akb/protocol';
 import type { AkbMqttClient, RpcHandlers } from '@akb/protocol/mqtt';
 import type { EdgeAttachment } from '../agent.js';
-import { Channel, constantSnr, seededRandom } from '../channel/index.js';
-import type { BackendName } from '../inference/backend.js';
-import type { ModelSet } from '../jscc/model-set.js';
-import type { LinkDriver } from '../link/driver.js';
-import { EmulatedLink } from '../link/emulated.js';
-import { MqttLink } from '../link/mqtt.js';
+import { Channel, constantSnr, EmulatedLink, type LinkDriver, MqttLink } from '@akb/link';
+import type { BackendName, ModelSet } from '@akb/jscc';
 import { formatPolicyMode, parseIntentArgs } from '../policy/index.js';
 import { DirectorySource, IMAGE_SEND_OP, IngestSource, WatchSource, pumpImages, type ImageSource, type PumpStats } from '../sources/index.js';
 import { TelemetryReporter } from '../telemetry/reporter.js';

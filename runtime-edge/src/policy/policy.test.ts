@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { InferenceBackend, Tensor } from '../inference/backend.js';
-import { BackendRegistry } from '../inference/registry.js';
-import { loadModelSet, type ModelSet } from '../jscc/model-set.js';
+import { BackendRegistry, type InferenceBackend, loadModelSet, type ModelSet, type Tensor } from '@akb/jscc';
 import { parseIntentArgs } from './intent.js';
 import { ChannelPolicy, parsePolicyMode } from './policy.js';
 import { STATE_DIM, complexityBin, snrBinIndex, tileComplexity } from './state.js';

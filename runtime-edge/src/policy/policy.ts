@@ -11,11 +11,8 @@
  * state of a tile differs from its neighbours' only by complexity bin and previous action, so all
  * 4 x actions states are scored in one batch and the tiles are walked in order.
  */
-import { AkbError } from '@akb/protocol';
-import { seededRandom, type RandomSource } from '../channel/random.js';
-import type { BackendName, InferenceSession } from '../inference/backend.js';
-import { defaultBackends, type BackendRegistry } from '../inference/registry.js';
-import type { ChannelKbTable, ModelSet, RateAction } from '../jscc/model-set.js';
+import { AkbError, type RandomSource, seededRandom } from '@akb/protocol';
+import { type BackendName, type BackendRegistry, type ChannelKbTable, defaultBackends, type InferenceSession, type ModelSet, type RateAction } from '@akb/jscc';
 import { CorrectionTable } from './correction.js';
 import { allowedActions, type PolicyConstraints, type RewardWeights } from './intent.js';
 import { LinkState, STATE_DIM, initialActionIndex, snrBinIndex } from './state.js';

@@ -4,7 +4,7 @@
  * current tile, the previous action and the recent quality. A tile is one frame here, as a 32x32 image is
  * one frame in the simulator.
  */
-import type { RateAction } from '../jscc/model-set.js';
+import type { RateAction } from '@akb/jscc';
 
 export const STATE_DIM = 11;
 /** The simulator's denominators (constants there, not read from the action table). */

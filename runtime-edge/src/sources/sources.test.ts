@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeImage, encodePng } from '../image/codec.js';
+import { decodeImage, encodePng } from '@akb/jscc';
 import type { ImageReport } from '../pipeline/report.js';
 import { DirectorySource } from './directory.js';
 import { IngestSource } from './ingest.js';

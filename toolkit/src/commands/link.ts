@@ -58,10 +58,10 @@ const emulate = defineCommand({
 });
 
 async function runEmulate(args: EmulateArgs, io: Io): Promise<void> {
-  const edge = await import('@akb/edge');
+  const link = await import('@akb/link');
   const { connectMqtt } = await import('@akb/protocol/mqtt');
-  const config = await channelConfig(args, edge);
-  const channelFor = edge.channelFactory(config, args.seed >>> 0);
+  const config = await channelConfig(args, link);
+  const channelFor = link.channelFactory(config, args.seed >>> 0);
   const description = channelFor('probe').describe();
   const client = await connectMqtt({
     url: args.broker,
@@ -70,13 +70,13 @@ async function runEmulate(args: EmulateArgs, io: Io): Promise<void> {
     username: args.username,
     password: args.passwordEnv ? process.env[args.passwordEnv] : undefined,
   });
-  let emulator: import('@akb/edge').ChannelEmulator | undefined;
-  let recorder: import('@akb/edge').SigmfRecorder | undefined;
+  let emulator: import('@akb/link').ChannelEmulator | undefined;
+  let recorder: import('@akb/link').SigmfRecorder | undefined;
   try {
     recorder = args.record
-      ? edge.SigmfRecorder.open({ path: args.record, sampleRateHz: args.symbolRate, description: `akb channel emulator: ${description}` })
+      ? link.SigmfRecorder.open({ path: args.record, sampleRateHz: args.symbolRate, description: `akb channel emulator: ${description}` })
       : undefined;
-    emulator = await edge.ChannelEmulator.start({
+    emulator = await link.ChannelEmulator.start({
       client,
       device: args.device,
       channelFor,
@@ -99,15 +99,15 @@ async function runEmulate(args: EmulateArgs, io: Io): Promise<void> {
   }
 }
 
-type Edge = typeof import('@akb/edge');
+type Link = typeof import('@akb/link');
 
-async function channelConfig(args: EmulateArgs, edge: Edge): Promise<import('@akb/edge').ChannelConfig> {
+async function channelConfig(args: EmulateArgs, link: Link): Promise<import('@akb/link').ChannelConfig> {
   // Checked here rather than with yargs' conflicts(), which reports the clash but still runs the handler.
   if ([args.snr, args.snrTrace, args.mobility].filter((v) => v !== undefined).length > 1) {
     throw new AkbError('CONFLICTING_OPTIONS', '--snr, --snr-trace and --mobility are alternatives', { hint: 'give one of them', exitCode: 2 });
   }
-  const snr: import('@akb/edge').SnrSource = args.snrTrace
-    ? { kind: 'trace', trace: await edge.loadSnrTrace(args.snrTrace) }
+  const snr: import('@akb/link').SnrSource = args.snrTrace
+    ? { kind: 'trace', trace: await link.loadSnrTrace(args.snrTrace) }
     : args.mobility
       ? { kind: 'mobility', profile: args.mobility }
       : { kind: 'constant', snrDb: args.snr ?? 10 };
@@ -127,7 +127,7 @@ async function channelConfig(args: EmulateArgs, edge: Edge): Promise<import('@ak
     snr,
     fading,
     equalize: args.equalize,
-    ...(args.loss !== undefined ? { loss: edge.parseGilbertElliott(args.loss) } : {}),
+    ...(args.loss !== undefined ? { loss: link.parseGilbertElliott(args.loss) } : {}),
     ...(args.latency > 0 || args.jitter > 0 ? { latency: { latencyMs: args.latency, jitterMs: args.jitter } } : {}),
   };
 }

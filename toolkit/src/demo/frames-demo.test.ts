@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
 import { runFramesDemo } from './frames-demo.js';
-import { GilbertElliott, seededRandom } from '@akb/edge';
+import { GilbertElliott } from '@akb/link';
+import { seededRandom } from '@akb/protocol';
 
 describe('frames demo on the embedded broker', () => {
   let broker: EmbeddedBroker;

@@ -5,19 +5,9 @@
  * publishes on link/rx; a receiver reassembles, treating lost fragments as erasures, and measures what
  * arrived against what was sent. The trained encoder and decoder replace the synthetic symbols later.
  */
-import {
-  Reassembler,
-  decodeFrame,
-  encodeFrame,
-  fragmentSymbols,
-  topics,
-  unpackSymbols,
-  type ReassembledFrame,
-  type StatusOnline,
-  type SymbolDtype,
-} from '@akb/protocol';
+import { addAwgn, decodeFrame, encodeFrame, fragmentSymbols, measureSnrDb, type ReassembledFrame, Reassembler, seededRandom, type StatusOnline, type SymbolDtype, topics, unitPowerSymbols, unpackSymbols } from '@akb/protocol';
 import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { GilbertElliott, addAwgn, measureSnrDb, seededRandom, unitPowerSymbols, type GilbertElliottParams } from '@akb/edge';
+import { GilbertElliott, type GilbertElliottParams } from '@akb/link';
 
 export interface FramesDemoOptions {
   /** Broker to use; the caller starts the embedded one when there is none. */

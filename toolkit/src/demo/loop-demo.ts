@@ -8,17 +8,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import {
-  ChannelEmulator,
-  EdgePipeline,
-  MqttLink,
-  PiecewiseSnrTrace,
-  channelFactory,
-  decodeImage,
-  loadModelSet,
-  type ImageReport,
-  type RgbImage,
-} from '@akb/edge';
+import { ChannelEmulator, MqttLink, PiecewiseSnrTrace, channelFactory } from '@akb/link';
+import { EdgePipeline, type ImageReport } from '@akb/edge';
+import { decodeImage, loadModelSet, type RgbImage } from '@akb/jscc';
 import { CloudDecoder, folderReferences, type ImageResult } from '@akb/cloud';
 import { demoBirth as birth } from './frames-demo.js';
 import type { ReportImage, ReportPoint } from './report.js';

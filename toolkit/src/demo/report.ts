@@ -3,7 +3,7 @@
  * so it opens anywhere and can be attached to an issue. Reconstructions beside originals, and PSNR, SNR
  * and the chosen actions over time.
  */
-import { encodePng, type RgbImage } from '@akb/edge';
+import { encodePng, type RgbImage } from '@akb/jscc';
 
 export interface ReportImage {
   name: string;

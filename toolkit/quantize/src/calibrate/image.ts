@@ -1,6 +1,6 @@
 /**
  * Images as model input: PNG (pngjs) or JPEG (jpeg-js, strict decoding, colour as libjpeg-turbo makes it:
- * @akb/edge/image) to planar float32 in [0, 1]
+ * @akb/jscc/image) to planar float32 in [0, 1]
  * (byte / 255), in channel-first (CHW) order, RGB or grayscale, resized to the input's height and width.
  *
  * - The format is told by the file's magic bytes, not its extension.
@@ -11,7 +11,7 @@
  *   `F.interpolate(mode='bilinear', align_corners=False)`, applied to the [0, 1] float planes.
  */
 import { AkbError } from '@akb/protocol';
-import { jpegLayout, ycbcrToPlanarRgb } from '@akb/edge/image';
+import { jpegLayout, ycbcrToPlanarRgb } from '@akb/jscc';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 

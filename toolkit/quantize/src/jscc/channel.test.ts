@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addAwgn as edgeAddAwgn, seededRandom as edgeRandom } from '../../../../runtime-edge/src/channel/index.js';
 import { addAwgn, psnrDb, rowSeed, seededRandom } from './channel.js';
 
 describe('JSCC channel', () => {
-  it('draws the same numbers and the same noise as runtime-edge for the same seed', () => {
-    const a = seededRandom(42);
-    const b = edgeRandom(42);
-    for (let i = 0; i < 1000; i++) expect(a()).toBe(b());
-    const x = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i));
-    expect(addAwgn(x.slice(), 7, seededRandom(3))).toEqual(edgeAddAwgn(x.slice(), 7, edgeRandom(3)));
-  });
-
   it('adds noise of variance 10^(-SNR/10) per complex symbol, only to the values sent', () => {
     const n = 200_000;
     const x = new Float32Array(n);

@@ -1,0 +1,3 @@
+/** Reconstruction quality of images in [0, 1]: MSE, PSNR and SSIM with the conventions of the reference models' evaluation. */
+export { mse, psnr } from './psnr.js';
+export { ssim } from './ssim.js';

@@ -1,0 +1,11 @@
+/** The channel emulator service, its frame-level relay and its SigMF recorder. */
+export { ChannelEmulator, type ChannelEmulatorOptions, type EmulatorStats } from './service.js';
+export { frameKey, relayFragment, type LostFragment, type MalformedFragment, type RelayOutcome, type RelayedFragment } from './relay.js';
+export {
+  SIGMF_VERSION,
+  SigmfRecorder,
+  sigmfPaths,
+  type SigmfAnnotationInput,
+  type SigmfMeta,
+  type SigmfRecorderOptions,
+} from './sigmf.js';
