@@ -22,6 +22,7 @@ import { fromFloat16Bits } from '../onnx/float16.js';
 import { encodeModel } from '../onnx/io.js';
 import { withOutputs } from '../onnx/graph.js';
 import type { Model } from '../onnx/types.js';
+import { ortThreadOptions } from '../ort-threads.js';
 import { resolveCalibrationOptions, TensorCollector, type CalibrationMethod } from './collector.js';
 import { checkSample, modelInputs } from './inputs.js';
 import { rangeProbeModel } from './probe.js';
@@ -93,9 +94,10 @@ export async function calibrate(
   const fetches = names.filter((n) => !inputNames.has(n));
   const collectors = new Map(names.map((n) => [n, new TensorCollector(n, resolved)] as const));
 
+  const threads = ortThreadOptions();
   const open = async (m: Model): Promise<ort.InferenceSession> => {
     try {
-      return await ort.InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'disabled', executionProviders: ['cpu'], enableCpuMemArena: true });
+      return await ort.InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'disabled', executionProviders: ['cpu'], enableCpuMemArena: true, ...threads });
     } catch (e) {
       throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime cannot load the model for calibration: ${firstLine(e)}`, { cause: e });
     }

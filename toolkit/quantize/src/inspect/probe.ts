@@ -9,6 +9,7 @@ import { withOutputs } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/io.js';
 import { dataTypeName, elementCount } from '../onnx/tensor.js';
 import type { Graph, Model, ValueInfo } from '../onnx/types.js';
+import { ortThreadOptions } from '../ort-threads.js';
 
 /** onnxruntime's name for each tensor element type it takes as an input, and a zero-filled array of it. */
 const ORT_TYPES: Record<number, { type: ort.Tensor.Type; zeros: (n: number) => ort.Tensor.DataType }> = {
@@ -72,7 +73,7 @@ export async function probeShapes(model: Model, names: string[]): Promise<{ shap
   const { feeds, dynamicDims } = zeroFeeds(model);
   const probe = withOutputs(model, names);
   // Log level 4 (fatal only): a model that fails here is reported in the inspector's note, not as log spam.
-  const session = await ort.InferenceSession.create(encodeModel(probe), { graphOptimizationLevel: 'disabled', enableCpuMemArena: false, logSeverityLevel: 4 });
+  const session = await ort.InferenceSession.create(encodeModel(probe), { graphOptimizationLevel: 'disabled', enableCpuMemArena: false, logSeverityLevel: 4, ...ortThreadOptions() });
   try {
     const out = await session.run(feeds, { logSeverityLevel: 4 });
     const shapes = new Map<string, number[]>();

@@ -5,6 +5,7 @@
  */
 import { AkbError } from '@akb/protocol';
 import * as ort from 'onnxruntime-node';
+import { ortThreadOptions } from '../ort-threads.js';
 import { batchOf, type RowTable } from './rows.js';
 
 /** Named input tensors of one run (a calibration sample, or a batch of them). */
@@ -17,11 +18,13 @@ export type Outputs = Map<string, Float32Array>;
  * An onnxruntime-node session over model bytes on the CPU. A model onnxruntime refuses becomes an
  * AkbError (code MODEL_DOES_NOT_RUN) naming `what`, never a raw onnxruntime exception. With
  * optimization 'all' (the default) onnxruntime fuses QDQ groups into this CPU's integer kernels; with
- * 'disabled' a QDQ model computes the reference semantics (dequantize, float op, quantize).
+ * 'disabled' a QDQ model computes the reference semantics (dequantize, float op, quantize). AKB_ORT_THREADS
+ * sets the thread count (ort-threads.ts).
  */
 export async function createSession(bytes: Uint8Array, what: string, opts: { optimization?: 'all' | 'disabled' } = {}): Promise<ort.InferenceSession> {
+  const threads = ortThreadOptions();
   try {
-    return await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: opts.optimization ?? 'all' });
+    return await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: opts.optimization ?? 'all', ...threads });
   } catch (e) {
     throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime cannot load ${what}: ${firstLine(e)}`, { cause: e });
   }
