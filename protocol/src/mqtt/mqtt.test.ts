@@ -1,14 +1,10 @@
 /**
- * Unit tests without a broker: topic matching, the isolated fan-out, and the RPC pair over an in-memory
- * transport (the broker suites in test/broker run the same classes over aedes and Mosquitto).
+ * Unit tests without a broker: topic matching and the isolated fan-out. The RPC pair is in rpc.test.ts
+ * (the broker suites in test/broker run the same classes over aedes and Mosquitto).
  */
 import { describe, expect, it } from 'vitest';
-import { AkbError } from '../errors.js';
 import { Fanout } from './fanout.js';
-import { RpcClient } from './rpc-client.js';
-import { RpcServer } from './rpc-server.js';
 import { innerFilter, isPublishTopic, topicMatches } from './topic-match.js';
-import type { AkbMessage, MessageHandler, MqttTransport, PublishOptions } from './transport.js';
 
 describe('topicMatches', () => {
   it.each([
@@ -52,56 +48,5 @@ describe('Fanout', () => {
     expect(seen).toEqual([1]);
     expect(failures).toHaveLength(4);
     expect(f.listenerFailures).toBe(4);
-  });
-});
-
-/** Delivers publishes to matching handlers synchronously, as one broker with one connection would. */
-class MemoryTransport implements MqttTransport {
-  readonly published: { topic: string; payload: string; options: PublishOptions }[] = [];
-  private readonly handlers = new Set<{ filter: string; handler: MessageHandler }>();
-  constructor(readonly protocolVersion: 4 | 5 = 4) {}
-  publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): Promise<void> {
-    const bytes = Buffer.from(payload);
-    this.published.push({ topic, payload: bytes.toString(), options });
-    const m: AkbMessage = { topic, payload: bytes, qos: options.qos ?? 0, retain: false };
-    if (this.protocolVersion === 5 && options.responseTopic !== undefined) m.responseTopic = options.responseTopic;
-    if (this.protocolVersion === 5 && options.correlationData !== undefined) m.correlationData = Buffer.from(options.correlationData);
-    queueMicrotask(() => {
-      for (const h of this.handlers) if (topicMatches(h.filter, topic)) void h.handler(m);
-    });
-    return Promise.resolve();
-  }
-  subscribe(): Promise<void> {
-    return Promise.resolve();
-  }
-  unsubscribe(): Promise<void> {
-    return Promise.resolve();
-  }
-  onMessage(filter: string, handler: MessageHandler): () => void {
-    const entry = { filter, handler };
-    this.handlers.add(entry);
-    return () => this.handlers.delete(entry);
-  }
-}
-
-describe('RpcServer and RpcClient in memory', () => {
-  it('judges deadlines by the injected clock, answers, and echoes correlation data on MQTT 5', async () => {
-    const t = new MemoryTransport(5);
-    let now = 1_000;
-    const server = new RpcServer(t, { requestTopic: 'req', handlers: { ping: () => 'pong' }, now: () => now });
-    await server.start();
-    const client = new RpcClient(t, { requestTopic: 'req', replyTopic: 'res', idPrefix: 'c' });
-    expect(await client.request('ping', undefined, { deadline: 1_500 })).toBe('pong');
-    now = 2_000;
-    const e = await client.request('ping', undefined, { deadline: 1_500 }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(AkbError);
-    expect((e as AkbError).code).toBe('EXPIRED');
-    const answers = t.published.filter((p) => p.topic === 'res');
-    expect(answers.map((a) => a.options.correlationData && Buffer.from(a.options.correlationData).toString())).toEqual(['c-1', 'c-2']);
-  });
-
-  it('refuses to send an invalid operation name', async () => {
-    const client = new RpcClient(new MemoryTransport(), { requestTopic: 'req', replyTopic: 'res' });
-    await expect(client.request('Not An Op')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 });

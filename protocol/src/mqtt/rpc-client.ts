@@ -1,13 +1,20 @@
 /**
  * Request/response over MQTT, client side. Each request gets a fresh correlation id and waits in a
- * pending map until its answer arrives or its timeout fires (AkbError 'TIMEOUT'). The payload always
- * names the reply topic (`replyTo`), so MQTT 3.1.1 servers can answer; on an MQTT 5 connection the request
- * also carries the response topic and the id as correlation data. Answers nobody waits for (late, after
- * a timeout, or unknown) are ignored and counted.
+ * pending map until its answer arrives or its timeout fires (AkbError 'TIMEOUT'). Answers nobody waits
+ * for (late, after a timeout, or unknown) are ignored and counted.
+ *
+ * Where the answer comes back is fixed by the request topic (../reply-topic.ts): `dev/{d}/cmd/req` is
+ * answered on `dev/{d}/cmd/res`, `dev/{d}/kb/req` on `dev/{d}/kb/res`, `cloud/req` on `cloud/res/{from}`.
+ * The client subscribes to that topic before it sends (once per topic, until stop), and names it as
+ * `replyTo` (and, on MQTT 5, as the response topic, with the id as correlation data) for compatibility;
+ * servers ignore a `replyTo` that names anything else. `replyTopic` is where answers to requests on
+ * topics outside that table come back (a server's configured default). Requests on `fleet/cmd/req` are
+ * answered by every device on its own `cmd/res`: send one request per device (`topic: cmdReq(d)`) instead.
  */
 import { randomBytes } from 'node:crypto';
 import { AkbError, isAkbError } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../messages.js';
+import { clientOfCloudReply, replyTopicFor } from '../reply-topic.js';
 import type { ResponseEnvelope } from '../schemas/envelope.js';
 import { errorText } from './util.js';
 import type { AkbMessage, MqttTransport, QoS } from './transport.js';
@@ -15,9 +22,15 @@ import type { AkbMessage, MqttTransport, QoS } from './transport.js';
 export interface RpcClientOptions {
   /** Where requests go, e.g. `topics.cmdReq(deviceId)`. */
   requestTopic: string;
-  /** Where answers come back; this client subscribes to it, e.g. `topics.cloudRes(clientId)`. */
+  /**
+   * Where answers to requests on topics outside the reply table come back; this client subscribes to it
+   * on start. For `cloud/req` it should be `topics.cloudRes(from)`.
+   */
   replyTopic: string;
-  /** Sent as `from`. */
+  /**
+   * Sent as `from`; the cloud answers `cloud/req` on `cloud/res/{from}`. Default: the client id of a
+   * `replyTopic` of the form `akb/v1/cloud/res/{client}`.
+   */
   from?: string;
   /** Default timeout per request (ms, default 10 000). */
   timeoutMs?: number;
@@ -50,6 +63,7 @@ export interface RpcClientStats {
 
 interface Pending {
   op: string;
+  replyTopic: string;
   resolve: (data: unknown) => void;
   reject: (e: AkbError) => void;
   timer: NodeJS.Timeout;
@@ -64,9 +78,10 @@ export class RpcClient {
   private readonly counters: RpcClientStats = { sent: 0, ok: 0, errors: 0, timeouts: 0, late: 0, unknown: 0, malformed: 0 };
   private readonly prefix: string;
   private readonly qos: QoS;
+  private readonly from: string | undefined;
   private seq = 0;
-  private started: Promise<void> | undefined;
-  private stopRouting: (() => void) | undefined;
+  /** Reply topics subscribed (or being subscribed), each with the function that stops its routing. */
+  private readonly subscriptions = new Map<string, { ready: Promise<void>; stopRouting: () => void }>();
   private closed = false;
 
   constructor(
@@ -75,6 +90,7 @@ export class RpcClient {
   ) {
     this.prefix = options.idPrefix ?? randomBytes(6).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
     this.qos = options.qos ?? 1;
+    this.from = options.from ?? clientOfCloudReply(options.replyTopic);
   }
 
   get stats(): Readonly<RpcClientStats> {
@@ -87,14 +103,20 @@ export class RpcClient {
 
   /** Subscribes to the reply topic. `request` calls it on first use. */
   start(): Promise<void> {
-    this.started ??= this.subscribe();
-    return this.started;
+    return this.subscribe(this.options.replyTopic);
+  }
+
+  /** Where the answer to a request on `topic` comes back: the fixed reply topic, else `replyTopic`. */
+  replyTopicOf(topic: string = this.options.requestTopic): string {
+    return replyTopicFor(topic, { from: this.from }) ?? this.options.replyTopic;
   }
 
   /** Sends `op(args)` and resolves with the answer's data; rejects with an AkbError. */
   async request<T = unknown>(op: string, args?: unknown, options: RequestOptions = {}): Promise<T> {
     if (this.closed) throw new AkbError('CLOSED', 'the RPC client is stopped');
     const id = `${this.prefix}-${(++this.seq).toString(36)}`;
+    const topic = options.topic ?? this.options.requestTopic;
+    const replyTopic = this.replyTopicOf(topic);
     let payload: string;
     try {
       payload = encodeMessage('request', {
@@ -102,8 +124,8 @@ export class RpcClient {
         id,
         op,
         ...(args === undefined ? {} : { args }),
-        replyTo: this.options.replyTopic,
-        ...(this.options.from === undefined ? {} : { from: this.options.from }),
+        replyTo: replyTopic,
+        ...(this.from === undefined ? {} : { from: this.from }),
         ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
       });
     } catch (e) {
@@ -113,20 +135,19 @@ export class RpcClient {
       });
     }
     await this.start();
+    await this.subscribe(replyTopic);
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 10_000;
     const answer = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => this.expire(id), timeoutMs);
-      this.pending.set(id, { op, resolve, reject, timer });
+      this.pending.set(id, { op, replyTopic, resolve, reject, timer });
     });
     // The answer may settle while the publish is awaited; it is awaited below, so mark it handled now.
     answer.catch(() => undefined);
     try {
       await this.transport.publish(
-        options.topic ?? this.options.requestTopic,
+        topic,
         payload,
-        this.transport.protocolVersion === 5
-          ? { qos: this.qos, responseTopic: this.options.replyTopic, correlationData: Buffer.from(id, 'utf8') }
-          : { qos: this.qos },
+        this.transport.protocolVersion === 5 ? { qos: this.qos, responseTopic: replyTopic, correlationData: Buffer.from(id, 'utf8') } : { qos: this.qos },
       );
       this.counters.sent++;
     } catch (e) {
@@ -143,23 +164,27 @@ export class RpcClient {
       const p = this.settle(id);
       p?.reject(new AkbError('CLOSED', `request "${p.op}" abandoned: the RPC client stopped`));
     }
-    if (this.stopRouting) {
-      this.stopRouting();
-      this.stopRouting = undefined;
-      await this.transport.unsubscribe(this.options.replyTopic);
+    const subscribed = [...this.subscriptions];
+    this.subscriptions.clear();
+    for (const [topic, s] of subscribed) {
+      s.stopRouting();
+      // A subscription that failed was already forgotten; one that succeeded is undone.
+      if (await s.ready.then(() => true, () => false)) await this.transport.unsubscribe(topic);
     }
   }
 
-  private async subscribe(): Promise<void> {
-    this.stopRouting = this.transport.onMessage(this.options.replyTopic, (m) => this.onAnswer(m));
-    try {
-      await this.transport.subscribe(this.options.replyTopic, { qos: this.qos });
-    } catch (e) {
-      this.stopRouting();
-      this.stopRouting = undefined;
-      this.started = undefined;
+  /** Subscribes to `topic` once (a failed attempt is forgotten, so the next request tries again). */
+  private subscribe(topic: string): Promise<void> {
+    const existing = this.subscriptions.get(topic);
+    if (existing) return existing.ready;
+    const stopRouting = this.transport.onMessage(topic, (m) => this.onAnswer(m));
+    const ready = this.transport.subscribe(topic, { qos: this.qos }).catch((e: unknown) => {
+      stopRouting();
+      if (this.subscriptions.get(topic)?.ready === ready) this.subscriptions.delete(topic);
       throw e;
-    }
+    });
+    this.subscriptions.set(topic, { ready, stopRouting });
+    return ready;
   }
 
   private onAnswer(message: AkbMessage): void {
@@ -200,7 +225,7 @@ export class RpcClient {
       if (oldest.done !== true) this.timedOut.delete(oldest.value);
     }
     p.reject(
-      new AkbError('TIMEOUT', `no answer to "${p.op}" on ${this.options.replyTopic}`, {
+      new AkbError('TIMEOUT', `no answer to "${p.op}" on ${p.replyTopic}`, {
         hint: 'check that the server runs and subscribes to the request topic, or raise the timeout',
       }),
     );

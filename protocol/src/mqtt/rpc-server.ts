@@ -8,12 +8,16 @@
  *   past its `deadline`               → error EXPIRED, the handler is not called
  *   handler throws or rejects         → error with the AkbError's code/message/hint, else INTERNAL
  *
- * The answer goes to the MQTT 5 response topic (echoing the correlation data) when the request has one,
- * else to the payload's `replyTo`, else to `defaultReplyTopic`; with none of these it is dropped and counted.
+ * The answer goes to the topic the request topic fixes (`decideReply` in ../reply-topic.ts: cmd/req →
+ * cmd/res, kb/req → kb/res, fleet/cmd/req → this device's cmd/res, cloud/req → cloud/res/{from}, else the
+ * configured default), never to a topic the message names: a payload's `replyTo` or an MQTT 5 response
+ * topic that differs is ignored and counted (`replyToIgnored`). A request with no reply topic is dropped
+ * and counted. On MQTT 5 the correlation data is echoed.
  */
 import { isAkbError } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../messages.js';
 import { CorrelationId, type ErrorBody, type RequestEnvelope, type ResponseEnvelope } from '../schemas/envelope.js';
+import { decideReply, type ReplyRuleContext } from '../reply-topic.js';
 import { errorText } from './util.js';
 import { isPublishTopic } from './topic-match.js';
 import type { AkbMessage, MqttTransport, QoS } from './transport.js';
@@ -32,12 +36,25 @@ export interface RpcContext {
 export type RpcHandler = (args: unknown, ctx: RpcContext) => unknown;
 export type RpcHandlers = Record<string, RpcHandler>;
 
+/**
+ * A caller's own reply rule, replacing the table of `decideReply`. It sees the topic the request arrived on
+ * and who asks, never the `replyTo` a message names; it returns the reply topic, or null to drop the request.
+ */
+export type ReplyRuleFn = (requestTopic: string, request: { from: string | undefined; op: string | undefined }, context: ReplyRuleContext) => string | null;
+
 export interface RpcServerOptions {
   /** Topic (or filter) the requests arrive on, e.g. `topics.cmdReq(deviceId)`. */
   requestTopic: string;
   handlers: RpcHandlers;
-  /** Where answers go when a request names no reply topic, e.g. `topics.cmdRes(deviceId)`. */
+  /** This server's own device id: requests on `akb/v1/fleet/cmd/req` are answered on its `cmd/res`. */
+  deviceId?: string;
+  /**
+   * Where requests on topics outside the reply table are answered (and fleet requests when `deviceId` is
+   * not given). Chosen by whoever runs the server, never by a message.
+   */
   defaultReplyTopic?: string;
+  /** Replaces the reply table (default `decideReply`). */
+  replyRule?: ReplyRuleFn;
   /** QoS of the subscription and of the answers (default 1). */
   qos?: QoS;
   /** Clock for deadlines (default Date.now). */
@@ -57,6 +74,8 @@ export interface RpcServerStats {
   handlerFailures: number;
   /** Requests that could not be answered: no recoverable id, or no reply topic. */
   dropped: number;
+  /** Requests whose `replyTo` or MQTT 5 response topic named another topic than the fixed one: not honoured. */
+  replyToIgnored: number;
   publishFailures: number;
 }
 
@@ -65,7 +84,7 @@ const MAX_MESSAGE = 2000;
 export class RpcServer {
   private readonly counters: RpcServerStats = {
     received: 0, answered: 0, ok: 0, errors: 0, unknownOp: 0, badRequest: 0, expired: 0,
-    handlerFailures: 0, dropped: 0, publishFailures: 0,
+    handlerFailures: 0, dropped: 0, replyToIgnored: 0, publishFailures: 0,
   };
   private readonly handlers: ReadonlyMap<string, RpcHandler>;
   private readonly qos: QoS;
@@ -119,8 +138,8 @@ export class RpcServer {
     } catch (e) {
       return this.reject(message, e);
     }
-    const replyTopic = this.replyTopic(message, req.replyTo);
-    if (replyTopic === undefined) return this.drop(message, 'no reply topic', req.id, req.op);
+    const replyTopic = this.replyTopic(message, req.from, req.op, req.replyTo, req.id);
+    if (replyTopic === undefined) return;
     const ctx: RpcContext = { id: req.id, op: req.op, from: req.from, topic: message.topic, deadline: req.deadline, replyTopic };
 
     if (req.deadline !== undefined && req.deadline < this.now()) {
@@ -168,7 +187,7 @@ export class RpcServer {
   private async reject(message: AkbMessage, error: unknown): Promise<void> {
     this.counters.badRequest++;
     const why = `bad request: ${errorText(error)}`;
-    // Valid JSON that breaks the schema may still carry a usable id and replyTo; other failures
+    // Valid JSON that breaks the schema may still carry a usable id and from; other failures
     // (not JSON, too large, too deep) are not parsed again.
     let fields: Record<string, unknown> = {};
     if (isAkbError(error) && error.code === 'SCHEMA_VIOLATION') {
@@ -181,15 +200,15 @@ export class RpcServer {
     }
     const id = recoverId(fields.id) ?? recoverId(message.correlationData?.toString('utf8'));
     if (id === undefined) return this.drop(message, `${why}; no correlation id to answer`);
-    const replyTo = typeof fields.replyTo === 'string' && fields.replyTo.length <= 512 ? fields.replyTo : undefined;
-    const replyTopic = this.replyTopic(message, replyTo);
-    if (replyTopic === undefined) return this.drop(message, `${why}; no reply topic`, id);
     const op = typeof fields.op === 'string' ? fields.op.slice(0, 64) : '';
+    const from = typeof fields.from === 'string' ? fields.from : undefined;
+    const replyTopic = this.replyTopic(message, from, op, fields.replyTo, id, why);
+    if (replyTopic === undefined) return;
     const ctx: RpcContext = { id, op, from: undefined, topic: message.topic, deadline: undefined, replyTopic };
     return this.answerError(message, ctx, {
       code: 'BAD_REQUEST',
       message: why.slice(0, MAX_MESSAGE),
-      hint: 'send {"v":1,"id":…,"op":…,"args":…,"replyTo":…} as UTF-8 JSON',
+      hint: 'send {"v":1,"id":…,"op":…,"args":…,"from":…} as UTF-8 JSON',
     });
   }
 
@@ -198,11 +217,44 @@ export class RpcServer {
     this.report(new Error(why), message.topic, 'request dropped', id, op);
   }
 
-  private replyTopic(message: AkbMessage, replyTo: string | undefined): string | undefined {
-    for (const t of [message.responseTopic, replyTo, this.options.defaultReplyTopic]) {
-      if (t !== undefined && isPublishTopic(t)) return t;
+  /**
+   * The topic the request's own topic fixes (or the caller's rule gives); counts a `replyTo` or response
+   * topic that names another. Undefined, after counting the drop, when there is none.
+   */
+  private replyTopic(message: AkbMessage, from: string | undefined, op: string | undefined, replyTo: unknown, id: string, why?: string): string | undefined {
+    const context: ReplyRuleContext = {
+      ...(this.options.deviceId === undefined ? {} : { deviceId: this.options.deviceId }),
+      ...(this.options.defaultReplyTopic === undefined ? {} : { defaultReplyTopic: this.options.defaultReplyTopic }),
+    };
+    let topic: string | null;
+    let reason = 'the rule gave none';
+    try {
+      if (this.options.replyRule) {
+        topic = this.options.replyRule(message.topic, { from, op }, context);
+      } else {
+        const decision = decideReply(message.topic, { from }, context);
+        topic = decision.topic;
+        if (decision.topic === null) reason = decision.reason;
+      }
+    } catch (e) {
+      topic = null;
+      reason = `the reply rule failed: ${errorText(e)}`;
     }
-    return undefined;
+    if (topic !== null && !isPublishTopic(topic)) {
+      reason = `the reply rule gave ${JSON.stringify(topic.slice(0, 100))}, which cannot be published to`;
+      topic = null;
+    }
+    const asked = [message.responseTopic, typeof replyTo === 'string' ? replyTo : undefined];
+    if (asked.some((t) => t !== undefined && t !== topic)) {
+      this.counters.replyToIgnored++;
+      const named = asked.filter((t) => t !== undefined && t !== topic).map((t) => JSON.stringify(t!.slice(0, 100)));
+      this.report(new Error(`reply topic ${named.join(' and ')} ignored; the answer goes to ${topic ?? 'nowhere'}`), message.topic, 'reply topic ignored', id, op);
+    }
+    if (topic === null) {
+      this.drop(message, `${why === undefined ? '' : `${why}; `}no reply topic (${reason})`, id, op);
+      return undefined;
+    }
+    return topic;
   }
 
   private async answerError(message: AkbMessage, ctx: RpcContext, error: ErrorBody): Promise<void> {
@@ -213,8 +265,9 @@ export class RpcServer {
 
   private async send(message: AkbMessage, topic: string, payload: string, ctx: RpcContext): Promise<void> {
     try {
-      const v5 = topic === message.responseTopic && message.correlationData !== undefined;
-      await this.transport.publish(topic, payload, v5 ? { qos: this.qos, correlationData: message.correlationData } : { qos: this.qos });
+      // MQTT 5: the correlation data is echoed, wherever the answer goes.
+      const correlationData = message.correlationData;
+      await this.transport.publish(topic, payload, correlationData === undefined ? { qos: this.qos } : { qos: this.qos, correlationData });
       this.counters.answered++;
     } catch (e) {
       this.counters.publishFailures++;
