@@ -46,7 +46,42 @@ export const SemVer = z
   )
   .describe('Semantic version (semver 2.0.0), e.g. 1.2.3 or 2.0.0-rc.1.');
 
-export const Base64 = z.base64().describe('Standard base64 (RFC 4648, with padding).');
+/** Value of each base64 alphabet character (RFC 4648 section 4), -1 for anything else. */
+const BASE64_VALUES = (() => {
+  const table = new Int8Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
+})();
+
+/**
+ * Bytes that `text` decodes to when it is strict base64, else undefined. Strict: the standard alphabet
+ * (`A-Z a-z 0-9 + /`), a length that is a multiple of 4, padding `=` only to complete the last group, no
+ * whitespace or line breaks, and the bits padding leaves over set to zero (the canonical encoding, RFC
+ * 4648 section 3.5), so that one byte string has exactly one text. A linear scan: a regular expression
+ * with a quantified group overflows the regex stack on texts of hundreds of kilobytes.
+ */
+export function base64ByteLength(text: string): number | undefined {
+  const n = text.length;
+  if (n % 4 !== 0) return undefined;
+  const pad = n === 0 || text[n - 1] !== '=' ? 0 : text[n - 2] === '=' ? 2 : 1;
+  for (let i = 0; i < n - pad; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || BASE64_VALUES[c]! < 0) return undefined;
+  }
+  if (pad === 2 && (BASE64_VALUES[text.charCodeAt(n - 3)]! & 0x0f) !== 0) return undefined;
+  if (pad === 1 && (BASE64_VALUES[text.charCodeAt(n - 2)]! & 0x03) !== 0) return undefined;
+  return (n / 4) * 3 - pad;
+}
+
+/** The same rule as a regular expression, for the generated JSON Schema (validators there use their own engines). */
+export const STRICT_BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$';
+
+export const Base64 = z
+  .string()
+  .refine((text) => base64ByteLength(text) !== undefined, 'strict base64: standard alphabet, "=" padding to a multiple of 4, no whitespace, unused bits zero')
+  .meta({ pattern: STRICT_BASE64_PATTERN, contentEncoding: 'base64' })
+  .describe('Standard base64 (RFC 4648) with padding, canonical (unused bits zero), no whitespace.');
 
 /** Free text meant for people: one line, bounded. */
 export const Text = z.string().max(2000);

@@ -50,6 +50,7 @@ export function typeOf(node: Node): string {
     return r ? `${String(type)} ${r}` : String(type);
   }
   if (type === 'string') {
+    if (node.contentEncoding === 'base64') return `string (strict base64${typeof node.maxLength === 'number' ? `, ≤${node.maxLength} chars` : ''})`;
     if (typeof node.format === 'string') return `string (${node.format})`;
     if (typeof node.pattern === 'string' && node.pattern.length <= 40) return `string \`${node.pattern}\``;
     return typeof node.maxLength === 'number' ? `string (≤${node.maxLength} chars)` : 'string';
@@ -141,7 +142,9 @@ export function fieldReference(schemas: readonly { kind: MessageKind; schema: No
     '',
     'Generated from the zod schemas by `npm run schema`; do not edit by hand. Every object is closed',
     '(unknown fields are refused). Types: integers are JSON numbers without a fraction; `≥`/`≤` are',
-    'inclusive bounds. Semantics and topics: [PROTOCOL.md](../PROTOCOL.md).',
+    'inclusive bounds. Semantics and topics: [PROTOCOL.md](../PROTOCOL.md). A JSON Schema cannot relate one',
+    'field to another nor count decoded base64 bytes, so a document these schemas accept may still be refused:',
+    'the decoders also apply [the rules the JSON Schemas cannot express](../PROTOCOL.md#rules-the-json-schemas-cannot-express).',
     '',
     schemas.map(({ kind }) => `[${kind}](#${kind})`).join(' · '),
   ];

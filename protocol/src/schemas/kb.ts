@@ -6,7 +6,7 @@
  * of the whole KB before switching to it.
  */
 import { z } from 'zod';
-import { Base64, EpochMillis, IsoDateTime, NonNegativeInt, PositiveInt, Sha256Hex, Text, Uint32 } from './common.js';
+import { Base64, base64ByteLength, EpochMillis, IsoDateTime, NonNegativeInt, PositiveInt, Sha256Hex, Text, Uint32 } from './common.js';
 
 /** Operation name of entry requests (the `op` of the request envelope). */
 export const KB_ENTRIES_OP = 'kb.entries';
@@ -15,7 +15,7 @@ export const KB_MAX_PAGE = 64;
 /** Largest embedding dimension v1 allows. */
 export const KB_MAX_DIMS = 4096;
 
-/** Length of the base64 text of a `dims`-value float32 embedding. */
+/** Length of the (canonical) base64 text of a `dims`-value float32 embedding; the schema checks decoded bytes. */
 export function embeddingBase64Length(dims: number): number {
   return 4 * Math.ceil((dims * 4) / 3);
 }
@@ -47,7 +47,7 @@ export const KbEntry = z
   .strictObject({
     index: NonNegativeInt.describe('Entry index; frame headers name it as the KB entry.'),
     embedding: Base64.max(4 * Math.ceil((KB_MAX_DIMS * 4) / 3)).describe(
-      'The embedding: dims float32 values, little-endian, base64.',
+      'The embedding: dims float32 values, little-endian, base64 (exactly dims*4 bytes once decoded).',
     ),
     prior: z.number().min(0).max(1).describe('Prior weight of the entry for the decoder (its share of the corpus).'),
     label: Text.max(200).optional().describe('Human-readable label of the cluster, if the LVM agent gave one.'),
@@ -67,8 +67,8 @@ export const KbEntryResponse = z
     message: 'entries must be consecutive from offset',
     path: ['entries'],
   })
-  .refine((r) => r.entries.every((e) => e.embedding.length === embeddingBase64Length(r.dims)), {
-    message: 'every embedding must hold dims float32 values',
+  .refine((r) => r.entries.every((e) => base64ByteLength(e.embedding) === 4 * r.dims), {
+    message: 'every embedding must decode to dims*4 bytes (dims float32 values)',
     path: ['entries'],
   })
   .meta({ title: 'KB entry response', description: 'data of a kb.entries response (on akb/v1/dev/{device}/kb/res).' });

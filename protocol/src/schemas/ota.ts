@@ -5,7 +5,7 @@
  * asked block; the device installs into its inactive slot and publishes the result.
  */
 import { z } from 'zod';
-import { Base64, EpochMillis, NonNegativeInt, PositiveInt, ProfileId, SemVer, Sha256Hex, Slug, Text } from './common.js';
+import { Base64, base64ByteLength, EpochMillis, NonNegativeInt, PositiveInt, ProfileId, SemVer, Sha256Hex, Slug, Text } from './common.js';
 
 /** Smallest and largest block sizes (bytes); both powers of two. */
 export const OTA_MIN_BLOCK = 1024;
@@ -66,11 +66,11 @@ export const OtaGet = z
     bitmap: Base64.max(4 * Math.ceil(OTA_MAX_WINDOW / 8 / 3))
       .optional()
       .describe(
-        'Blocks of the window still wanted: bit i (byte i>>3, bit i&7, least significant first) set asks for block index+i. Absent: every block of the window.',
+        'Blocks of the window still wanted: bit i (byte i>>3, bit i&7, least significant first) set asks for block index+i; exactly ceil(count/8) bytes once decoded. Absent: every block of the window.',
       ),
   })
-  .refine((g) => g.bitmap === undefined || g.bitmap.length === 4 * Math.ceil(Math.ceil(g.count / 8) / 3), {
-    message: 'bitmap must hold ceil(count/8) bytes',
+  .refine((g) => g.bitmap === undefined || base64ByteLength(g.bitmap) === Math.ceil(g.count / 8), {
+    message: 'bitmap must decode to ceil(count/8) bytes',
     path: ['bitmap'],
   })
   .meta({ title: 'OTA block request', description: 'Device to sender, on akb/v1/dev/{device}/ota/get.' });
