@@ -10,6 +10,7 @@
 import { stat } from 'node:fs/promises';
 import { AkbError } from '@akb/protocol';
 import type * as ort from 'onnxruntime-node';
+import { checkFiniteRows } from './calibrate/finite.js';
 import type { JsccModelInfo } from './jscc/card.js';
 import { JsccEvaluator } from './jscc/evaluate.js';
 import { readModel } from './onnx/io.js';
@@ -33,8 +34,33 @@ export interface DataContext {
   limit?: number;
 }
 
-/** Loads `source` as rows of the model's inputs. Wrong shapes, types or missing inputs are one-line errors. */
+/**
+ * Loads `source` as rows of the model's inputs. Wrong shapes, types or missing inputs are one-line
+ * errors, and so is a NaN or an infinity, naming the source, the input and the row (for a decoder fed
+ * through the float encoder, the encoder output that is not finite).
+ */
 export async function loadData(source: string | readonly Feeds[], ctx: DataContext): Promise<LoadedData> {
+  const loaded = await loadRows(source, ctx);
+  const what = typeof source === 'string' ? source : 'the samples given in code';
+  if (loaded.encoderRows && loaded.encoderRows !== loaded.rows) {
+    checkFiniteTable(loaded.encoderRows, (r, input) => `${what}: row ${r} of input '${input}'`);
+    const encoder = ctx.jscc?.encoderPath ?? 'the encoder';
+    const rule = 'the float encoder computes non-finite values from finite data';
+    checkFiniteTable(loaded.rows, (r, input) => `${encoder} (the float encoder) turns row ${r} of ${what} into a decoder input '${input}' that`, rule);
+  } else {
+    checkFiniteTable(loaded.rows, (r, input) => `${what}: row ${r} of input '${input}'`);
+  }
+  return loaded;
+}
+
+/** Every float column of the table must be finite (calibrate/finite.ts says where it is not). */
+function checkFiniteTable(rows: RowTable, where: (row: number, input: string) => string, rule?: string): void {
+  for (const [name, col] of rows.columns) {
+    if (col.data instanceof Float32Array || col.data instanceof Float64Array) checkFiniteRows(col.data, col.rowSize, rows.count, (r) => where(r, name), rule);
+  }
+}
+
+async function loadRows(source: string | readonly Feeds[], ctx: DataContext): Promise<LoadedData> {
   const decoderFromEncoder = ctx.jscc?.role === 'decoder' && !ctx.session.inputNames.includes('image');
   if (typeof source !== 'string') {
     const rows = toRows(source.slice(0, ctx.limit ?? source.length));

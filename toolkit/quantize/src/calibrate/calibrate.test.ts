@@ -156,6 +156,26 @@ function failingModel(opType = 'Reshape'): Model {
   };
 }
 
+/** x [N, 4] -> q = a / x (a default [1, 1, 0, 1]) -> Neg -> y: 1 / 0 is Infinity, 0 / 0 is NaN. */
+function divByZeroModel(a = [1, 1, 0, 1]): Model {
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'g',
+      node: [makeNode('Div', ['a', 'x'], ['q'], 'div'), makeNode('Neg', ['q'], ['y'], 'neg')],
+      initializer: [makeTensor('a', 1, [4], Float32Array.from(a))],
+      sparseInitializer: [],
+      input: [makeValueInfo('x', 1, ['N', 4])],
+      output: [makeValueInfo('y', 1, ['N', 4])],
+      valueInfo: [],
+      quantizationAnnotation: [],
+    },
+    metadataProps: [],
+    functions: [],
+  };
+}
+
 describe('calibrate refuses bad input in one line', () => {
   const message = async (p: Promise<Map<string, TensorRange>>): Promise<string> => {
     const e = await p.then(
@@ -192,6 +212,40 @@ describe('calibrate refuses bad input in one line', () => {
     expect(await message(calibrate(model, samples, ['nope'], { method: 'minmax' }))).toBe("tensor 'nope' is not produced by any node of the model");
     const init = model.graph.initializer.find((i) => i.dataType === 1)!.name;
     expect(await message(calibrate(model, samples, [init], { method: 'minmax' }))).toBe(`tensor '${init}' is an initializer (a constant), not an activation to calibrate`);
+  });
+
+  const row = (...v: number[]): CalibrationSample => ({ x: new ort.Tensor('float32', Float32Array.from(v), [1, v.length]) });
+
+  it('a sample holding NaN or Infinity', async () => {
+    const m = divByZeroModel();
+    expect(await message(calibrate(m, [row(1, 2, 4, 4), row(1, 2, 3, NaN)], ['y'], { method: 'minmax' }))).toBe(
+      "calibration sample 1: input 'x' holds NaN at flat index 3 (1 of 4 values are not finite): calibration data must be finite numbers",
+    );
+    expect(await message(calibrate(m, [row(-Infinity, 2, 3, 4)], ['y'], { method: 'percentile' }))).toMatch(/^calibration sample 0: input 'x' holds -Infinity at flat index 0/);
+  });
+
+  it("a graph whose Div makes 1 / 0 = ±Infinity, or 0 / 0 = NaN in the middle of a tensor (where onnxruntime's ReduceMin and ReduceMax skip it)", async () => {
+    const m = divByZeroModel();
+    const text = (sample: number, value: string, tensor = "'q' (output of Div node 'div')", more = ', then in 1 more calibrated tensor'): string =>
+      `calibration sample ${sample}: the model computes ${value} in ${tensor} from finite inputs${more}: cannot calibrate a non-finite activation`;
+    const ones = row(1, 1, 1, 1);
+    // the first tensor in graph order is named, wherever it sits in the list asked for
+    expect(await message(calibrate(m, [ones, row(1, 0, 1, 1)], ['y', 'q'], { method: 'minmax' }))).toBe(text(1, 'Infinity'));
+    expect(await message(calibrate(m, [row(1, 1, 1, -0)], ['y', 'q'], { method: 'minmax' }))).toBe(text(0, '-Infinity'));
+    expect(await message(calibrate(m, [ones, row(1, 1, 0, 1)], ['y', 'q'], { method: 'minmax' }))).toBe(text(1, 'NaN'));
+    // two passes (percentile) and one pass over the values themselves (an async iterable)
+    expect(await message(calibrate(m, [ones, row(1, 1, 0, 1)], ['y'], { method: 'percentile' }))).toBe(text(1, 'NaN', "'y' (output of Neg node 'neg')", ''));
+    async function* stream(): AsyncGenerator<CalibrationSample> {
+      yield await Promise.resolve(ones);
+      yield await Promise.resolve(row(1, 1, 0, 1));
+    }
+    expect(await message(calibrate(m, stream(), ['q', 'y'], { method: 'entropy' }))).toBe(text(1, 'NaN'));
+  });
+
+  it('a sum of finite values that overflows float32 is not mistaken for a non-finite tensor', async () => {
+    // q = 1e38 four times sums past float32's 3.4e38: ReduceSum gives Infinity, the values are looked at, all finite
+    const r = await calibrate(divByZeroModel([1e38, 1e38, 1e38, 1e38]), [row(1, 1, 1, 1)], ['q'], { method: 'minmax' });
+    expect(r.get('q')).toEqual({ min: Math.fround(1e38), max: Math.fround(1e38) }); // exact: a / 1, no rounding
   });
 
   it('a model that fails to run or to load', async () => {

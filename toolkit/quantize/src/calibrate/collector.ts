@@ -15,13 +15,15 @@
  * (onnxruntime keeps every intermediate output of every sample in memory first). One-pass mode grows
  * the histogram per sample by onnxruntime's per-batch rules (see histogram.ts).
  *
- * Not as onnxruntime: infinite values are a clear error (onnxruntime fails inside numpy or quantizes
- * with an infinite scale); `symmetric` makes an Entropy range symmetric (onnxruntime ignores the flag
+ * Not as onnxruntime: NaN and infinite values are a clear error (onnxruntime fails inside numpy,
+ * quantizes with an infinite scale, or skips a NaN in ReduceMin / ReduceMax unless it comes first); `symmetric` makes an Entropy range symmetric (onnxruntime ignores the flag
  * for Entropy); MinMax's `max_intermediate_outputs`, which in onnxruntime discards the samples
  * collected so far without using them, has no equivalent (memory is bounded anyway).
  */
+import { AkbError } from '@akb/protocol';
 import type { TensorRange } from './types.js';
 import { entropyRange } from './entropy.js';
+import { firstNonFinite, nonFiniteName } from './finite.js';
 import { AbsHistogram, ENTROPY_MAX_BINS, PERCENTILE_MAX_BINS, ValueHistogram } from './histogram.js';
 import { pairwiseSumF32 } from './f32.js';
 import { percentileRange } from './percentile.js';
@@ -86,6 +88,8 @@ class RangeStat {
   batches = 0;
 
   add(data: Float32Array, tensor: string): void {
+    const bad = firstNonFinite(data);
+    if (bad !== -1) throw nonFinite(tensor, data[bad]!);
     let min = Infinity;
     let max = -Infinity;
     let minAbs = Infinity;
@@ -101,10 +105,9 @@ class RangeStat {
 
   /** One sample's min, max and min |x| (min > max: the sample held no number, and is skipped). */
   addRange(min: number, max: number, minAbs: number, tensor: string): void {
-    if (!(min <= max)) return;
-    if (!Number.isFinite(min) || !Number.isFinite(max)) {
-      throw new RangeError(`tensor '${tensor}' holds infinite values (range [${min}, ${max}]): cannot calibrate it`);
-    }
+    if (Number.isNaN(min) || Number.isNaN(max)) throw nonFinite(tensor, NaN);
+    if (min > max) return;
+    if (!Number.isFinite(min) || !Number.isFinite(max)) throw nonFinite(tensor, Number.isFinite(min) ? max : min);
     if (min < this.min) this.min = min;
     if (max > this.max) this.max = max;
     if (minAbs < this.minAbs) this.minAbs = minAbs;
@@ -115,6 +118,10 @@ class RangeStat {
   get seen(): boolean {
     return this.batches > 0;
   }
+}
+
+function nonFinite(tensor: string, value: number): AkbError {
+  return new AkbError('NON_FINITE_ACTIVATION', `tensor '${tensor}' holds ${nonFiniteName(value)}: cannot calibrate a non-finite activation`);
 }
 
 /** np.nanmean of float32 values: a float32 pairwise sum divided by the count, stored as float32. */

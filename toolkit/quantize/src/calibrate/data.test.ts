@@ -183,6 +183,31 @@ describe('loadCalibrationSamples refuses bad data in one line', () => {
     await rejects(loadCalibrationSamples(file('long.npy', npy('|u1', [1, 3, 32, 32], new Uint8Array(3073))), model), /\.npy has 1 bytes past the data of shape \(1, 3, 32, 32\) uint8$/);
   });
 
+  it('all-NaN .npy rows, an Infinity in row 2, a float64 beyond float32 and a NaN fixed input: one line naming the file, the row and the input', async () => {
+    const model = await zoo('deepjscc-r12-snr7-enc');
+    const f32 = (name: string, values: Float32Array): string => {
+      const p = join(tmp, name);
+      writeFileSync(p, npy('<f4', [values.length / 3072, 3, 32, 32], new Uint8Array(values.buffer)));
+      return p;
+    };
+    await rejects(
+      loadCalibrationSamples(f32('all-nan.npy', new Float32Array(3 * 3072).fill(NaN)), model),
+      /all-nan\.npy: row 0 of input 'image' holds NaN at flat index 0 of the row \(every value is NaN\): calibration and held-out data must be finite numbers$/,
+    );
+    const inf = new Float32Array(3 * 3072).fill(0.5);
+    inf[2 * 3072 + 17] = Infinity;
+    await rejects(loadCalibrationSamples(f32('inf.npy', inf), model), /inf\.npy: row 2 of input 'image' holds Infinity at flat index 17 of the row \(1 of 9216 values are not finite\)/);
+    // a limit that stops before the bad row reads only good rows
+    expect(await loadCalibrationSamples(join(tmp, 'inf.npy'), model, { limit: 2 })).toHaveLength(2);
+    const big = new Float64Array(3072).fill(0.25);
+    big[5] = 1e300;
+    const p = join(tmp, 'f64-big.npy');
+    writeFileSync(p, npy('<f8', [1, 3, 32, 32], new Uint8Array(big.buffer)));
+    await rejects(loadCalibrationSamples(p, model), /f64-big\.npy: row 0 of input 'image' holds 1e\+300 at flat index 5 of the row, beyond float32's range/);
+    const adaptive = await zoo('deepjscc-r12-adaptive-enc');
+    await rejects(loadCalibrationSamples(CIFAR, adaptive, { fixedInputs: { snr_db: NaN } }), /^fixed input 'snr_db' holds NaN: calibration data must be finite numbers$/);
+  });
+
   it('float64 .npy rows become float32 samples', async () => {
     const model = await zoo('deepjscc-r12-snr7-enc');
     const values = Float64Array.from({ length: 2 * 3072 }, (_, i) => (i % 97) / 97);

@@ -10,13 +10,16 @@
  *
  * Every other input needs a value in `fixedInputs` (e.g. the SNR input of the adaptive JSCC
  * encoders): a number fills the input's shape, a Float32Array gives all of one row's values.
- * Errors are one-line AkbErrors naming the file or the input.
+ * Errors are one-line AkbErrors naming the file or the input; a NaN or an infinity in a .npy row (or a
+ * float64 value beyond float32) or in a fixed input is one, naming the file, the row and the input.
+ * Images cannot hold one (bytes / 255, interpolated).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AkbError } from '@akb/protocol';
 import * as ort from 'onnxruntime-node';
 import type { Model } from '../onnx/types.js';
+import { checkFiniteRows, firstNonFinite, nonFiniteName } from './finite.js';
 import { imageToChw } from './image.js';
 import { formatDims, modelInputs, ortTypeName, type ModelInput } from './inputs.js';
 import { readNpy, type NpyArray } from './npy.js';
@@ -59,6 +62,8 @@ function fixedTensors(inputs: readonly ModelInput[], fixed: Record<string, numbe
       if (value.length !== count) throw fail(`fixed input '${name}' has ${value.length} values, its shape ${formatDims(dims)} needs ${count}`);
       data = value;
     }
+    const bad = firstNonFinite(data);
+    if (bad !== -1) throw new AkbError('NON_FINITE_DATA', `fixed input '${name}' holds ${nonFiniteName(data[bad]!)}: calibration data must be finite numbers`);
     out[name] = new ort.Tensor('float32', data, dims);
   }
   return out;
@@ -129,13 +134,18 @@ function loadNpyRows(path: string, npy: NpyArray, inputs: ModelInput[], fixed: C
   if (count === 0) throw fail(`${path}: the .npy holds no samples (shape ${shapeText})`);
   const rowDims = npy.shape.slice(1);
   const rowSize = rowDims.reduce((a, b) => a * b, 1);
+  const where = (r: number): string => `${path}: row ${r} of input '${input.name}'`;
+  if (npy.dtype !== 'uint8') checkFiniteRows(npy.data.subarray(0, count * rowSize), rowSize, count, where);
   const samples: CalibrationSample[] = [];
   for (let r = 0; r < count; r++) {
     const src = npy.data.subarray(r * rowSize, (r + 1) * rowSize);
     let row: Float32Array;
     if (npy.dtype === 'float32') row = src as Float32Array;
-    else if (npy.dtype === 'float64') row = Float32Array.from(src);
-    else row = Float32Array.from(src, (v) => v / 255);
+    else if (npy.dtype === 'float64') {
+      row = Float32Array.from(src);
+      const over = firstNonFinite(row);
+      if (over !== -1) throw new AkbError('NON_FINITE_DATA', `${where(r)} holds ${String(src[over])} at flat index ${over} of the row, beyond float32's range (±3.4e38): calibration data must fit float32`);
+    } else row = Float32Array.from(src, (v) => v / 255);
     samples.push({ ...fixed, [input.name]: new ort.Tensor('float32', row, [1, ...rowDims]) });
   }
   return samples;

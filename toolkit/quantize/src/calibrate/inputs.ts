@@ -1,11 +1,12 @@
 /**
  * A model's data inputs (graph inputs that are not initializers) and the check of a calibration
- * sample against them: names, element types and static dimensions, with one-line errors that name the
- * input and say what was expected and what was given.
+ * sample against them: names, element types, static dimensions and finite values, with one-line errors
+ * that name the input and say what was expected and what was given.
  */
 import { AkbError } from '@akb/protocol';
 import type * as ort from 'onnxruntime-node';
 import type { Model } from '../onnx/types.js';
+import { countNonFinite, firstNonFinite, nonFiniteName } from './finite.js';
 import type { CalibrationSample } from './types.js';
 
 /** One model input: element type and dims (a number, a symbolic name, or undefined when unknown). */
@@ -78,6 +79,16 @@ export function checkSample(sample: CalibrationSample, inputs: readonly ModelInp
       (input.dims.length === t.dims.length && input.dims.every((d, i) => typeof d !== 'number' || d === Number(t.dims[i])));
     if (!typeOk || !shapeOk) {
       throw new AkbError('BAD_CALIBRATION_DATA', `${where}: input '${input.name}' expects ${expected}, got ${got}`);
+    }
+    if (t.type === 'float32' || t.type === 'float64') {
+      const data = t.data as Float32Array | Float64Array;
+      const bad = firstNonFinite(data);
+      if (bad !== -1) {
+        throw new AkbError(
+          'NON_FINITE_DATA',
+          `${where}: input '${input.name}' holds ${nonFiniteName(data[bad]!)} at flat index ${bad} (${countNonFinite(data)} of ${data.length} values are not finite): calibration data must be finite numbers`,
+        );
+      }
     }
   }
 }

@@ -20,12 +20,13 @@ import { AkbError } from '@akb/protocol';
 import * as ort from 'onnxruntime-node';
 import { fromFloat16Bits } from '../onnx/float16.js';
 import { encodeModel } from '../onnx/io.js';
-import { withOutputs } from '../onnx/graph.js';
-import type { Model } from '../onnx/types.js';
+import { topoSort, withOutputs } from '../onnx/graph.js';
+import type { Model, Node } from '../onnx/types.js';
 import { ortThreadOptions } from '../ort-threads.js';
 import { resolveCalibrationOptions, TensorCollector, type CalibrationMethod } from './collector.js';
+import { firstNonFinite, nonFiniteName } from './finite.js';
 import { checkSample, modelInputs } from './inputs.js';
-import { rangeProbeModel } from './probe.js';
+import { probeOutputs, rangeProbeModel } from './probe.js';
 import type { CalibrationSample, TensorRange } from './types.js';
 
 /** Options of `calibrate`; unset values take onnxruntime's defaults for the method. */
@@ -61,6 +62,46 @@ function floatValues(name: string, t: ort.Tensor): Float32Array {
   throw new AkbError('BAD_CALIBRATION_TENSOR', `tensor '${name}' is ${t.type}: only float tensors can be calibrated`);
 }
 
+/** One sample's run; a failure is a one-line AkbError naming the sample. */
+async function runSample(session: ort.InferenceSession, sample: CalibrationSample, fetch: string[], index: number): Promise<ort.InferenceSession.OnnxValueMapType> {
+  if (fetch.length === 0) return {};
+  try {
+    return await session.run(sample, fetch);
+  } catch (e) {
+    throw new AkbError('MODEL_DOES_NOT_RUN', `the model failed to run on calibration sample ${index}: ${firstLine(e)}`, { cause: e });
+  }
+}
+
+/** A tensor found holding a NaN or an infinity, and one such value. */
+interface NonFiniteValue {
+  tensor: string;
+  value: number;
+}
+
+/**
+ * The error for activations that are not finite on finite inputs (checkSample checked them): it names
+ * the first such tensor in the graph's order, where the NaN or infinity starts, and its node.
+ */
+function nonFiniteActivation(model: Model, bad: readonly NonFiniteValue[], index: number): AkbError {
+  const position = new Map<string, number>(model.graph.input.map((v) => [v.name, -1] as const));
+  try {
+    topoSort(model.graph).forEach((n, i) => {
+      for (const o of n.output) if (o !== '' && !position.has(o)) position.set(o, i);
+    });
+  } catch {
+    // a graph onnxruntime ran has an order; keep the order found
+  }
+  const first = [...bad].sort((a, b) => (position.get(a.tensor) ?? Infinity) - (position.get(b.tensor) ?? Infinity))[0]!;
+  const producer: Node | undefined = model.graph.node.find((n) => n.output.includes(first.tensor));
+  const node = producer ? ` (output of ${producer.opType} node '${producer.name || producer.opType}')` : '';
+  const more = bad.length > 1 ? `, then in ${bad.length - 1} more calibrated tensor${bad.length > 2 ? 's' : ''}` : '';
+  return new AkbError(
+    'NON_FINITE_ACTIVATION',
+    `calibration sample ${index}: the model computes ${nonFiniteName(first.value)} in '${first.tensor}'${node} from finite inputs${more}: cannot calibrate a non-finite activation`,
+    { hint: 'check the weights that feed it (akb inspect) or keep the node in float with --exclude' },
+  );
+}
+
 /** Checks that every requested tensor is an activation of the model (a node output or a graph input). */
 function checkTensors(model: Model, tensors: readonly string[]): void {
   const produced = new Set<string>(model.graph.input.map((v) => v.name));
@@ -78,7 +119,8 @@ function checkTensors(model: Model, tensors: readonly string[]): void {
  * Runs the model on the samples and returns the calibrated range of each requested tensor, by
  * onnxruntime's MinMax, Entropy or Percentile method (see collector.ts for what each returns).
  * Throws one-line AkbErrors: a sample with a wrong input name, type or shape (naming the input and
- * the expected and actual type and shape), a model onnxruntime cannot load or run, no samples.
+ * the expected and actual type and shape) or with a NaN or infinity, an activation that is not finite
+ * (naming the first such tensor and its node), a model onnxruntime cannot load or run, no samples.
  */
 export async function calibrate(
   model: Model,
@@ -109,18 +151,16 @@ export async function calibrate(
   let done = 0;
 
   /** Runs every sample through `session`, fetching `fetch`, and hands the outputs to `fold`. */
-  const pass = async (session: ort.InferenceSession, fetch: string[], fold: (sample: CalibrationSample, out: ort.InferenceSession.OnnxValueMapType) => void): Promise<number> => {
+  const pass = async (
+    session: ort.InferenceSession,
+    fetch: string[],
+    fold: (sample: CalibrationSample, out: ort.InferenceSession.OnnxValueMapType, index: number) => void | Promise<void>,
+  ): Promise<number> => {
     let index = 0;
     try {
       for await (const sample of samples) {
         checkSample(sample, inputs, index);
-        let out: ort.InferenceSession.OnnxValueMapType;
-        try {
-          out = fetch.length > 0 ? await session.run(sample, fetch) : {};
-        } catch (e) {
-          throw new AkbError('MODEL_DOES_NOT_RUN', `the model failed to run on calibration sample ${index}: ${firstLine(e)}`, { cause: e });
-        }
-        fold(sample, out);
+        await fold(sample, await runSample(session, sample, fetch, index), index);
         index++;
         done++;
         opts.onProgress?.(done, total);
@@ -138,26 +178,58 @@ export async function calibrate(
 
   let count: number;
   if (resolved.method === 'minmax' || twoPass) {
-    // Range pass: onnxruntime reduces each tensor to its min and max (and min |x|) in the graph.
+    // Range pass: onnxruntime reduces each tensor to its min, max and sum (and min |x|) in the graph.
     const withMinAbs = [...collectors.values()].some((c) => c.needsMinAbs);
     const { model: probeModel, probes } = rangeProbeModel(model, names, withMinAbs);
-    const probeFetch = [...probes.values()].flatMap((p) => (p.minAbs ? [p.min, p.max, p.minAbs] : [p.min, p.max]));
-    count = await pass(await open(probeModel), probeFetch, (_sample, out) => {
-      for (const [name, c] of collectors) {
-        const p = probes.get(name)!;
-        const first = (n: string): number => floatValues(name, valueOf({}, out, n))[0] ?? NaN;
-        c.observeRangeValues(first(p.min), first(p.max), p.minAbs ? first(p.minAbs) : Infinity);
-      }
-    });
+    const probeFetch = [...probes.values()].flatMap(probeOutputs);
+    // Opened only when a sum is not finite while min and max are: the values then tell a NaN (which
+    // ReduceMin / ReduceMax skip) from a sum of large finite values that overflowed.
+    let valuesSession: ort.InferenceSession | undefined;
+    try {
+      count = await pass(await open(probeModel), probeFetch, async (sample, out, index) => {
+        const bad: NonFiniteValue[] = [];
+        const unsure = new Map<string, number[]>();
+        for (const [name, c] of collectors) {
+          const p = probes.get(name)!;
+          const first = (n: string): number => floatValues(name, valueOf({}, out, n))[0] ?? NaN;
+          const [min, max, sum, minAbs] = [first(p.min), first(p.max), first(p.sum), p.minAbs ? first(p.minAbs) : Infinity];
+          if (min === Infinity && max === -Infinity) continue; // no values (a zero-sized dimension)
+          if (!Number.isFinite(min) || !Number.isFinite(max)) bad.push({ tensor: name, value: Number.isNaN(min) || Number.isNaN(max) ? NaN : Number.isFinite(max) ? min : max });
+          else if (!Number.isFinite(sum)) unsure.set(name, [min, max, minAbs]);
+          else c.observeRangeValues(min, max, minAbs);
+        }
+        if (unsure.size > 0) {
+          valuesSession ??= await open(withOutputs(model, fetches));
+          const values = await runSample(valuesSession, sample, fetches.filter((n) => unsure.has(n)), index);
+          for (const [name, [min, max, minAbs]] of unsure) {
+            const data = floatValues(name, valueOf(sample, values, name));
+            const i = firstNonFinite(data);
+            if (i !== -1) bad.push({ tensor: name, value: data[i]! });
+            else collectors.get(name)!.observeRangeValues(min!, max!, minAbs!);
+          }
+        }
+        if (bad.length > 0) throw nonFiniteActivation(model, bad, index);
+      });
+    } finally {
+      await valuesSession?.release();
+    }
     if (histogramPass && count > 0) {
       for (const c of collectors.values()) c.startHistogram();
+      // the same samples through the same kernels: their values were found finite in the range pass
       await pass(await open(withOutputs(model, fetches)), fetches, (sample, out) => {
         for (const [name, c] of collectors) c.observeHistogram(floatValues(name, valueOf(sample, out, name)));
       });
     }
   } else {
-    count = await pass(await open(withOutputs(model, fetches)), fetches, (sample, out) => {
-      for (const [name, c] of collectors) c.observeStreaming(floatValues(name, valueOf(sample, out, name)));
+    count = await pass(await open(withOutputs(model, fetches)), fetches, (sample, out, index) => {
+      const values = new Map([...collectors.keys()].map((name) => [name, floatValues(name, valueOf(sample, out, name))] as const));
+      const bad: NonFiniteValue[] = [];
+      for (const [name, data] of values) {
+        const i = firstNonFinite(data);
+        if (i !== -1) bad.push({ tensor: name, value: data[i]! });
+      }
+      if (bad.length > 0) throw nonFiniteActivation(model, bad, index);
+      for (const [name, c] of collectors) c.observeStreaming(values.get(name)!);
     });
   }
   if (count === 0) throw new AkbError('BAD_CALIBRATION_DATA', 'no calibration samples: at least one is needed');
