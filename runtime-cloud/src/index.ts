@@ -1,13 +1,18 @@
-export { CloudService, type CloudServiceOptions, type CloudModelOptions } from './service.js';
-export { FleetRegistry, type FleetEntry } from './fleet.js';
-export { CloudDecoder, type CloudDecoderOptions } from './decoder.js';
-export type { DecoderStats } from './stats.js';
-export type { ImageResult, TileResult, TileStatus, ReferenceResolver } from './images.js';
-export { folderReferences } from './references.js';
-export { KbService, staticKbStore, type KbServiceOptions, type KbStore } from './kb-service.js';
-export { IntentBook, forwardIntent, type ForwardResult, type StoredIntent } from './intent.js';
-export { DEFAULT_WEIGHTS, rewardFor, weightsForIntent, type IntentWeights, type RewardWeights } from './reward.js';
-export { estimateSnr, clampDb, type SnrEstimate } from './snr.js';
-export { TileDecoder, type TileDecoderOptions, type TileDecoderStats, type TileJob } from './tile-decoder.js';
-export { threadLane, inlineLane, type DecodeLane } from './lanes.js';
-export { BoundedSet } from './bounded-set.js';
+/**
+ * `@akb/cloud`: the cloud service `akb-cloud` as a library. `decode/` receives symbol frames, reassembles
+ * them, decodes in worker-thread lanes and sends feedback; `control/` keeps the fleet registry, hosts the
+ * source KB, turns intents into reward weights and answers requests on `akb/v1/cloud/req`.
+ */
+export { CloudService, type CloudServiceOptions, type CloudModelOptions } from './control/service.js';
+export { FleetRegistry, type FleetEntry } from './control/fleet.js';
+export { KbService, staticKbStore, type KbServiceOptions, type KbStore } from './control/kb-service.js';
+export { IntentBook, forwardIntent, type ForwardResult, type StoredIntent } from './control/intent.js';
+export { CloudDecoder, type CloudDecoderOptions } from './decode/decoder.js';
+export type { DecoderStats } from './decode/stats.js';
+export type { ImageResult, TileResult, TileStatus, ReferenceResolver } from './decode/images.js';
+export { folderReferences } from './decode/references.js';
+export { DEFAULT_WEIGHTS, rewardFor, weightsForIntent, type IntentWeights, type RewardWeights } from './decode/reward.js';
+export { estimateSnr, clampDb, type SnrEstimate } from './decode/snr.js';
+export { TileDecoder, type TileDecoderOptions, type TileDecoderStats, type TileJob } from './decode/tile-decoder.js';
+export { threadLane, inlineLane, type DecodeLane } from './decode/lanes.js';
+export { BoundedSet } from './decode/bounded-set.js';

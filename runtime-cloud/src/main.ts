@@ -13,8 +13,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError } from '@akb/protocol';
-import { CloudService } from './service.js';
-import { folderReferences } from './references.js';
+import { CloudService } from './control/service.js';
+import { folderReferences } from './decode/references.js';
 
 async function main(): Promise<number> {
   const args = await yargs(hideBin(process.argv))

@@ -8,7 +8,7 @@ import { topics, type FeedbackMessage, type ReassembledFrame } from '@akb/protoc
 import type { MqttTransport } from '@akb/protocol/mqtt';
 import { psnr, type ModelSet } from '@akb/jscc';
 import type { ImageBook, ImageState, TileResult } from './images.js';
-import type { KbStore } from './kb-service.js';
+import type { KbStore } from '../control/kb-service.js';
 import { rewardFor, type RewardWeights } from './reward.js';
 import { estimateSnr } from './snr.js';
 import { countMalformed, type DecoderStats } from './stats.js';

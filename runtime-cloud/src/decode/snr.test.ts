@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { awgnChannel, gaussian } from './testing.js';
+import { awgnChannel, gaussian } from '../testing.js';
 import { clampDb, estimateSnr } from './snr.js';
 
 /** A unit-power latent of `n` complex symbols (squares sum to n, as the encoder normalizes). */

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { IntentMessage } from '@akb/protocol';
 import { loadModelSet, type ModelSet } from '@akb/jscc';
 import { IntentBook } from './intent.js';
-import { rewardFor, weightsForIntent } from './reward.js';
+import { rewardFor, weightsForIntent } from '../decode/reward.js';
 
 const T0 = 1_764_096_420_000;
 

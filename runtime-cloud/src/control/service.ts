@@ -12,12 +12,12 @@ import { AkbError, KB_ENTRIES_OP, INTENT_SET_OP, filters, topics } from '@akb/pr
 import { AkbMqttClient, RpcClient, RpcServer, connectMqtt, type MqttTransport, type RpcHandlers } from '@akb/protocol/mqtt';
 import { createLogger } from '@akb/protocol/log';
 import { loadModelSet, type ModelSet } from '@akb/jscc';
-import { CloudDecoder, type CloudDecoderOptions } from './decoder.js';
+import { CloudDecoder, type CloudDecoderOptions } from '../decode/decoder.js';
 import { FleetRegistry } from './fleet.js';
-import type { ImageResult, ReferenceResolver } from './images.js';
+import type { ImageResult, ReferenceResolver } from '../decode/images.js';
 import { IntentBook, forwardIntent } from './intent.js';
 import { KbService } from './kb-service.js';
-import { DEFAULT_WEIGHTS } from './reward.js';
+import { DEFAULT_WEIGHTS } from '../decode/reward.js';
 
 export interface CloudModelOptions {
   /** The zoo folder (models/zoo); sets are read from its sibling sets/ folder. */

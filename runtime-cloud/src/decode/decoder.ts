@@ -22,7 +22,7 @@ import { BoundedSet } from './bounded-set.js';
 import { OrphanFrames } from './orphans.js';
 import { decodeTile, lostTile, type SetRuntime, type TileContext } from './tile-pipeline.js';
 import { ImageBook, type ImageResult, type ImageState, type ReferenceResolver } from './images.js';
-import { staticKbStore, type KbStore } from './kb-service.js';
+import { staticKbStore, type KbStore } from '../control/kb-service.js';
 import { DEFAULT_WEIGHTS, type RewardWeights } from './reward.js';
 import { TileDecoder, type TileDecoderOptions } from './tile-decoder.js';
 import { countMalformed, emptyStats, type DecoderStats } from './stats.js';

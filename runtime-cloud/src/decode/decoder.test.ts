@@ -8,7 +8,7 @@ import { MemoryBus } from '@akb/protocol/mqtt';
 import { loadModelSet, psnr, type ModelSet } from '@akb/jscc';
 import { CloudDecoder } from './decoder.js';
 import type { ImageResult } from './images.js';
-import { SetSessions, decodeDirectly, loadFixtureImages, rxFragments, sendImage, type FixtureImages, type SentImage } from './testing.js';
+import { SetSessions, decodeDirectly, loadFixtureImages, rxFragments, sendImage, type FixtureImages, type SentImage } from '../testing.js';
 
 const DEVICE = 'cam-01';
 

@@ -8,8 +8,8 @@
  * builds the model's inputs itself: in a thread lane that copying happens off the main thread, and a
  * prior table (the KB's priors, its global mean) crosses to the worker once, not once per tile.
  *
- * - `threadLane`: onnxruntime-node (CPU) in a worker thread. The worker is plain JavaScript given as
- *   source (`eval`), so it runs the same from sources (vitest, tsx) and from dist/.
+ * - `threadLane`: onnxruntime-node (CPU) in a worker thread (lane-worker.js, plain JavaScript, so it runs
+ *   the same from the sources under vitest or tsx and from dist/).
  * - `inlineLane`: any InferenceSession from the edge's BackendRegistry, on the main thread (WASM, or a
  *   backend that cannot run in a worker).
  */
@@ -63,51 +63,6 @@ export interface ThreadLaneOptions {
   intraOpThreads?: number;
 }
 
-// The worker: one session, batches in order; prior tables cached by id; the output copied out of
-// onnxruntime's memory so that its buffer can be transferred.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const ort = require(workerData.ortPath);
-const text = (e) => String((e && e.message) || e).slice(0, 500);
-const tables = new Map();
-const f32 = (data, dims) => new ort.Tensor('float32', data, dims);
-function feeds(m) {
-  const latent = new Float32Array(m.rows * m.width);
-  for (let i = 0; i < m.rows; i++) latent.set(m.latent.subarray(m.offsets[i], m.offsets[i + 1]), i * m.width);
-  const out = { latent: f32(latent, [m.rows, m.width]) };
-  if (m.priorIds) {
-    const t3 = 3 * m.tile * m.tile;
-    const prior = new Float32Array(m.rows * t3);
-    for (let i = 0; i < m.rows; i++) {
-      const table = tables.get(m.priorIds[i]);
-      if (!table) throw new Error('prior table ' + m.priorIds[i] + ' is unknown to the worker');
-      prior.set(table.subarray(m.priorOffsets[i], m.priorOffsets[i] + t3), i * t3);
-    }
-    out.prior = f32(prior, [m.rows, 3, m.tile, m.tile]);
-  }
-  if (m.snrDb) out.snr_db = f32(m.snrDb, [m.rows, 1]);
-  if (m.length) out.length = f32(m.length, [m.rows, 1]);
-  return out;
-}
-ort.InferenceSession.create(workerData.model, {
-  executionProviders: ['cpu'], graphOptimizationLevel: 'all',
-  intraOpNumThreads: workerData.threads, interOpNumThreads: 1,
-}).then((session) => {
-  parentPort.postMessage({ type: 'ready' });
-  parentPort.on('message', (m) => {
-    for (const t of m.tables) tables.set(t.id, t.data);
-    for (const id of m.drop) tables.delete(id);
-    let input;
-    try { input = feeds(m); } catch (e) { parentPort.postMessage({ type: 'error', id: m.id, message: text(e) }); return; }
-    session.run(input).then((out) => {
-      const o = out[m.output];
-      if (!o || o.type !== 'float32') throw new Error('the model has no float32 output ' + m.output);
-      const data = new Float32Array(o.data);
-      parentPort.postMessage({ type: 'result', id: m.id, data }, [data.buffer]);
-    }).catch((e) => parentPort.postMessage({ type: 'error', id: m.id, message: text(e) }));
-  });
-}, (e) => parentPort.postMessage({ type: 'failed', message: text(e) }));
-`;
 
 type WorkerReply =
   | { type: 'ready' }
@@ -126,7 +81,7 @@ export async function threadLane(model: Uint8Array, options: ThreadLaneOptions =
   } catch (e) {
     throw new AkbError('BACKEND_UNAVAILABLE', 'onnxruntime-node is not installed for the cloud decoder', { cause: e, hint: 'use inline lanes (lane: "inline")' });
   }
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath, model: Uint8Array.from(model), threads: options.intraOpThreads ?? 1 } });
+  const worker = new Worker(new URL('./lane-worker.js', import.meta.url), { workerData: { ortPath, model: Uint8Array.from(model), threads: options.intraOpThreads ?? 1 } });
   const waiting = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
   const tables = new Map<ArrayBufferLike, number>();
   let dead: Error | undefined;

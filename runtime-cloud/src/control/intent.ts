@@ -9,7 +9,7 @@
 import { AkbError, INTENT_SET_OP, isAkbError, topics, validateMessage, type IntentMessage } from '@akb/protocol';
 import type { RpcClient } from '@akb/protocol/mqtt';
 import type { ModelSet } from '@akb/jscc';
-import { DEFAULT_WEIGHTS, weightsForIntent, type IntentWeights, type RewardWeights } from './reward.js';
+import { DEFAULT_WEIGHTS, weightsForIntent, type IntentWeights, type RewardWeights } from '../decode/reward.js';
 
 export interface IntentBookOptions {
   /** The set whose channel KB and actions the weights are derived from (the first akb set). */
