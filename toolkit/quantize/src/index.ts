@@ -6,7 +6,7 @@ export * from './onnx/float16.js';
 export * from './onnx/graph.js';
 export { quantizeModel, resolvePreset, splitExclude, type QuantizeOptions, type QuantizeProgress } from './quantize.js';
 export { PRESETS, presetByName, presetForProfile, presetNames, type Preset, type ProfileLike, type QuantizeMode } from './presets.js';
-export { formatReport, reportToJson } from './report/format.js';
+export { formatReport, reportToJson, targetMiss } from './report/format.js';
 export type { QuantizeReport, TensorSqnr, OutputSqnr } from './report/types.js';
 export { findJscc, type JsccModelInfo } from './jscc/card.js';
 export { JsccEvaluator, type JsccEvaluation, type PsnrPoint } from './jscc/evaluate.js';

@@ -286,7 +286,8 @@ async function verifyOnAll(
     loss = await lossOf(result);
     evaluations++;
   }
-  return { result, sensitivity: { ...found, keptInFloat: kept, finalScore: -loss, met: loss <= allowedLossDb, evaluations, verifiedOnAll: true } };
+  // minScore becomes the user's target (the search aimed below it on its subset): what `met` is judged by
+  return { result, sensitivity: { ...found, minScore: -allowedLossDb, keptInFloat: kept, finalScore: -loss, met: loss <= allowedLossDb, evaluations, verifiedOnAll: true } };
 }
 
 /** The preset of the options, with `mode` applied; unknown names are a one-line error. */

@@ -4,6 +4,11 @@ import { defineCommand } from './define.js';
 import { emit } from '../run-command.js';
 
 const METHODS = ['minmax', 'entropy', 'percentile'] as const;
+
+/** Exit code when --target-sqnr / --target-psnr-loss is not met (without --allow-miss); the model is written. */
+export const EXIT_TARGET_NOT_MET = 3;
+
+const EPILOG = `Exit codes: 0 done; 1 an error (one line on stderr, no output file); 2 bad arguments; ${EXIT_TARGET_NOT_MET} a --target-sqnr or --target-psnr-loss target was not met (the best model the search found is still written and the report printed; --allow-miss exits 0 instead, with the warning); 70 a bug.`;
 const TYPES = ['int8', 'uint8'] as const;
 
 export const quantizeCommand = defineCommand({
@@ -26,6 +31,7 @@ export const quantizeCommand = defineCommand({
       .option('held-out', { type: 'string', describe: 'held-out data for the report (default: the last 20% of --calib)' })
       .option('target-psnr-loss', { type: 'number', describe: 'JSCC: keep the fewest nodes in float so PSNR through the channel drops at most this many dB' })
       .option('target-sqnr', { type: 'number', describe: 'keep the fewest nodes in float so the output SQNR reaches this many dB' })
+      .option('allow-miss', { type: 'boolean', default: false, describe: `exit 0, not ${EXIT_TARGET_NOT_MET}, when a target is not met (a warning on stderr still says so)` })
       .option('kept-weights', { choices: ['int8', 'float'] as const, describe: 'weights of the nodes the accuracy-driven search keeps in float (default int8: weight-only)' })
       .option('semantics', { choices: ['kernels', 'reference'] as const, describe: "what the accuracy-driven search scores with: this CPU's onnxruntime kernels, or the QDQ reference semantics (ARM boards); default reference for a device profile" })
       .option('jscc', { type: 'boolean', describe: 'force (or with --no-jscc skip) PSNR through the channel; default: when card.json says encoder/decoder' })
@@ -33,9 +39,10 @@ export const quantizeCommand = defineCommand({
       .option('snr', { type: 'string', describe: 'SNR grid in dB for the JSCC PSNR, comma-separated (default: the card\'s)' })
       .option('latency-runs', { type: 'number', default: 20, describe: 'runs per latency median' })
       .option('report', { type: 'string', describe: 'also write the report as JSON to this file' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+      .epilog(EPILOG),
   run: async (args, io) => {
-    const { quantizeModel, presetByName, presetForProfile, formatReport, reportToJson } = await import('@akb/quantize');
+    const { quantizeModel, presetByName, presetForProfile, formatReport, reportToJson, targetMiss } = await import('@akb/quantize');
     let preset = presetByName(args.profile);
     if (preset === undefined) {
       const { getProfile } = await import('@akb/devices');
@@ -76,6 +83,11 @@ export const quantizeCommand = defineCommand({
     if (args.report !== undefined) await writeFile(args.report, `${reportToJson(report)}\n`);
     if (args.json) io.out(reportToJson(report));
     else emit(io, false, report, () => formatReport(report));
+    const miss = targetMiss(report);
+    if (miss === undefined) return;
+    const written = `the model was written to ${report.output.path}`;
+    if (args.allowMiss) io.err(`akb: warning: ${miss}; ${written} (--allow-miss: exit 0)`);
+    else throw new AkbError('TARGET_NOT_MET', `${miss}; ${written}`, { hint: 'relax the target, or pass --allow-miss to accept it with exit 0', exitCode: EXIT_TARGET_NOT_MET });
   },
 });
 

@@ -53,6 +53,20 @@ export function formatReport(r: QuantizeReport, opts: { tensors?: number } = {})
   return lines;
 }
 
+/**
+ * One line saying that the accuracy-driven target was missed, or undefined when there was no target or
+ * it was met: `target NOT met: output SQNR 41.20 dB with 3 of 3 nodes kept in float, target 200.00 dB`.
+ */
+export function targetMiss(r: QuantizeReport): string | undefined {
+  const s = r.sensitivity;
+  if (s === undefined || s.met) return undefined;
+  const psnr = s.metric === 'psnr-loss';
+  const show = (score: number): string => (psnr ? `${(-score).toFixed(3)} dB` : db(score));
+  const what = psnr ? 'worst PSNR loss' : 'output SQNR';
+  const kept = `${s.keptInFloat.length} of ${s.nodes.length || s.keptInFloat.length} nodes kept in float`;
+  return `target NOT met: ${what} ${show(s.finalScore)} with ${kept}, target ${psnr ? 'at most ' : ''}${show(s.minScore)}`;
+}
+
 /** Left-aligned columns padded to their widest cell, a dashed rule under the header. */
 export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

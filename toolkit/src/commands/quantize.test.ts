@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import yargs from 'yargs';
+import { describe, expect, it } from 'vitest';
+import { POLICY, policyStatesNpy, tempDir } from '../../../test/quantize/fixtures.js';
+import type { CliContext } from './define.js';
+import { EXIT_TARGET_NOT_MET, quantizeCommand } from './quantize.js';
+
+/** Runs `akb quantize ...` through yargs and the command's handler, capturing what it prints. */
+async function akbQuantize(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = { io: { out: (l) => out.push(l), err: (l) => err.push(l) }, exitCode: 0 };
+  await yargs(['quantize', ...args]).strict().command(quantizeCommand(ctx)).parseAsync();
+  return { code: ctx.exitCode, out, err };
+}
+
+describe('akb quantize with an accuracy target', () => {
+  // The DQN policy keeps int8 weights on the nodes the search keeps in float, so 200 dB of output SQNR
+  // cannot be reached even with every node kept: the target is missed.
+  it(`exits ${EXIT_TARGET_NOT_MET} (not 0) when --target-sqnr 200 is not met, still writing the model and printing the report`, async () => {
+    const dir = tempDir('cmd-miss');
+    const output = join(dir, 'p.onnx');
+    const r = await akbQuantize(POLICY, '--calib', policyStatesNpy(dir, 20), '-o', output, '--target-sqnr', '200', '--latency-runs', '1');
+    expect(EXIT_TARGET_NOT_MET).toBe(3);
+    expect(r.code).toBe(EXIT_TARGET_NOT_MET);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toMatch(/^akb: target NOT met: output SQNR \d+\.\d\d dB with (\d+) of \1 nodes kept in float, target 200\.00 dB; the model was written to .*p\.onnx \(relax the target, or pass --allow-miss to accept it with exit 0\)$/);
+    expect(r.out.join('\n')).toMatch(/target 200\.00 dB NOT met/);
+    expect(existsSync(output)).toBe(true);
+  });
+
+  it('exits 0 with the warning on stderr when --allow-miss is given, and 0 without a word when the target is met', async () => {
+    const dir = tempDir('cmd-allow');
+    const calib = policyStatesNpy(dir, 20);
+    const missed = await akbQuantize(POLICY, '--calib', calib, '-o', join(dir, 'a.onnx'), '--target-sqnr', '200', '--allow-miss', '--latency-runs', '1', '--json');
+    expect(missed.code).toBe(0);
+    expect(missed.err).toHaveLength(1);
+    expect(missed.err[0]).toMatch(/^akb: warning: target NOT met: .* \(--allow-miss: exit 0\)$/);
+    expect((JSON.parse(missed.out.join('\n')) as { sensitivity: { met: boolean } }).sensitivity.met).toBe(false);
+    const met = await akbQuantize(POLICY, '--calib', calib, '-o', join(dir, 'b.onnx'), '--target-sqnr', '10', '--latency-runs', '1');
+    expect(met.code).toBe(0);
+    expect(met.err).toEqual([]);
+  });
+
+  it('documents the exit codes in --help', async () => {
+    const out: string[] = [];
+    const ctx: CliContext = { io: { out: (l) => out.push(l), err: () => undefined }, exitCode: 0 };
+    const help = await yargs(['quantize', '--help']).wrap(null).command(quantizeCommand(ctx)).exitProcess(false).getHelp();
+    expect(help).toContain('--allow-miss');
+    expect(help).toMatch(/Exit codes: 0 done; 1 an error .*; 2 bad arguments; 3 a --target-sqnr or --target-psnr-loss target was not met \(the best model the search found is still written/);
+  });
+});
