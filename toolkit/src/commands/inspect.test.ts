@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
-import type { InspectReport } from '@akb/quantize';
+import type { InspectReport, Model } from '@akb/quantize';
+import { addFeedsItself, cycleInIfBranch, inputDimsPast2p53, threeNodeCycle, trillionParameterInitializer, writeModel } from '../../../test/quantize/hostile.js';
 import type { CliContext } from './define.js';
 import { inspectCommand } from './inspect.js';
 
@@ -61,6 +62,24 @@ describe('akb inspect', () => {
     expect(card.err).toHaveLength(1);
     expect(card.err[0]).toMatch(/^akb: .*card\.json: (corrupt ONNX protobuf|not an ONNX model)/);
   });
+
+  const hostile: [string, () => Model, RegExp][] = [
+    ['a graph whose Add feeds itself', addFeedsItself, /main graph has a cycle: Add node 'add' reads 'y', which it computes itself$/],
+    ['a four-node cycle', threeNodeCycle, /main graph has a cycle: 'add' -> 'relu' -> 'neg' -> 'abs' -> 'add'/],
+    ["a cycle inside an If's branch", cycleInIfBranch, /subgraph 'then_branch' of If node 'if' has a cycle/],
+    ['a model whose initializer claims 1.1 T elements', trillionParameterInitializer, /initializer 'w' declares FLOAT \[1048576, 1048576\] \(1\.1 T elements, 4\.4 TB\) but holds 16 bytes of raw data$/],
+    ['an input whose dims multiply past 2^53', inputDimsPast2p53, /'x' \(main graph\) declares dims \[1073741824, 1073741824, 1073741824\]: .* past the limit of 1\.1 T \(2\^40\)/],
+  ];
+  for (const [what, make, message] of hostile) {
+    it(`refuses ${what} with one line and exit 1`, async () => {
+      const r = await akbInspect(writeModel('inspect', make()));
+      expect(r.code).toBe(1);
+      expect(r.out).toEqual([]);
+      expect(r.err).toHaveLength(1);
+      expect(r.err[0]).toMatch(/^akb: .*inspect\.onnx: /);
+      expect(r.err[0]).toMatch(message);
+    });
+  }
 
   it('runs as users run it: the built bin prints JSON, and refuses a corrupt model with one line, exit 1, no stack', () => {
     // Thrown at it: the MLP policy cut at 5000 bytes. (npm test builds dist/ first, as for cli.test.ts.)

@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
 import { POLICY, policyStatesNpy, tempDir } from '../../../test/quantize/fixtures.js';
+import type { Model } from '@akb/quantize';
+import { addFeedsItself, ifReadsItsOwnOutput, trillionParameterInitializer, valueInfoPastLimit, writeModel } from '../../../test/quantize/hostile.js';
 import type { CliContext } from './define.js';
 import { EXIT_TARGET_NOT_MET, quantizeCommand } from './quantize.js';
 
@@ -14,6 +16,26 @@ async function akbQuantize(...args: string[]): Promise<{ code: number; out: stri
   await yargs(['quantize', ...args]).strict().command(quantizeCommand(ctx)).parseAsync();
   return { code: ctx.exitCode, out, err };
 }
+
+describe('akb quantize refuses hostile models in one line, exit 1, no output file', () => {
+  const hostile: [string, () => Model, RegExp][] = [
+    ['a graph whose Add feeds itself', addFeedsItself, /main graph has a cycle: Add node 'add' reads 'y', which it computes itself$/],
+    ["an If whose branch reads the If's own output", ifReadsItsOwnOutput, /main graph has a cycle: If node 'if' reads 'y'/],
+    ['a model whose initializer claims 1.1 T elements', trillionParameterInitializer, /initializer 'w' declares FLOAT \[1048576, 1048576\] \(1\.1 T elements, 4\.4 TB\) but holds 16 bytes/],
+    ['a value_info of 2^41 elements', valueInfoPastLimit, /'r' \(main graph\) declares dims \[1048576, 1048576, 2\]: 2\.2 T elements, past the limit/],
+  ];
+  for (const [what, make, message] of hostile) {
+    it(what, async () => {
+      const dir = tempDir('cmd-hostile');
+      const r = await akbQuantize(writeModel('q', make()), '--calib', policyStatesNpy(dir, 4), '-o', join(dir, 'out.onnx'));
+      expect(r.code).toBe(1);
+      expect(r.err).toHaveLength(1);
+      expect(r.err[0]).toMatch(/^akb: .*q\.onnx: /);
+      expect(r.err[0]).toMatch(message);
+      expect(readdirSync(dir)).toEqual(['states.npy']);
+    });
+  }
+});
 
 describe('akb quantize with an accuracy target', () => {
   // The DQN policy keeps int8 weights on the nodes the search keeps in float, so 200 dB of output SQNR

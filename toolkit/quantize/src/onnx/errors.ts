@@ -6,8 +6,9 @@ import { AkbError } from '@akb/protocol';
 
 /**
  * The bytes are not a well-formed ONNX protobuf (truncated, corrupt, wrong wire type, a length past the
- * end), or external data is missing or points where it must not. The message is one line and says where:
- * the byte offset and the message being decoded, or the tensor and file.
+ * end), external data is missing or points where it must not, or the decoded model breaks ONNX's rules
+ * (a cycle, tensor data that does not match its dims, absurd dims: validate.ts). The message is one line
+ * and says where: the byte offset and the message being decoded, or the tensor, node and file.
  */
 export class OnnxFormatError extends AkbError {
   override readonly name: string = 'OnnxFormatError';

@@ -10,6 +10,7 @@ import { encodeModelProto } from './encode.js';
 import { OnnxFormatError } from './errors.js';
 import { externalizeInitializers, loadExternalData } from './external.js';
 import type { Model } from './types.js';
+import { validateModel } from './validate.js';
 
 /**
  * Decodes ONNX protobuf bytes. Tensor payloads (`rawData`) are views of `bytes`, not copies: don't
@@ -35,9 +36,11 @@ export function encodeModel(model: Model): Uint8Array {
 /**
  * Reads and decodes a model file. With `externalData` (the default), tensors stored in external files are
  * read into `rawData` and become inline; their locations must be relative, stay inside the model's
- * folder (no `..`, no symlink out) and lie within their file. Errors are one line and name the file.
+ * folder (no `..`, no symlink out) and lie within their file. With `validate` (the default) the model is
+ * then checked as validate.ts says: no cycle, tensor data that matches its dims, sane declared shapes.
+ * Errors are one line and name the file.
  */
-export async function readModel(path: string, opts: { externalData?: boolean } = {}): Promise<Model> {
+export async function readModel(path: string, opts: { externalData?: boolean; validate?: boolean } = {}): Promise<Model> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -51,7 +54,13 @@ export async function readModel(path: string, opts: { externalData?: boolean } =
     if (e instanceof OnnxFormatError) throw new OnnxFormatError(`${path}: ${e.message}`, { offset: e.offset });
     throw e;
   }
-  if (opts.externalData ?? true) await loadExternalData(model, dirname(path));
+  try {
+    if (opts.externalData ?? true) await loadExternalData(model, dirname(path));
+    if (opts.validate ?? true) validateModel(model);
+  } catch (e) {
+    if (e instanceof OnnxFormatError) throw new OnnxFormatError(`${path}: ${e.message}`, { offset: e.offset, ...(e.hint ? { hint: e.hint } : {}) });
+    throw e;
+  }
   return model;
 }
 
