@@ -78,7 +78,7 @@ describe('RpcServer: answers go where the request topic says, never where the me
     expect(s.stats).toMatchObject({ received: 5, dropped: 5, answered: 0, badRequest: 1 });
     await deliver(t, s, topics.cloudReq(), { v: 1, id: 'c-ok', op: 'whoami', from: 'tool-1', replyTo: topics.cloudRes('victim') });
     expect(t.topics()).toEqual([topics.cloudRes('tool-1')]);
-    expect(JSON.parse(t.published[0]!.payload).data).toMatchObject({ from: 'tool-1', replyTopic: topics.cloudRes('tool-1') });
+    expect(JSON.parse(t.published[0]!.payload)).toMatchObject({ data: { from: 'tool-1', replyTopic: topics.cloudRes('tool-1') } });
   });
 
   it('answers fleet requests on its own cmd/res when it knows its device id', async () => {

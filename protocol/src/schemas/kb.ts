@@ -23,7 +23,7 @@ export function embeddingBase64Length(dims: number): number {
 export const KbAnnounce = z
   .strictObject({
     v: z.literal(1).describe('Message format version.'),
-    kbVersion: Uint32.min(1).describe('KB version, +1 per rebuild; frame headers name it.'),
+    kbVersion: Uint32.min(1).describe('KB version id: the first 32 bits (big-endian) of the SHA-256 of the KB keys (PROTOCOL.md, "KB version"); frame headers name it.'),
     entries: Uint32.describe('Number of entries (codebook size).'),
     dims: PositiveInt.max(KB_MAX_DIMS).describe('Embedding dimension of every entry.'),
     sha256: Sha256Hex.describe('SHA-256 of the KB snapshot as described in PROTOCOL.md ("KB digest"): every entry in index order.'),

@@ -1,11 +1,17 @@
 /**
  * PROTOCOL.md must agree with the code: the topic table with TOPIC_CATALOG and topics.ts, every message
- * kind documented, the KB digest example computed by kbDigest.
+ * kind documented, the reply-topic table with replyTopicFor, and the worked numbers (KB digest, KB
+ * version, numeric device id, session, float16 NaN, nesting limit) with the functions that compute them.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { numericDeviceId } from '../device-id.js';
+import { float32BitsToFloat16Bits } from '../frame/float16.js';
+import { MAX_JSON_DEPTH } from '../messages.js';
+import { defaultSession } from '../mqtt/client.js';
+import { replyTopicFor } from '../reply-topic.js';
 import { KB_KINDS, OTA_KINDS, topics } from '../topics.js';
-import { MESSAGE_KINDS, TOPIC_CATALOG, kbDigest } from './index.js';
+import { INTENT_SET_OP, KB_ENTRIES_OP, MESSAGE_KINDS, TOPIC_CATALOG, kbDigest, kbVersionOf } from './index.js';
 
 const doc = readFileSync(new URL('../../PROTOCOL.md', import.meta.url), 'utf8');
 const DEVICE = 'dev-x';
@@ -53,6 +59,31 @@ describe('PROTOCOL.md', () => {
       { embedding: [1, 2], prior: 0.25 },
     ]);
     expect(doc).toContain(digest);
+  });
+
+  it('states the reply-topic table that replyTopicFor implements', () => {
+    const section = doc.slice(doc.indexOf('### Reply topics'), doc.indexOf('### Operations'));
+    const rows = [...section.matchAll(/^\| `(akb\/v1\/[^`]+)` \| `(akb\/v1\/[^`]+)`/gm)].map((m) => [m[1]!, m[2]!] as const);
+    expect(rows.length).toBe(4);
+    const fill = (t: string): string => t.replace('{device}', 'cam-01').replace('{self}', 'cam-07').replace('{from}', 'tool-1');
+    for (const [request, reply] of rows) {
+      expect(replyTopicFor(fill(request), { from: 'tool-1' }, { deviceId: 'cam-07' }), request).toBe(fill(reply));
+    }
+  });
+
+  it('lists the operations the protocol names', () => {
+    for (const op of [KB_ENTRIES_OP, INTENT_SET_OP, 'ping', 'fleet.list']) expect(doc).toContain(`| \`${op}\` |`);
+  });
+
+  it('gives worked numbers that the code reproduces', () => {
+    const hex = (n: number): string => `0x${n.toString(16).toUpperCase()} = ${n}`;
+    expect(doc).toContain(`\`cam-01\` gives ${hex(numericDeviceId('cam-01'))}`);
+    expect(doc).toContain(`\`kbVersion\` is ${hex(kbVersionOf([[0.5, -0.25], [1, 2]]))}`);
+    expect(doc).toContain(`2025-11-25T18:47:00Z\ngives ${defaultSession(Date.parse('2025-11-25T18:47:00Z'))}`);
+    expect(doc).toContain(`2026-01-01T00:00:00Z gives ${defaultSession(Date.parse('2026-01-01T00:00:00Z'))}`);
+    expect(doc).toContain(`unixMillis - ${Date.UTC(2024, 0, 1)}`);
+    expect(doc).toContain(`**0x${float32BitsToFloat16Bits(0x7fc00000).toString(16).toUpperCase()}**`);
+    expect(doc).toContain(`nested deeper than ${MAX_JSON_DEPTH} levels`);
   });
 
   it('keeps every section filled', () => {

@@ -34,7 +34,7 @@ export const Capability = z
 const statusBase = {
   v: z.literal(1).describe('Message format version.'),
   device: DeviceId.describe('Id of the device this status is about (the same as in the topic).'),
-  session: Uint32.describe('Connection counter of the device, incremented on every connect; birth and death of one connection share it.'),
+  session: Uint32.describe('Connection number: tenths of a second since 2024-01-01 (mod 2^32) when the process started, +1 per reconnect; larger is newer; birth and death of one connection share it.'),
   ts: EpochMillis.describe('When the status was made (for a death: when the last will was registered, i.e. at connect).'),
 };
 

@@ -25,7 +25,7 @@ export interface TopicSpec {
 
 export const TOPIC_CATALOG: readonly TopicSpec[] = [
   { topic: 'akb/v1/dev/{device}/status', direction: 'edge → all', payload: 'status', qos: 1, retained: true, publishers: 'the device; the broker (last will)' },
-  { topic: 'akb/v1/dev/{device}/telemetry', direction: 'edge → cloud', payload: 'telemetry', qos: 1, retained: false, publishers: 'the device' },
+  { topic: 'akb/v1/dev/{device}/telemetry', direction: 'edge → dashboards, tools', payload: 'telemetry', qos: 1, retained: false, publishers: 'the device' },
   { topic: 'akb/v1/dev/{device}/link/tx', direction: 'edge → channel', payload: 'frame', qos: 0, retained: false, publishers: 'the device' },
   { topic: 'akb/v1/dev/{device}/link/rx', direction: 'channel → cloud', payload: 'frame', qos: 0, retained: false, publishers: 'emulator or radio gateway' },
   { topic: 'akb/v1/dev/{device}/link/meta', direction: 'edge → cloud', payload: 'image-meta', qos: 1, retained: false, publishers: 'the device' },
