@@ -4,10 +4,10 @@
  * graph or a subgraph, tensors whose dims claim far more than their data, absurd declared shapes,
  * weights with flipped bits or NaN.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeNode, makeValueInfo } from '../../toolkit/quantize/src/onnx/graph.js';
-import { encodeModel } from '../../toolkit/quantize/src/onnx/io.js';
+import { decodeModel, encodeModel } from '../../toolkit/quantize/src/onnx/io.js';
 import { makeTensor } from '../../toolkit/quantize/src/onnx/tensor.js';
 import { DataType, type Graph, type Model, type Node, type TensorProto, type ValueInfo } from '../../toolkit/quantize/src/onnx/types.js';
 import { tempDir } from './fixtures.js';
@@ -98,4 +98,27 @@ export function inputDimsPast2p53(): Model {
 /** A value_info of [1048576, 1048576, 2]: 2^41 elements, past the 2^40 limit. */
 export function valueInfoPastLimit(): Model {
   return model(graph([makeNode('Relu', ['x'], ['r'], 'relu'), makeNode('Neg', ['r'], ['y'], 'neg')], { valueInfo: [makeValueInfo('r', F, [1048576, 1048576, 2])] }));
+}
+
+/**
+ * A copy of the model at `path` whose first float initializer of at least `minElements` values has one
+ * value corrupted: set to `value`, or with bit `bit` flipped (default 30, the highest exponent bit, in
+ * the value of smallest nonzero magnitude unless `index` says which: a weight of 1e-5 becomes 3.4e33, a
+ * model that quantized with activation scales near 1e31 and no word said). Returns the model, the
+ * initializer's name and the corrupted value.
+ */
+export function corruptWeight(path: string, opts: { index?: number; bit?: number; value?: number; minElements?: number } = {}): { model: Model; tensor: string; corrupted: number } {
+  const m = decodeModel(new Uint8Array(readFileSync(path)));
+  const t = m.graph.initializer.find((i) => i.dataType === DataType.FLOAT && i.rawData !== undefined && i.rawData.length >= 4 * (opts.minElements ?? 16))!;
+  const raw = Uint8Array.from(t.rawData!);
+  const view = new DataView(raw.buffer);
+  const values = new Float32Array(raw.buffer.slice(0));
+  let index = opts.index ?? 0;
+  if (opts.index === undefined && opts.value === undefined) {
+    for (let i = 0; i < values.length; i++) if (values[i] !== 0 && Math.abs(values[i]!) < Math.abs(values[index]!)) index = i;
+  }
+  if (opts.value !== undefined) view.setFloat32(4 * index, opts.value, true);
+  else view.setUint32(4 * index, view.getUint32(4 * index, true) ^ (1 << (opts.bit ?? 30)), true);
+  t.rawData = raw;
+  return { model: m, tensor: t.name, corrupted: view.getFloat32(4 * index, true) };
 }

@@ -4,7 +4,8 @@
  * read → check it runs → load calibration and held-out rows → calibrate (int8/trt) → rewrite (QDQ,
  * fp16 or weight-only) → optionally keep the most sensitive nodes in float until a target holds →
  * measure (output SQNR on held-out rows, per-tensor SQNR, onnxruntime-node latency, JSCC PSNR through
- * the channel) → write atomically. Any failure is a one-line AkbError and leaves no output file: the
+ * the channel) → write atomically. Suspicious weights (NaN, infinities, absurd outliers) and absurd
+ * calibrated ranges are reported as warnings as they are found (report/warnings.ts). Any failure is a one-line AkbError and leaves no output file: the
  * file is written last, and only after the quantized model has loaded and run in onnxruntime-node.
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -28,6 +29,7 @@ import { createSession, medianLatencyMs, runAll, type Feeds } from './report/ses
 import { outputSqnr } from './report/output-sqnr.js';
 import { tensorSqnr } from './report/tensors.js';
 import type { QuantizeReport } from './report/types.js';
+import { absurdRanges, suspiciousWeights, type ModelWarning } from './report/warnings.js';
 import { searchSensitivity, type SensitivityResult } from './sensitivity/search.js';
 import { quantizeWeightsOnly } from './weight-only/index.js';
 
@@ -87,6 +89,8 @@ export interface QuantizeOptions {
   /** Held-out rows used for the per-tensor SQNR (default 8). */
   tensorRows?: number;
   onProgress?: (p: QuantizeProgress) => void;
+  /** Called with each warning as it is found (they are also in the report's `warnings`). */
+  onWarning?: (w: ModelWarning) => void;
 }
 
 /** The model produced and its report. The output file is written before this resolves. */
@@ -95,6 +99,14 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const preset = resolvePreset(opts);
   await checkOutput(opts.input, opts.output);
   const model = await readModel(opts.input);
+  const warnings: ModelWarning[] = [];
+  const warn = (ws: readonly ModelWarning[]): void => {
+    for (const w of ws) {
+      warnings.push(w);
+      opts.onWarning?.(w);
+    }
+  };
+  warn(suspiciousWeights(model));
   const floatBytes = encodeModel(model);
   const floatSession = await createSession(floatBytes, opts.input);
   const jscc = opts.jscc === false ? undefined : await findJscc(opts.input, { required: opts.jscc === true, ...(opts.jsccPartner ? { partner: opts.jsccPartner } : {}) });
@@ -147,6 +159,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
       onProgress: (done, total) => opts.onProgress?.({ phase: 'calibrate', done, ...(total !== undefined ? { total } : {}) }),
     });
     calibration = { method, samples: calibRows.count, source: calibData.source, seconds: (performance.now() - t0) / 1000 };
+    warn(absurdRanges(ranges));
   }
   // fp16: nodes whose values do not fit float16 on the calibration rows stay float32 (fp16-guard.ts).
   const fp16Guarded = preset.mode === 'fp16' ? await fp16OutOfRange(model, calibRows, floatActivations(model)) : [];
@@ -250,6 +263,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     ...(jsccReport ? { jscc: jsccReport } : {}),
     ...(jsccReference ? { jsccReference } : {}),
     ...(sensitivity ? { sensitivity: { ...sensitivity, semantics } } : {}),
+    warnings,
     seconds: (performance.now() - started) / 1000,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };

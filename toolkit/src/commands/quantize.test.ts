@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
 import { POLICY, policyStatesNpy, tempDir } from '../../../test/quantize/fixtures.js';
-import type { Model } from '@akb/quantize';
-import { addFeedsItself, ifReadsItsOwnOutput, trillionParameterInitializer, valueInfoPastLimit, writeModel } from '../../../test/quantize/hostile.js';
+import type { Model, QuantizeReport } from '@akb/quantize';
+import { addFeedsItself, corruptWeight, ifReadsItsOwnOutput, trillionParameterInitializer, valueInfoPastLimit, writeModel } from '../../../test/quantize/hostile.js';
 import type { CliContext } from './define.js';
 import { EXIT_TARGET_NOT_MET, quantizeCommand } from './quantize.js';
 
@@ -35,6 +35,33 @@ describe('akb quantize refuses hostile models in one line, exit 1, no output fil
       expect(readdirSync(dir)).toEqual(['states.npy']);
     });
   }
+});
+
+describe('akb quantize warns about suspicious numbers', () => {
+  it('a policy with one weight bit flipped (its smallest weight times 2^128, ~1e34): one stderr line per suspicious weight and activation, listed in the JSON report, exit 0', async () => {
+    const dir = tempDir('cmd-flip');
+    const { model, tensor } = corruptWeight(POLICY);
+    const r = await akbQuantize(writeModel('flipped', model), '--calib', policyStatesNpy(dir, 20), '-o', join(dir, 'out.onnx'), '--json', '--latency-runs', '1');
+    expect(r.code).toBe(0);
+    expect(r.err[0]).toMatch(new RegExp(`^akb: warning: weight '${tensor.replace('.', '\\.')}' reaches \\|w\\| = \\d\\.\\d\\de\\+3\\d while the model's other weights peak at`));
+    expect(r.err.length).toBeGreaterThan(1);
+    for (const line of r.err.slice(1)) expect(line).toMatch(/^akb: warning: activation '.*' is calibrated to \[.*\], beyond ±1\.00e\+6: one int8 step is at least \d\.\d\de\+\d\d/);
+    const report = JSON.parse(r.out.join('\n')) as QuantizeReport;
+    expect(report.warnings.map((w) => `akb: warning: ${w.message}`)).toEqual(r.err);
+    expect(report.warnings[0]).toMatchObject({ kind: 'weight', tensor });
+    expect(report.warnings.slice(1).every((w) => w.kind === 'activation')).toBe(true);
+  });
+
+  it('a policy with a NaN weight: warned, then one error naming the first NaN activation, exit 1, no output file', async () => {
+    const dir = tempDir('cmd-nan');
+    const { model, tensor } = corruptWeight(POLICY, { value: NaN, index: 5 });
+    const r = await akbQuantize(writeModel('nan', model), '--calib', policyStatesNpy(dir, 20), '-o', join(dir, 'out.onnx'));
+    expect(r.code).toBe(1);
+    expect(r.err).toHaveLength(2);
+    expect(r.err[0]).toBe(`akb: warning: weight '${tensor}' holds 1 NaN value (of 1408): the model computes garbage with it, and it cannot be quantized`);
+    expect(r.err[1]).toMatch(/^akb: calibration sample 0: the model computes NaN in '.*' \(output of \w+ node '.*'\) from finite inputs.*: cannot calibrate a non-finite activation \(check the weights that feed it/);
+    expect(readdirSync(dir)).toEqual(['states.npy']);
+  });
 });
 
 describe('akb quantize with an accuracy target', () => {

@@ -79,6 +79,10 @@ export const quantizeCommand = defineCommand({
         : {}),
       latencyRuns: positive('latency-runs', args.latencyRuns) ?? 20,
       onProgress: progress.update,
+      onWarning: (w) => {
+        progress.done();
+        io.err(`akb: warning: ${w.message}`);
+      },
     }).finally(progress.done);
     if (args.report !== undefined) await writeFile(args.report, `${reportToJson(report)}\n`);
     if (args.json) io.out(reportToJson(report));

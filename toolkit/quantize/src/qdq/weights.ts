@@ -6,6 +6,8 @@
  * zero point is then recomputed; onnxruntime skips those and lets the bias clip).
  */
 import { qRange, quantizePerChannel, quantizePerTensor, quantizeValue, roundHalfEven, typeRange, type QParams, type QuantType } from '../numerics/qparams.js';
+import { AkbError } from '@akb/protocol';
+import { countNonFinite, firstNonFinite, nonFiniteName } from '../calibrate/finite.js';
 import { tensorToFloat32 } from '../onnx/tensor.js';
 import type { TensorProto } from '../onnx/types.js';
 
@@ -31,9 +33,15 @@ export interface WeightSpec {
   reduceRange: boolean;
 }
 
-/** Quantizes an initializer per tensor, or per channel when `spec.axis` is set. */
+/** Quantizes an initializer per tensor, or per channel when `spec.axis` is set; a NaN or infinity in it is a one-line AkbError. */
 export function quantizeWeight(t: TensorProto, spec: WeightSpec): QuantizedWeight {
   const values = tensorToFloat32(t);
+  const bad = firstNonFinite(values);
+  if (bad !== -1) {
+    throw new AkbError('NON_FINITE_WEIGHT', `weight '${t.name}' holds ${nonFiniteName(values[bad]!)} (${countNonFinite(values)} of ${values.length} values are not finite): it cannot be quantized`, {
+      hint: 'fix the model, or keep its node in float with --exclude',
+    });
+  }
   const base = { type: spec.type, symmetric: spec.symmetric, reduceRange: spec.reduceRange, values, dims: [...t.dims] };
   if (spec.axis === undefined) {
     const q = quantizePerTensor(values, spec.type, { symmetric: spec.symmetric, reduceRange: spec.reduceRange });

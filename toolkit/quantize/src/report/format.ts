@@ -1,7 +1,7 @@
 /** The quantization report as terminal lines (the JSON form is the report object itself). */
 import type { QuantizeReport } from './types.js';
 
-/** Human lines for `akb quantize`: summary, latency, JSCC PSNR, sensitivity, worst tensors, ops left in float. */
+/** Human lines for `akb quantize`: summary, latency, JSCC PSNR, sensitivity, worst tensors, ops left in float, warnings. */
 export function formatReport(r: QuantizeReport, opts: { tensors?: number } = {}): string[] {
   const lines: string[] = [];
   const kv = (k: string, v: string): void => void lines.push(`${k.padEnd(18)} ${v}`);
@@ -49,6 +49,10 @@ export function formatReport(r: QuantizeReport, opts: { tensors?: number } = {})
   if (r.leftInFloat.length > 0) {
     lines.push('', 'left in float:');
     lines.push(...table(['node', 'op', 'reason'], r.leftInFloat.map((s) => [s.node, s.opType, s.reason])));
+  }
+  if (r.warnings.length > 0) {
+    lines.push('', `warnings (${r.warnings.length}):`);
+    for (const w of r.warnings) lines.push(`- ${w.message}`);
   }
   return lines;
 }

@@ -1,6 +1,7 @@
 /** The quantization report: what `quantizeModel` returns and `akb quantize --json` prints. */
 import type { JsccEvaluation } from '../jscc/evaluate.js';
 import type { SensitivityResult } from '../sensitivity/search.js';
+import type { ModelWarning } from './warnings.js';
 
 /** Quantization error of one activation or weight, measured in isolation. */
 export interface TensorSqnr {
@@ -49,6 +50,11 @@ export interface QuantizeReport {
   jsccReference?: JsccEvaluation;
   /** The accuracy-driven search, and the semantics its candidates were scored with. */
   sensitivity?: SensitivityResult & { semantics: 'kernels' | 'reference' };
+  /**
+   * Suspicious numbers, one line each (also printed on stderr by `akb quantize`): weights holding NaN or
+   * infinities or absurd outliers, calibrated activation ranges beyond ±1e6 (warnings.ts gives the rules).
+   */
+  warnings: ModelWarning[];
   seconds: number;
   peakRssMb: number;
 }

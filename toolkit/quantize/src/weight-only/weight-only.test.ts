@@ -11,6 +11,7 @@ import { makeNode, makeValueInfo } from '../onnx/graph.js';
 import { decodeModel, encodeModel } from '../onnx/io.js';
 import { makeTensor, tensorToFloat32 } from '../onnx/tensor.js';
 import { DataType, type Model } from '../onnx/types.js';
+import { corruptWeight } from '../../../../test/quantize/hostile.js';
 import { quantizeWeightsOnly } from './index.js';
 
 const root = (p: string): string => fileURLToPath(new URL(`../../../../${p}`, import.meta.url));
@@ -140,6 +141,20 @@ describe('quantizeWeightsOnly', () => {
     expect(tensorToFloat32(result.model.graph.initializer[0]!)).toEqual(uniform(8, 1, -1, 1));
     const feeds = { x: new ort.Tensor('float32', uniform(6, 2), [2, 3]), w: new ort.Tensor('float32', uniform(12, 3), [3, 4]) };
     expect(await run(result.model, feeds)).toEqual(await run(model, feeds));
+  });
+
+  it('refuses a weight holding NaN or an infinity with a one-line typed error naming it (a NaN was quantized to 0 without a word, an infinity was a RangeError: exit 70)', () => {
+    for (const value of [NaN, Infinity]) {
+      const { model, tensor } = corruptWeight(root('models/zoo/akb-dqn-policy/model.onnx'), { value, index: 7 });
+      let err: unknown;
+      try {
+        quantizeWeightsOnly(model);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'NON_FINITE_WEIGHT', exitCode: 1 });
+      expect((err as Error).message).toBe(`weight '${tensor}' holds ${String(value)} (1 of 1408 values are not finite): it cannot be quantized`);
+    }
   });
 
   it('does not modify the input model', async () => {
