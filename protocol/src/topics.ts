@@ -16,6 +16,8 @@
  *   akb/v1/fleet/kb/announce            retained JSON: the current source-KB version
  *   akb/v1/fleet/cmd/req                JSON request envelopes to every device
  *   akb/v1/cloud/req, akb/v1/cloud/res/{client}  requests to the cloud and their answers
+ *
+ * Where each request is answered is fixed by its topic: reply-topic.ts.
  */
 import { ProtocolError } from './errors.js';
 

@@ -1,7 +1,8 @@
 /**
  * Request/response envelopes for commands over MQTT. The correlation id travels in the payload, so the
- * protocol works on MQTT 3.1.1 brokers; on MQTT 5 the same id is also sent as correlation data and the
- * reply topic as the response topic.
+ * protocol works on MQTT 3.1.1 brokers; on MQTT 5 the same id is also sent as correlation data. Where the
+ * answer goes is fixed by the request topic (../reply-topic.ts), never chosen by the envelope: `replyTo`
+ * stays for compatibility and is honoured only when it names that topic.
  */
 import { z } from 'zod';
 
@@ -23,15 +24,21 @@ export const RequestEnvelope = z
     id: CorrelationId,
     op: OperationName,
     args: z.unknown().optional().describe('Arguments of the operation; their schema depends on op.'),
-    /** Topic the answer goes to (for MQTT 3.1.1 clients; MQTT 5 clients also set the response topic). */
+    /** Kept for compatibility: where the requester expects the answer. Responders ignore it unless it names the fixed reply topic. */
     replyTo: z
       .string()
       .min(1)
       .max(512)
       .optional()
-      .describe('Topic the answer goes to; MQTT 5 requesters also set it as the response topic, which wins when both are present.'),
+      .describe(
+        'Where the requester expects the answer. Kept for compatibility: responders answer on the reply topic the request topic fixes (cmd/req: cmd/res, kb/req: kb/res, cloud/req: cloud/res/{from}) and ignore a replyTo that names another.',
+      ),
     /** Who asks: a device or client id. */
-    from: z.string().max(64).optional().describe('Who asks: a device or client id.'),
+    from: z
+      .string()
+      .max(64)
+      .optional()
+      .describe('Who asks: a device or client id. Required on akb/v1/cloud/req, whose answer goes to akb/v1/cloud/res/{from}: there it must be 1-64 of [A-Za-z0-9._-], not "." or "..".'),
     /** Milliseconds since the epoch after which the request is stale and must not be executed. */
     deadline: z
       .number()
@@ -73,5 +80,5 @@ export const ResponseEnvelope = z
       })
       .strict(),
   ])
-  .meta({ title: 'Response envelope', description: 'The answer to a request, on its replyTo (or MQTT 5 response) topic.' });
+  .meta({ title: 'Response envelope', description: 'The answer to a request, on the reply topic its request topic fixes (cmd/res, kb/res, cloud/res/{from}).' });
 export type ResponseEnvelope = z.infer<typeof ResponseEnvelope>;
