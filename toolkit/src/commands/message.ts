@@ -7,14 +7,16 @@ const validate = defineCommand({
   builder: (y) =>
     y
       .positional('kind', { type: 'string', demandOption: true, describe: 'message kind, e.g. model-card, device-profile, edge-config' })
-      .positional('file', { type: 'string', demandOption: true }),
+      .positional('file', { type: 'string', demandOption: true, describe: 'the JSON file, or - for standard input' })
+      // yargs reads a lone '-' after an option name as an empty option, not as the value: take one argument as it is
+      .nargs('file', 1),
   run: async (args, io) => {
     const { decodeMessage, isMessageKind, MESSAGE_KINDS, AkbError } = await import('@akb/protocol');
     if (!isMessageKind(args.kind)) {
       throw new AkbError('UNKNOWN_KIND', `unknown message kind "${args.kind}"`, { hint: `known: ${MESSAGE_KINDS.join(', ')}` });
     }
     decodeMessage(args.kind, await readInput(args.file));
-    io.out(`${args.file}: valid ${args.kind}`);
+    io.out(`${args.file === '-' ? 'standard input' : args.file}: valid ${args.kind}`);
   },
 });
 
