@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { AkbError, isAkbError } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../messages.js';
-import { clientOfCloudReply, replyTopicFor } from '../reply-topic.js';
+import { clientOfCloudReply, decideReply } from '../reply-topic.js';
 import type { ResponseEnvelope } from '../schemas/envelope.js';
 import { errorText } from './util.js';
 import type { AkbMessage, MqttTransport, QoS } from './transport.js';
@@ -106,9 +106,19 @@ export class RpcClient {
     return this.subscribe(this.options.replyTopic);
   }
 
-  /** Where the answer to a request on `topic` comes back: the fixed reply topic, else `replyTopic`. */
+  /**
+   * Where the answer to a request on `topic` comes back: the fixed reply topic, else `replyTopic`. Throws
+   * AkbError('BAD_REQUEST') for `cloud/req` without a usable `from`, which no server could answer.
+   */
   replyTopicOf(topic: string = this.options.requestTopic): string {
-    return replyTopicFor(topic, { from: this.from }) ?? this.options.replyTopic;
+    const decision = decideReply(topic, { from: this.from });
+    if (decision.topic !== null) return decision.topic;
+    if (decision.reason === 'no-from' || decision.reason === 'bad-from') {
+      throw new AkbError('BAD_REQUEST', `requests on ${topic} are answered on akb/v1/cloud/res/{from}, and this client has ${this.from === undefined ? 'no from' : `from ${JSON.stringify(this.from)}, which is no client id`}`, {
+        hint: 'give the RpcClient `from` (1-64 of A-Z a-z 0-9 . _ -) or a replyTopic of topics.cloudRes(clientId)',
+      });
+    }
+    return this.options.replyTopic;
   }
 
   /** Sends `op(args)` and resolves with the answer's data; rejects with an AkbError. */

@@ -159,6 +159,13 @@ describe('RpcServer and RpcClient in memory', () => {
     expect(await client.request('whoami')).toMatchObject({ from: 'tool-9', replyTopic: topics.cloudRes('tool-9') });
   });
 
+  it('refuses to send on cloud/req without a from the cloud could answer to', async () => {
+    const client = new RpcClient(new MemoryTransport(), { requestTopic: topics.cloudReq(), replyTopic: 'lab/answers' });
+    await expect(client.request('ping')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const slashed = new RpcClient(new MemoryTransport(), { requestTopic: topics.cloudReq(), replyTopic: 'lab/answers', from: 'a/b' });
+    await expect(slashed.request('ping')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
   it('follows per-request topics to each device\'s cmd/res, subscribing once per topic', async () => {
     // Thrown at it: the cloud's intent forwarding, one request per device through one client.
     const t = new MemoryTransport();
