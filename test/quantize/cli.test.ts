@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { corruptModel, ENC, imagesWithCorruptJpeg, modelThatDoesNotRun, npyBytes, POLICY, policyStatesNpy, tempDir, truncatedModel } from './fixtures.js';
+import { addFeedsItself, nanFromImages, writeModel } from './hostile.js';
 import { CIFAR_SAMPLES } from './images.js';
 
 // As users run it: the built bin in a child process (npm test builds first).
@@ -42,6 +43,10 @@ describe('akb quantize', () => {
     ['an image folder with a corrupt JPEG', (dir) => [ENC, '--calib', imagesWithCorruptJpeg(), '-o', join(dir, 'o.onnx')], /^akb: .*99999-broken\.jpg/],
     ['an unknown profile', (dir) => [ENC, '--profile', 'rpi-9', '--calib', CIFAR_SAMPLES, '-o', join(dir, 'o.onnx')], /^akb: unknown device profile "rpi-9"/],
     ['an output folder that does not exist', () => [ENC, '--calib', CIFAR_SAMPLES, '-o', '/nonexistent-akb/o.onnx'], /^akb: cannot write \/nonexistent-akb\/o\.onnx: the folder \/nonexistent-akb does not exist$/],
+    // these two gave a useless model with exit 0, and an internal error with exit 70
+    ['all-NaN .npy rows', (dir) => [POLICY, '--calib', statesNpy(dir, 'nan.npy', () => NaN), '-o', join(dir, 'o.onnx')], /^akb: .*nan\.npy: row 0 of input 'state' holds NaN at flat index 0 of the row \(every value is NaN\): calibration and held-out data must be finite numbers \(fix or drop those rows\)$/],
+    ['an Infinity in .npy row 3', (dir) => [POLICY, '--calib', statesNpy(dir, 'inf.npy', (i) => (i === 3 * 11 + 4 ? Infinity : 0.5)), '-o', join(dir, 'o.onnx')], /^akb: .*inf\.npy: row 3 of input 'state' holds Infinity at flat index 4 of the row \(1 of 110 values are not finite\)/],
+    ['a cyclic graph (its Add feeds itself)', (dir) => [writeModel('cli-cycle', addFeedsItself()), '--calib', statesNpy(dir, 's.npy', () => 0.5), '-o', join(dir, 'o.onnx')], /^akb: .*cli-cycle\.onnx: main graph has a cycle: Add node 'add' reads 'y', which it computes itself$/],
   ];
   for (const [what, args, message] of bad) {
     it(`refuses ${what}: one line, exit 1, no output file`, () => {
@@ -55,7 +60,38 @@ describe('akb quantize', () => {
       expect(existsSync('/nonexistent-akb')).toBe(false);
     });
   }
+
+  it('refuses images through a model whose Div computes 0 / 0 (NaN from finite input), naming the tensor: exit 1, no output file', () => {
+    // it gave a model calibrated to [0, 0] with exit 0: onnxruntime's ReduceMin/ReduceMax returned NaN, which was skipped
+    const dir = tempDir('cli-nan-act');
+    const r = akb('quantize', writeModel('nan-act', nanFromImages()), '--calib', CIFAR_SAMPLES, '-o', join(dir, 'o.onnx'));
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('akb quantize: ')); // progress lines on a non-TTY stderr
+    expect(lines).toEqual([
+      "akb: calibration sample 0: the model computes NaN in 'q' (output of Div node 'div') from finite inputs, then in 1 more calibrated tensor: cannot calibrate a non-finite activation (check the weights that feed it with akb inspect, or keep the node in float with --exclude)",
+    ]);
+    expect(r.status).toBe(1);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it(`exits 3 when --target-sqnr is not met (the model is written), 0 with --allow-miss`, () => {
+    const dir = tempDir('cli-target');
+    const calib = policyStatesNpy(dir, 20);
+    const miss = akb('quantize', POLICY, '--calib', calib, '-o', join(dir, 'a.onnx'), '--target-sqnr', '200', '--latency-runs', '1');
+    expect(miss.status).toBe(3);
+    expect(miss.stderr).toMatch(/^akb: target NOT met: output SQNR .* target 200\.00 dB; the model was written to .*a\.onnx/m);
+    expect(existsSync(join(dir, 'a.onnx'))).toBe(true);
+    const allowed = akb('quantize', POLICY, '--calib', calib, '-o', join(dir, 'b.onnx'), '--target-sqnr', '200', '--allow-miss', '--latency-runs', '1');
+    expect(allowed.status).toBe(0);
+    expect(allowed.stderr).toMatch(/^akb: warning: target NOT met: .*\(--allow-miss: exit 0\)$/m);
+  });
 });
+
+/** 10 rows of 11 policy-state values from `value(flat index)` as a .npy file. */
+function statesNpy(dir: string, name: string, value: (i: number) => number): string {
+  const path = join(dir, name);
+  writeFileSync(path, npyBytes([10, 11], Float32Array.from({ length: 110 }, (_, i) => value(i))));
+  return path;
+}
 
 function wrongShapeNpy(dir: string): string {
   const path = join(dir, 'wrong.npy');

@@ -122,3 +122,14 @@ export function corruptWeight(path: string, opts: { index?: number; bit?: number
   t.rawData = raw;
   return { model: m, tensor: t.name, corrupted: view.getFloat32(4 * index, true) };
 }
+
+/** An image model (image [N, 3, 32, 32]) whose Div computes 0 / 0 = NaN from any finite input: z = image - image, q = z / z, y = image + q. */
+export function nanFromImages(): Model {
+  const image = [makeValueInfo('image', F, ['N', 3, 32, 32])];
+  return model(
+    graph([makeNode('Sub', ['image', 'image'], ['z'], 'sub'), makeNode('Div', ['z', 'z'], ['q'], 'div'), makeNode('Add', ['image', 'q'], ['y'], 'add')], {
+      input: image,
+      output: [makeValueInfo('y', F, ['N', 3, 32, 32])],
+    }),
+  );
+}

@@ -126,6 +126,8 @@ describe('quantizeModel refuses bad input in one line and writes nothing', () =>
     ['an --exclude name the model does not have', () => ({ input: ENC, calib: CIFAR_SAMPLES, exclude: ['NoSuchNode'] }), /^--exclude NoSuchNode: the model has no node or op type of that name$/],
     ['int8 without calibration data', () => ({ input: ENC }), /^int8 needs calibration data$/],
     ['calibration data that does not exist', () => ({ input: ENC, calib: '/nonexistent-akb-calib' }), /^\/nonexistent-akb-calib: no such file or folder$/],
+    ['a folder of .npy whose image.npy holds NaN in row 2', () => ({ input: ENC, calib: nanNpyFolder() }), /^.*nan-folder.*: row 2 of input 'image' holds NaN at flat index 0 of the row \(3072 of 12288 values are not finite\): calibration and held-out data must be finite numbers$/],
+    ['samples given in code with an Infinity', () => ({ input: POLICY, calib: [{ state: new ort.Tensor('float32', Float32Array.from({ length: 22 }, (_, i) => (i === 13 ? Infinity : 0.1)), [2, 11]) }] }), /^the samples given in code: row 1 of input 'state' holds Infinity at flat index 2 of the row/],
     ['a PSNR target for a model that is not JSCC', () => ({ input: POLICY, calib: policyStatesNpy(tempDir('t'), 8), target: { psnrLossDb: 0.1 } }), /--target-psnr-loss needs a JSCC model/],
   ];
   for (const [what, make, message] of cases) {
@@ -145,6 +147,14 @@ describe('quantizeModel refuses bad input in one line and writes nothing', () =>
     });
   }
 });
+
+function nanNpyFolder(): string {
+  const dir = tempDir('nan-folder');
+  const data = new Float32Array(4 * 3072).fill(0.5);
+  data.fill(NaN, 2 * 3072, 3 * 3072);
+  writeFileSync(join(dir, 'image.npy'), npyBytes([4, 3, 32, 32], data));
+  return dir;
+}
 
 function wrongShapeNpyFolder(): string {
   const dir = tempDir('wrong-shape');

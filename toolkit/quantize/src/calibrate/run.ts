@@ -98,7 +98,7 @@ function nonFiniteActivation(model: Model, bad: readonly NonFiniteValue[], index
   return new AkbError(
     'NON_FINITE_ACTIVATION',
     `calibration sample ${index}: the model computes ${nonFiniteName(first.value)} in '${first.tensor}'${node} from finite inputs${more}: cannot calibrate a non-finite activation`,
-    { hint: 'check the weights that feed it (akb inspect) or keep the node in float with --exclude' },
+    { hint: 'check the weights that feed it with akb inspect, or keep the node in float with --exclude' },
   );
 }
 
