@@ -1,6 +1,8 @@
 /**
  * Request/response over a real broker: RpcServer's dispatch table and RpcClient's pending map, on aedes
- * (MQTT 3.1.1: correlation id and replyTo in the payload) and on Mosquitto (also MQTT 5 response topic).
+ * (MQTT 3.1.1: correlation id in the payload) and on Mosquitto (also MQTT 5 correlation data). Answers go
+ * only where the request topic says (cmd/req → cmd/res): a payload's replyTo or an MQTT 5 response topic
+ * naming anything else is ignored and counted, never published to.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { AkbError, ResponseEnvelope, topics } from '@akb/protocol';
@@ -145,10 +147,12 @@ function rpcSuite(kind: BrokerKind, protocolVersion: 4 | 5): void {
 
   it('answers malformed requests with BAD_REQUEST when it can, and drops the rest', async () => {
     // Thrown at it: bytes that are not UTF-8 JSON, JSON nested 100 deep, JSON without an id, a bad op name
-    // with an id and replyTo, a wrong envelope version, a replyTo with wildcards, an unknown field.
+    // with an id, a wrong envelope version, a replyTo with wildcards, an unknown field; every replyTo names
+    // a topic other than the device's cmd/res, so every answer must still come on cmd/res and nowhere else.
     const { server, device } = await pair();
     const replyTo = topics.cloudRes(uniqueId('raw'));
-    const inbox = await Inbox.open(clientConn, replyTo);
+    const inbox = await Inbox.open(clientConn, topics.cmdRes(device));
+    const elsewhere = await Inbox.open(clientConn, replyTo);
     const send = (p: string | Uint8Array): Promise<void> => clientConn.publish(topics.cmdReq(device), p, { qos: 1 });
     await send(new Uint8Array([0xff, 0x00, 0x7b]));
     await send(`${'['.repeat(100)}${']'.repeat(100)}`);
@@ -157,13 +161,15 @@ function rpcSuite(kind: BrokerKind, protocolVersion: 4 | 5): void {
     await send(JSON.stringify({ v: 2, id: 'bad-v', op: 'echo', replyTo }));
     await send(JSON.stringify({ v: 1, id: 'bad-reply', op: 'echo', replyTo: 'akb/v1/+/x' }));
     await send(JSON.stringify({ v: 1, id: 'extra', op: 'echo', replyTo, sneaky: true }));
-    const got = (await inbox.waitFor(3)).map((m) => ResponseEnvelope.parse(JSON.parse(m.payload.toString())));
+    const got = (await inbox.waitFor(4)).map((m) => ResponseEnvelope.parse(JSON.parse(m.payload.toString())));
     inbox.close();
-    expect(got.map((r) => r.id)).toEqual(['bad-op', 'bad-v', 'extra']);
-    for (const r of got) expect(r).toMatchObject({ status: 'error', error: { code: 'BAD_REQUEST' } });
-    // 'bad-reply' is a valid envelope whose replyTo cannot be published to: answered (ok) on the default
-    // reply topic instead, so it is no bad request.
-    await expect.poll(() => server.stats).toMatchObject({ received: 7, badRequest: 6, dropped: 3, answered: 4 });
+    // Handlers and refusals may finish in any order.
+    got.sort((a, b) => a.id.localeCompare(b.id));
+    expect(got.map((r) => [r.id, r.status])).toEqual([['bad-op', 'error'], ['bad-reply', 'ok'], ['bad-v', 'error'], ['extra', 'error']]);
+    for (const r of got.filter((g) => g.status === 'error')) expect(r).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+    expect(await elsewhere.quiet(200)).toEqual([]);
+    elsewhere.close();
+    await expect.poll(() => server.stats).toMatchObject({ received: 7, badRequest: 6, dropped: 3, answered: 4, replyToIgnored: 4 });
   });
 
   it('ignores and counts answers nobody asked for, valid or not', async () => {
@@ -194,8 +200,8 @@ describeBrokers(
   (kind) => {
     rpcSuite(kind, 5);
 
-    it('answers on the MQTT 5 response topic with the correlation data, ahead of replyTo', async () => {
-      // Thrown at it: raw v5 requests whose response topic differs from the payload's replyTo, one of
+    it('answers on cmd/res with the correlation data, whatever response topic or replyTo the request names', async () => {
+      // Thrown at it: raw v5 requests whose response topic and payload replyTo name other topics, one of
       // them malformed (no id in the payload: the id comes from the correlation data).
       const broker = await kind.start();
       try {
@@ -208,19 +214,22 @@ describeBrokers(
         const payloadTopic = topics.cloudRes(uniqueId('v3'));
         const v5 = await Inbox.open(cli, v5Topic);
         const v3 = await Inbox.open(cli, payloadTopic);
+        const answers = await Inbox.open(cli, topics.cmdRes(device));
         const req = { v: 1, id: 'req-1', op: 'echo', args: 'hi', replyTo: payloadTopic };
         await cli.publish(topics.cmdReq(device), JSON.stringify(req), { qos: 1, responseTopic: v5Topic, correlationData: Buffer.from('corr-1') });
         await cli.publish(topics.cmdReq(device), JSON.stringify({ v: 1, op: 'echo' }), {
           qos: 1, responseTopic: v5Topic, correlationData: Buffer.from('corr-2'),
         });
         // Handlers run concurrently, so the answers may come in either order.
-        const byCorrelation = (await v5.waitFor(2)).sort((a, b) => String(a.correlationData).localeCompare(String(b.correlationData)));
+        const byCorrelation = (await answers.waitFor(2)).sort((a, b) => String(a.correlationData).localeCompare(String(b.correlationData)));
         const [ok, bad] = byCorrelation;
         expect(ok!.correlationData?.toString()).toBe('corr-1');
         expect(JSON.parse(ok!.payload.toString())).toEqual({ v: 1, id: 'req-1', status: 'ok', data: { echoed: 'hi' } });
         expect(bad!.correlationData?.toString()).toBe('corr-2');
         expect(JSON.parse(bad!.payload.toString())).toMatchObject({ id: 'corr-2', status: 'error', error: { code: 'BAD_REQUEST' } });
         expect(await v3.quiet(200)).toEqual([]);
+        expect(v5.messages).toEqual([]);
+        expect(server.stats.replyToIgnored).toBe(2);
         await srv.close();
         await cli.close();
       } finally {
