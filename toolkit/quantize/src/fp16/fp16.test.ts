@@ -14,6 +14,7 @@ import { makeNode, makeValueInfo } from '../onnx/graph.js';
 import { decodeModel, encodeModel } from '../onnx/io.js';
 import { makeTensor, tensorToFloat32 } from '../onnx/tensor.js';
 import { DataType, type Model, type Node, type TensorProto, type ValueInfo } from '../onnx/types.js';
+import { ortThreadOptions } from '../ort-threads.js';
 import { convertFp16 } from './index.js';
 
 const root = (p: string): string => fileURLToPath(new URL(`../../../../${p}`, import.meta.url));
@@ -29,9 +30,13 @@ function uniform(n: number, seed: number, lo = 0, hi = 1): Float32Array {
   return out;
 }
 
-/** Runs a model; float16 outputs come back as float32. */
+/**
+ * Runs a model; float16 outputs come back as float32. The outputs compared with toEqual below are exact
+ * on every CPU: small integers and halves, whose products and sums float16 and float32 hold without
+ * rounding, so no summation order can change them. Everything else is compared within a tolerance.
+ */
 async function run(model: Model, feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(encodeModel(model));
+  const session = await ort.InferenceSession.create(encodeModel(model), ortThreadOptions());
   const out = await session.run(feeds);
   const result: Record<string, Float32Array> = {};
   for (const name of session.outputNames) {

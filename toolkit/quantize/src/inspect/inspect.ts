@@ -4,6 +4,7 @@
 import { UnsupportedModelError } from '../onnx/errors.js';
 import { dataTypeName, elementCount, tensorByteLength } from '../onnx/tensor.js';
 import type { Graph, Model, Node, TensorProto, ValueInfo } from '../onnx/types.js';
+import { ortThreadOptions } from '../ort-threads.js';
 import { MAC_OPS, macInputs, nodeMacs } from './macs.js';
 import { probeShapes, realInputs, staticShapes } from './probe.js';
 import { quantHandling, type QuantHandling } from './support.js';
@@ -145,6 +146,7 @@ export async function inspectModel(model: Model, opts: InspectOptions = {}): Pro
       macs.shapesFrom = 'unavailable';
       macs.note = 'shapes not in the model and probing is off';
     } else {
+      ortThreadOptions(); // a bad AKB_ORT_THREADS is the user's error, not a probe failure to note
       try {
         const probe = await probeShapes(model, needed.filter((n) => produced.has(n)));
         for (const [k, v] of probe.shapes) shapes.set(k, v);

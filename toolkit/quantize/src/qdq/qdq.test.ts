@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { calibrate, loadCalibrationSamples, type CalibrationSample, type TensorRange } from '../calibrate/index.js';
 import { sqnrDb } from '../numerics/sqnr.js';
 import { UnsupportedModelError } from '../onnx/errors.js';
+import { ortThreadOptions } from '../ort-threads.js';
 import { decodeModel, encodeModel } from '../onnx/io.js';
 import { makeTensor, tensorToFloat32 } from '../onnx/tensor.js';
 import { makeNode, makeValueInfo } from '../onnx/graph.js';
@@ -40,7 +41,7 @@ function uniform(dims: number[], seed: number): ort.Tensor {
  * the CPU (on x64 without VNNI its u8s8 kernels saturate: see the report).
  */
 async function run(model: Model, feeds: CalibrationSample, exact = false): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(encodeModel(model), { graphOptimizationLevel: exact ? 'disabled' : 'all' });
+  const session = await ort.InferenceSession.create(encodeModel(model), { graphOptimizationLevel: exact ? 'disabled' : 'all', ...ortThreadOptions() });
   const out = await session.run(feeds);
   const result: Record<string, Float32Array> = {};
   for (const name of session.outputNames) result[name] = out[name]!.data as Float32Array;
