@@ -103,8 +103,8 @@ export function valueInfoPastLimit(): Model {
 /**
  * A copy of the model at `path` whose first float initializer of at least `minElements` values has one
  * value corrupted: set to `value`, or with bit `bit` flipped (default 30, the highest exponent bit, in
- * the value of smallest nonzero magnitude unless `index` says which: a weight of 1e-5 becomes 3.4e33, a
- * model that quantized with activation scales near 1e31 and no word said). Returns the model, the
+ * the value of smallest nonzero magnitude unless `index` says which: the DQN policy's 1.4e-4 becomes
+ * 4.7e34, and the policy quantized with activation scales of 4e31 to 2e32 and no word said). Returns the model, the
  * initializer's name and the corrupted value.
  */
 export function corruptWeight(path: string, opts: { index?: number; bit?: number; value?: number; minElements?: number } = {}): { model: Model; tensor: string; corrupted: number } {

@@ -5,9 +5,9 @@
  * - **Weights** (float initializers and Constant values, subgraphs' too): one holding NaN or an
  *   infinity; or one whose largest magnitude is above `ABSURD_WEIGHT` (1e6) and more than
  *   `WEIGHT_OUTLIER_RATIO` (10^4) times the median of the other weights' largest magnitudes (every
- *   weight over 1e6 when the model has no other). A flipped exponent bit turns a weight of 0.3 into
- *   ~1e32: the float model still runs, but its activations reach 1e32, their int8 scales too, and every
- *   ordinary value downstream quantizes to zero.
+ *   weight over 1e6 when the model has no other). A flipped high exponent bit multiplies a weight by
+ *   2^128 (the DQN policy's 1.4e-4 became 4.7e34): the float model still runs, but its activations reach
+ *   1e34, their int8 scales 1e32, and every ordinary value downstream quantizes to zero.
  * - **Activations**: a calibrated range reaching beyond ±`ABSURD_ACTIVATION` (1e6): an 8-bit step is
  *   then at least 1e6 / 127 ≈ 7.9e3.
  *
