@@ -6,9 +6,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAkbError, validateMessage } from '@akb/protocol';
+import { CpuArch, isAkbError, validateMessage } from '@akb/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROFILE_SUFFIX, ProfileCatalogue, getProfile, loadProfiles, packageRoot } from './catalogue.js';
+import { GENERIC_FAMILY, PROFILE_SUFFIX, ProfileCatalogue, getProfile, isGeneric, loadProfiles, packageRoot } from './catalogue.js';
+import { DETECTION_THRESHOLD } from './detect.js';
 
 const srcDir = fileURLToPath(new URL('.', import.meta.url));
 const temps: string[] = [];
@@ -28,8 +29,11 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 describe('the device catalogue', async () => {
   const catalogue = await ProfileCatalogue.load();
 
-  it('holds the Jetson and Raspberry Pi boards', () => {
+  it('holds the Jetson and Raspberry Pi boards, and a generic profile per architecture', () => {
     expect([...catalogue.ids].sort()).toEqual([
+      'generic-arm64',
+      'generic-armv7',
+      'generic-x64',
       'jetson-nano',
       'jetson-orin-nano',
       'jetson-xavier-nx',
@@ -73,14 +77,25 @@ describe('the device catalogue', async () => {
       // Install slots live under the install root.
       expect(p.install.slots.A.startsWith(`${p.install.root}/`), where).toBe(true);
       expect(p.install.slots.B.startsWith(`${p.install.root}/`), where).toBe(true);
-      // A device-tree model clue anchors every profile.
-      expect(p.detect.some((f) => f.source === 'device-tree-model' && f.weight > 0), where).toBe(true);
     }
+    // A device-tree model clue anchors every board.
+    for (const p of catalogue.boards) expect(p.detect.some((f) => f.source === 'device-tree-model' && f.weight > 0), p.id).toBe(true);
   });
 
-  it('has a golden fixture folder for every profile', async () => {
+  it('has one generic profile per architecture, which detection can never be confident of', () => {
+    expect(catalogue.generics.map((p) => p.cpu.arch).sort()).toEqual([...CpuArch.options].sort());
+    for (const arch of CpuArch.options) expect(catalogue.genericFor(arch)?.id).toBe(`${GENERIC_FAMILY}-${arch}`);
+    for (const p of catalogue.generics) {
+      const most = p.detect.filter((f) => f.weight > 0).reduce((sum, f) => sum + f.weight, 0);
+      expect(most, p.id).toBeLessThan(DETECTION_THRESHOLD);
+      expect(p.detect.some((f) => f.source === 'device-tree-model'), p.id).toBe(false);
+    }
+    expect(catalogue.entries.filter(isGeneric).length + catalogue.boards.length).toBe(catalogue.entries.length);
+  });
+
+  it('has a golden fixture folder for every board', async () => {
     const fixtures = await readdir(join(packageRoot, 'fixtures'));
-    for (const id of catalogue.ids) expect(fixtures).toContain(id);
+    for (const p of catalogue.boards) expect(fixtures).toContain(p.id);
   });
 
   it('knows no board by name outside the catalogue: no if/else over boards in the code', async () => {
@@ -98,7 +113,7 @@ describe('the device catalogue', async () => {
 
 describe('loadProfiles and getProfile', () => {
   it('loads the package catalogue by default', async () => {
-    expect((await loadProfiles()).length).toBeGreaterThanOrEqual(7);
+    expect((await loadProfiles()).length).toBeGreaterThanOrEqual(10);
     expect((await getProfile('rpi-5')).cpu.model).toBe('Cortex-A76');
   });
 
@@ -106,7 +121,7 @@ describe('loadProfiles and getProfile', () => {
     const error = await rejection(getProfile('rpi-6'));
     expect(isAkbError(error)).toBe(true);
     expect(error).toMatchObject({ code: 'UNKNOWN_PROFILE', message: 'unknown device profile "rpi-6"' });
-    expect((error as { hint: string }).hint).toMatch(/^known profiles: jetson-nano, .*rpi-5$/);
+    expect((error as { hint: string }).hint).toMatch(/^known profiles: generic-arm64, .*jetson-nano, .*rpi-5$/);
   });
 
   it('reads a folder of its own, and reports an invalid file by name', async () => {

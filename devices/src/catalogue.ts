@@ -2,13 +2,20 @@
  * The device-profile catalogue: `*.profile.json` files under the package's board-family folders
  * (or any folder given), each validated by the protocol's device-profile schema. A catalogue is a plain
  * instance, built fresh on every load, so tests and tools can load their own.
+ *
+ * Profiles in a folder named `generic` are not boards: one per CPU architecture, they are what a runtime
+ * uses on a machine no board profile matches (resolve.ts). The rest are boards, the candidates of
+ * detection.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AkbError, decodeMessage, isAkbError, type DeviceProfile } from '@akb/protocol';
+import { AkbError, decodeMessage, isAkbError, type CpuArch, type DeviceProfile } from '@akb/protocol';
 
 export const PROFILE_SUFFIX = '.profile.json';
+
+/** The folder of the generic (fallback) profiles, one per CPU architecture. */
+export const GENERIC_FAMILY = 'generic';
 
 /** The package folder: one level above this module, from `src/` (tests, tsx) and `dist/` (built) alike. */
 export const packageRoot: string = fileURLToPath(new URL('..', import.meta.url));
@@ -45,6 +52,16 @@ export interface CatalogueEntry {
   readonly file: string;
 }
 
+/** The family of an entry: the folder its file is in (a board family, or `generic`). */
+export function familyOf(entry: CatalogueEntry): string {
+  return basename(dirname(entry.file));
+}
+
+/** A generic profile: a fallback for an architecture, not a board. */
+export function isGeneric(entry: CatalogueEntry): boolean {
+  return familyOf(entry) === GENERIC_FAMILY;
+}
+
 export class ProfileCatalogue {
   private readonly byId: ReadonlyMap<string, CatalogueEntry>;
 
@@ -75,6 +92,21 @@ export class ProfileCatalogue {
 
   get ids(): string[] {
     return this.entries.map((e) => e.profile.id);
+  }
+
+  /** The board profiles: every profile outside the generic folder, the candidates of detection. */
+  get boards(): DeviceProfile[] {
+    return this.entries.filter((e) => !isGeneric(e)).map((e) => e.profile);
+  }
+
+  /** The generic profiles, one per CPU architecture. */
+  get generics(): DeviceProfile[] {
+    return this.entries.filter(isGeneric).map((e) => e.profile);
+  }
+
+  /** The generic profile for `arch`, if the catalogue has one. */
+  genericFor(arch: CpuArch): DeviceProfile | undefined {
+    return this.generics.find((p) => p.cpu.arch === arch);
   }
 
   has(id: string): boolean {

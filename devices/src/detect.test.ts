@@ -32,7 +32,7 @@ describe('detectProfile', async () => {
   const boards = (await readdir(fixturesDir, { withFileTypes: true })).filter((d) => d.isDirectory() && d.name !== 'unknown').map((d) => d.name);
 
   it('has a fixture for every board', () => {
-    expect(boards.sort()).toEqual([...catalogue.ids].sort());
+    expect(boards.sort()).toEqual(catalogue.boards.map((p) => p.id).sort());
   });
 
   for (const board of boards) {

@@ -1,7 +1,10 @@
 export {
+  GENERIC_FAMILY,
   PROFILE_SUFFIX,
   ProfileCatalogue,
+  familyOf,
   getProfile,
+  isGeneric,
   loadProfiles,
   packageRoot,
   readProfile,
@@ -17,4 +20,5 @@ export {
   type DetectionMatch,
   type ProbeFileSystem,
 } from './detect.js';
+export { cpuArchOf, resolveProfile, type ProfileChoice, type ResolveProfileOptions, type ResolvedProfile } from './resolve.js';
 export type { DeviceProfile } from '@akb/protocol';
