@@ -7,9 +7,24 @@ export { CloudService, type CloudServiceOptions, type CloudModelOptions } from '
 export { FleetRegistry, type FleetEntry } from './control/fleet.js';
 export { KbService, staticKbStore, type KbServiceOptions, type KbStore } from './control/kb-service.js';
 export { IntentBook, forwardIntent, type ForwardResult, type StoredIntent } from './control/intent.js';
+export { DeviceCommands, type DeviceCommandsOptions, type DeviceRequester } from './control/commands.js';
+export {
+  ImageRow,
+  ImagesRecentArgs,
+  ImagesRecentPage,
+  ImagesTilesArgs,
+  ImagesTilesPage,
+  MAX_IMAGES_PAGE,
+  MAX_TILES_PAGE,
+  imageRow,
+  recentPage,
+  tilesPage,
+} from './control/images-ops.js';
+export { DeviceScope, type ScopeCounters, type ScopedTopic } from './scope.js';
 export { CloudDecoder, type CloudDecoderOptions } from './decode/decoder.js';
+export { DEFAULT_IMAGE_LIMITS, imageCost, imageLimits, type ImageLimits, type MetaRefusal } from './decode/limits.js';
 export type { DecoderStats } from './decode/stats.js';
-export type { ImageResult, TileResult, TileStatus, ReferenceResolver } from './decode/images.js';
+export type { FinishReason, ImageResult, ImageSummary, TileResult, TileStatus, ReferenceResolver } from './decode/images.js';
 export { folderReferences } from './decode/references.js';
 export { DEFAULT_WEIGHTS, rewardFor, weightsForIntent, type IntentWeights, type RewardWeights } from './decode/reward.js';
 export { estimateSnr, clampDb, type SnrEstimate } from './decode/snr.js';

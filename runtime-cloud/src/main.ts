@@ -9,20 +9,70 @@
  * processes or machines, start one akb-cloud per worker with `--shared`: the broker then hands each frame
  * to one of them (a shared subscription, `$share/<group>/...`; Mosquitto, EMQX, HiveMQ and VerneMQ have
  * it; the embedded aedes broker does not, so keep the default `--no-shared` there).
+ *
+ * Output: one line per finished image on stdout (image-line.ts; `--json`: JSON lines); everything else
+ * (the start line with --json, shutdown, logs) on stderr.
+ *
+ * Shutdown: the first SIGINT or SIGTERM stops the service (tiles not yet started are dropped, open
+ * images are finished as `stopped`) and exits 0; if that takes longer than --shutdown-timeout (a broker
+ * that is gone or silent keeps unsubscribes and the disconnect waiting), it exits 0 anyway, saying so.
+ * A second signal exits at once (130 after SIGINT, 143 after SIGTERM). Handlers are installed before the
+ * models load, so a signal during start-up is honoured too.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError } from '@akb/protocol';
 import { CloudService } from './control/service.js';
 import { folderReferences } from './decode/references.js';
+import { DEFAULT_IMAGE_LIMITS } from './decode/limits.js';
+import { formatImageLine } from './image-line.js';
+import { DeviceScope } from './scope.js';
+
+const MB = 2 ** 20;
+const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/** Resolves with the first SIGINT/SIGTERM; a second one exits the process at once. */
+function signals(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen: NodeJS.Signals | undefined;
+    const on = (signal: NodeJS.Signals): void => {
+      if (seen === undefined) {
+        seen = signal;
+        resolve(signal);
+        return;
+      }
+      process.stderr.write(`akb-cloud: ${signal} again: exiting without finishing the shutdown\n`);
+      process.exit(SIGNAL_CODES[signal] ?? 1);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/** True when `p` settles within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const positiveInt = (name: string, v: number): void => {
+  if (!(Number.isSafeInteger(v) && v >= 1)) throw new Error(`--${name} must be a positive integer`);
+};
 
 async function main(): Promise<number> {
+  const stopSignal = signals();
+  const d = DEFAULT_IMAGE_LIMITS;
   const args = await yargs(hideBin(process.argv))
     .scriptName('akb-cloud')
-    .usage('$0 [--broker <url>] [--models <zoo> --set <name>...]\n\nThe akb cloud service: fleet registry, source KB, decoders, feedback and intents.')
+    .usage('$0 [--broker <url>] [--models <zoo> --set <name>...]\n\nThe akb cloud service: fleet registry, source KB, decoders, feedback and intents.\nPrints one line per finished image on stdout (--json: JSON lines).')
     .option('broker', { type: 'string', default: process.env.AKB_BROKER ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker URL (env AKB_BROKER)' })
     .option('client-id', { type: 'string', describe: 'MQTT client id (default akb-cloud-<pid>)' })
-    .option('username', { type: 'string' })
+    .option('username', { type: 'string', describe: 'MQTT user name (with `akb topics --acl`: akb-cloud)' })
     .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
     .option('mqtt5', { type: 'boolean', default: false })
     .option('models', { type: 'string', default: 'models/zoo', describe: 'model zoo folder (sets are read from its sibling sets/)' })
@@ -32,31 +82,69 @@ async function main(): Promise<number> {
     .option('workers', { type: 'number', default: 1, describe: 'decode lanes (worker threads) in this process' })
     .option('shared', { type: 'boolean', default: false, describe: 'receive frames through a shared subscription (several akb-cloud processes split the work; not on aedes)' })
     .option('group', { type: 'string', default: 'cloud', describe: 'shared-subscription group' })
+    .option('devices', { type: 'string', array: true, describe: 'devices served: comma-separated ids and/or patterns (cam-01,cam-02,lab-*); default: all devices' })
+    .option('clients', { type: 'string', array: true, describe: 'with --devices: other requesters (tools, by `from`) answered on cloud/req; default: none' })
+    .option('max-image-side', { type: 'number', default: d.maxSide, describe: 'widest or tallest image a meta may announce, pixels' })
+    .option('max-image-pixels', { type: 'number', default: d.maxPixels, describe: 'most pixels of one image' })
+    .option('max-tiles', { type: 'number', default: d.maxTiles, describe: 'most tiles of one image' })
+    .option('max-open-images', { type: 'number', default: d.maxOpenImagesPerDevice, describe: 'incomplete images per device; a newer one pushes out the oldest' })
+    .option('max-open-mb', { type: 'number', default: d.maxOpenBytesPerDevice / MB, describe: 'MiB of incomplete images per device (12 bytes a pixel)' })
+    .option('max-total-open-mb', { type: 'number', default: d.maxOpenBytes / MB, describe: 'MiB of incomplete images of all devices' })
+    .option('json', { type: 'boolean', default: false, describe: 'print each finished image as a JSON line' })
+    .option('shutdown-timeout', { type: 'number', default: 3, describe: 'seconds the shutdown may take before akb-cloud exits anyway' })
     .check((a) => {
       if (!(Number.isInteger(a.workers) && a.workers >= 1 && a.workers <= 64)) throw new Error('--workers must be an integer from 1 to 64');
+      for (const k of ['max-image-side', 'max-image-pixels', 'max-tiles', 'max-open-images', 'max-open-mb', 'max-total-open-mb'] as const) positiveInt(k, a[k]);
+      const t = a['shutdown-timeout'];
+      if (!(t > 0 && t <= 3600)) throw new Error('--shutdown-timeout must be in (0, 3600] seconds');
       return true;
     })
     .strict()
     .parseAsync();
+  const scope = args.devices === undefined ? DeviceScope.all() : DeviceScope.parse(args.devices);
+  const clients = args.clients === undefined ? undefined : DeviceScope.parse(args.clients);
   const sets = args.set ?? [];
-  const service = await CloudService.start({
+  const starting = CloudService.start({
     brokerUrl: args.broker,
     clientId: args.clientId,
     username: args.username,
     password: args.passwordEnv ? process.env[args.passwordEnv] : undefined,
     protocolVersion: args.mqtt5 ? 5 : 4,
+    scope,
+    ...(clients ? { clients } : {}),
     ...(sets.length > 0 ? { models: { zoo: args.models, sets } } : {}),
     ...(args.kb !== undefined ? { kbDir: args.kb } : {}),
     ...(args.references !== undefined ? { references: folderReferences(args.references) } : {}),
-    decoder: { workers: args.workers, shared: args.shared, group: args.group },
+    decoder: {
+      workers: args.workers,
+      shared: args.shared,
+      group: args.group,
+      limits: {
+        maxSide: args.maxImageSide,
+        maxPixels: args.maxImagePixels,
+        maxTiles: args.maxTiles,
+        maxOpenImagesPerDevice: args.maxOpenImages,
+        maxOpenBytesPerDevice: args.maxOpenMb * MB,
+        maxOpenBytes: args.maxTotalOpenMb * MB,
+      },
+    },
   });
+  const first = await Promise.race([starting.then((service) => ({ service })), stopSignal.then((signal) => ({ signal }))]);
+  if ('signal' in first) {
+    process.stderr.write(`akb-cloud: ${first.signal} before the service started: exiting\n`);
+    return 0;
+  }
+  const service = first.service;
+  service.decoder?.images.on((r) => void process.stdout.write(`${formatImageLine(r, args.json)}\n`));
   const decoding = sets.length > 0 ? `; decoding ${sets.join(', ')} with ${args.workers} worker(s)${args.shared ? ` (shared group ${args.group})` : ''}` : '';
-  process.stdout.write(`akb-cloud: watching the fleet at ${args.broker}${decoding}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  await service.stop();
+  const started = `akb-cloud: watching ${scope.describe()} at ${args.broker}${decoding}\n`;
+  if (args.json) process.stderr.write(started);
+  else process.stdout.write(started);
+  const signal = await stopSignal;
+  process.stderr.write(`akb-cloud: ${signal}: stopping (send it again to exit at once)\n`);
+  if (!(await within(service.stop(), args.shutdownTimeout * 1000))) {
+    process.stderr.write(`akb-cloud: the shutdown took more than ${args.shutdownTimeout} s (is the broker gone?): exiting\n`);
+  }
   return 0;
 }
 

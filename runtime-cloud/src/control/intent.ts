@@ -6,9 +6,9 @@
  * or all). A device intent wins over a fleet one; an expired intent no longer counts; a newer intent with
  * the same id replaces the older.
  */
-import { AkbError, INTENT_SET_OP, isAkbError, topics, validateMessage, type IntentMessage } from '@akb/protocol';
-import type { RpcClient } from '@akb/protocol/mqtt';
+import { AkbError, INTENT_SET_OP, isAkbError, validateMessage, type IntentMessage } from '@akb/protocol';
 import type { ModelSet } from '@akb/jscc';
+import type { DeviceRequester } from './commands.js';
 import { DEFAULT_WEIGHTS, weightsForIntent, type IntentWeights, type RewardWeights } from '../decode/reward.js';
 
 export interface IntentBookOptions {
@@ -93,12 +93,21 @@ export class IntentBook {
   }
 }
 
-/** Sends `intent` as an intent.set request to each device's cmd/req (through `rpc`) and reports how each answered. */
-export async function forwardIntent(rpc: RpcClient, intent: IntentMessage, devices: readonly string[]): Promise<ForwardResult[]> {
+/**
+ * Sends `intent` as an intent.set request to each device's cmd/req (answered on its cmd/res) and reports
+ * how each answered. Devices `inScope` refuses are not sent anything (code OUT_OF_SCOPE).
+ */
+export async function forwardIntent(
+  devices: DeviceRequester,
+  intent: IntentMessage,
+  targets: readonly string[],
+  inScope: (device: string) => boolean = () => true,
+): Promise<ForwardResult[]> {
   return Promise.all(
-    devices.map(async (device): Promise<ForwardResult> => {
+    targets.map(async (device): Promise<ForwardResult> => {
+      if (!inScope(device)) return { device, status: 'error', code: 'OUT_OF_SCOPE', message: `${device} is outside this cloud's --devices` };
       try {
-        await rpc.request(INTENT_SET_OP, intent, { topic: topics.cmdReq(device) });
+        await devices.request(device, INTENT_SET_OP, intent);
         return { device, status: 'ok' };
       } catch (e) {
         return { device, status: 'error', code: isAkbError(e) ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) };

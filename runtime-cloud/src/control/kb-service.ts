@@ -30,6 +30,7 @@ import {
 } from '@akb/protocol';
 import { RpcServer, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt';
 import { loadSourceKb, type SourceKb } from '@akb/jscc';
+import { DeviceScope } from '../scope.js';
 
 /** Where the decoder finds the KB a frame names. */
 export interface KbStore {
@@ -52,6 +53,8 @@ export interface KbServiceOptions {
   model?: string;
   now?: () => number;
   onError?: (error: unknown, context: object) => void;
+  /** The devices whose kb/req is served (default every device); others are counted and ignored. */
+  scope?: DeviceScope;
 }
 
 interface Snapshot {
@@ -70,16 +73,21 @@ export class KbService implements KbStore {
   private readonly servers = new Map<string, RpcServer>();
   private latest: Snapshot | undefined;
   private stopRouting: (() => void) | undefined;
+  private readonly scope: DeviceScope;
+  private readonly filters: string[];
   readonly stats = { announced: 0, reloads: 0, kbRequests: 0 };
 
-  private constructor(private readonly client: MqttTransport, private readonly options: KbServiceOptions) {}
+  private constructor(private readonly client: MqttTransport, private readonly options: KbServiceOptions) {
+    this.scope = options.scope ?? DeviceScope.all();
+    this.filters = this.scope.filters('kb/req');
+  }
 
-  /** Loads the snapshot, publishes the announce and starts answering every device's kb/req. */
+  /** Loads the snapshot, publishes the announce and starts answering every device's kb/req (per the scope). */
   static async start(client: MqttTransport, options: KbServiceOptions): Promise<KbService> {
     const service = new KbService(client, options);
     service.add(await readSnapshot(options.dir));
     service.stopRouting = client.onMessage(KB_REQ_FILTER, (m) => service.route(m));
-    await client.subscribe(KB_REQ_FILTER, { qos: 1 });
+    for (const f of service.filters) await client.subscribe(f, { qos: 1 });
     await service.announce();
     return service;
   }
@@ -149,10 +157,12 @@ export class KbService implements KbStore {
     return { kbVersion: snap.kb.versionId, previous, changed };
   }
 
-  async stop(): Promise<void> {
-    this.stopRouting?.();
+  /** Stops answering; with `unsubscribe` (default true) also unsubscribes, which waits on the broker. */
+  async stop(options: { unsubscribe?: boolean } = {}): Promise<void> {
+    if (this.stopRouting === undefined) return;
+    this.stopRouting();
     this.stopRouting = undefined;
-    await this.client.unsubscribe(KB_REQ_FILTER);
+    if (options.unsubscribe !== false) await Promise.allSettled(this.filters.map((f) => this.client.unsubscribe(f)));
   }
 
   private add(snap: Snapshot): void {
@@ -169,6 +179,10 @@ export class KbService implements KbStore {
     try {
       device = parseDeviceTopic(message.topic).device;
     } catch {
+      return undefined;
+    }
+    if (!this.scope.has(device)) {
+      this.scope.counters.kbRequests++;
       return undefined;
     }
     this.stats.kbRequests++;

@@ -96,6 +96,6 @@ describe('cloud service (in-memory bus)', () => {
 
   it('reports decoder statistics and recent images', async () => {
     expect(await toCloud.request('decoder.stats')).toMatchObject({ framesDecoded: 0, framesMalformed: 0 });
-    expect(await toCloud.request('images.recent')).toEqual([]);
+    expect(await toCloud.request('images.recent')).toEqual({ total: 0, offset: 0, images: [], next: null });
   });
 });

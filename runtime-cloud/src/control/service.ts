@@ -1,23 +1,31 @@
 /**
  * The cloud service's control plane: it watches the fleet's status and answers requests on
  * `akb/v1/cloud/req`. With model sets it also runs the decoder (decoder.ts), hosts the source KB
- * (kb-service.ts) and turns intents into reward weights forwarded to the edges (intent.ts).
+ * (kb-service.ts) and turns intents into reward weights forwarded to the edges (intent.ts), each on the
+ * device's own cmd/req and answered on its own cmd/res (commands.ts).
  *
- * Operations on akb/v1/cloud/req: ping, fleet.list, and with models kb.entries, kb.reload, intent.set,
- * decoder.stats, images.recent (summaries, no pixels).
+ * Operations on akb/v1/cloud/req: ping, fleet.list, cloud.stats, and with models kb.entries, kb.reload,
+ * intent.set, decoder.stats, images.recent and images.tiles (paged, images-ops.ts).
+ *
+ * Scope (scope.ts, `akb-cloud --devices`): status, metas, frames and kb/req are subscribed per device,
+ * or through the wildcard and checked; a request on cloud/req is answered only when its `from` is in the
+ * scope or among `clients`. What is ignored is counted (`cloud.stats`).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AkbError, KB_ENTRIES_OP, INTENT_SET_OP, filters, topics } from '@akb/protocol';
-import { AkbMqttClient, RpcClient, RpcServer, connectMqtt, type MqttTransport, type RpcHandlers } from '@akb/protocol/mqtt';
+import { AkbError, KB_ENTRIES_OP, INTENT_SET_OP, decodeMessage, filters, topics } from '@akb/protocol';
+import { AkbMqttClient, RpcServer, connectMqtt, type AkbMessage, type MqttTransport, type RpcHandlers } from '@akb/protocol/mqtt';
 import { createLogger } from '@akb/protocol/log';
 import { loadModelSet, type ModelSet } from '@akb/jscc';
 import { CloudDecoder, type CloudDecoderOptions } from '../decode/decoder.js';
 import { FleetRegistry } from './fleet.js';
-import type { ImageResult, ReferenceResolver } from '../decode/images.js';
+import type { ReferenceResolver } from '../decode/images.js';
+import { DeviceCommands } from './commands.js';
+import { recentPage, tilesPage } from './images-ops.js';
 import { IntentBook, forwardIntent } from './intent.js';
 import { KbService } from './kb-service.js';
 import { DEFAULT_WEIGHTS } from '../decode/reward.js';
+import { DeviceScope } from '../scope.js';
 
 export interface CloudModelOptions {
   /** The zoo folder (models/zoo); sets are read from its sibling sets/ folder. */
@@ -26,8 +34,8 @@ export interface CloudModelOptions {
   sets: readonly string[];
 }
 
-/** What the decoder takes besides its client, sets, KB store, weights and references. */
-export type DecoderTuning = Omit<CloudDecoderOptions, 'client' | 'sets' | 'kb' | 'weights' | 'references'>;
+/** What the decoder takes besides its client, sets, KB store, weights, references and scope. */
+export type DecoderTuning = Omit<CloudDecoderOptions, 'client' | 'sets' | 'kb' | 'weights' | 'references' | 'scope'>;
 
 export interface CloudAttachOptions {
   /** Model sets to decode: loaded here from `models`, or given already loaded as `sets`. */
@@ -37,8 +45,14 @@ export interface CloudAttachOptions {
   kbDir?: string;
   references?: ReferenceResolver;
   decoder?: DecoderTuning;
-  /** Used for the reply topic of forwarded commands (default akb-cloud-<pid>). */
+  /** Sent as `from` of forwarded commands (default akb-cloud-<pid>). */
   clientId?: string;
+  /** The devices this cloud serves (default every device). */
+  scope?: DeviceScope;
+  /** With a scope: other requesters (tools) answered on cloud/req besides the scope's devices (default none). */
+  clients?: DeviceScope;
+  /** How long a forwarded command waits for each device's answer (default 3000 ms). */
+  commandTimeoutMs?: number;
 }
 
 export interface CloudServiceOptions extends CloudAttachOptions {
@@ -52,25 +66,31 @@ export interface CloudServiceOptions extends CloudAttachOptions {
 export class CloudService {
   readonly fleet = new FleetRegistry();
   readonly intents: IntentBook;
+  readonly scope: DeviceScope;
+  private readonly clients: DeviceScope | undefined;
   private readonly log = createLogger('cloud');
   private readonly rpc: RpcServer;
-  private readonly commands: RpcClient;
-  private stopFleet: (() => void) | undefined;
-  private stopReannounce: (() => void) | undefined;
+  private readonly commands: DeviceCommands;
+  private readonly unroute: (() => void)[] = [];
+  private readonly subscribed: string[] = [];
+  private stopping: Promise<void> | undefined;
 
   private constructor(
     private readonly client: MqttTransport,
     readonly decoder: CloudDecoder | undefined,
     readonly kb: KbService | undefined,
     sets: readonly ModelSet[],
-    clientId: string,
+    options: CloudAttachOptions,
     private readonly closeClient: (() => Promise<void>) | undefined,
   ) {
+    this.scope = options.scope ?? DeviceScope.all();
+    this.clients = options.clients;
     this.intents = new IntentBook({ set: sets.find((s) => s.channelKb) ?? sets[0], profileOf: (d) => this.fleet.get(d)?.profile });
-    this.commands = new RpcClient(client, { requestTopic: topics.fleetCmdReq(), replyTopic: topics.cloudRes(`${clientId.slice(0, 60)}-cmd`), from: clientId, timeoutMs: 3000 });
+    this.commands = new DeviceCommands(client, { from: options.clientId ?? `akb-cloud-${process.pid}`, timeoutMs: options.commandTimeoutMs ?? 3000 });
     const handlers: RpcHandlers = {
       ping: () => ({ pong: true, ts: Date.now() }),
       'fleet.list': () => this.fleet.list(),
+      'cloud.stats': () => this.stats(),
     };
     if (kb) {
       handlers[KB_ENTRIES_OP] = (args) => kb.entries(args);
@@ -78,7 +98,8 @@ export class CloudService {
     }
     if (decoder) {
       handlers['decoder.stats'] = () => decoder.stats;
-      handlers['images.recent'] = () => decoder.recent().map(summary);
+      handlers['images.recent'] = (args) => recentPage(decoder.recent(), args);
+      handlers['images.tiles'] = (args) => tilesPage(decoder.recent(), args);
     }
     handlers[INTENT_SET_OP] = (args) => this.setIntent(args);
     this.rpc = new RpcServer(client, {
@@ -88,7 +109,7 @@ export class CloudService {
     });
   }
 
-  /** Connects to the broker and starts. */
+  /** Connects to the broker and starts. `stop()` closes the connection (its subscriptions go with it). */
   static async start(options: CloudServiceOptions): Promise<CloudService> {
     const clientId = options.clientId ?? `akb-cloud-${process.pid}`;
     const client = await connectMqtt({
@@ -99,24 +120,25 @@ export class CloudService {
       protocolVersion: options.protocolVersion ?? 4,
     });
     try {
-      return await CloudService.build(client, { ...options, clientId }, () => client.close());
+      return await CloudService.build(client, { ...options, clientId }, () => client.close({ timeoutMs: 1000 }));
     } catch (e) {
       await client.close({ force: true });
       throw e;
     }
   }
 
-  /** Starts on a client the caller connected (and closes); `stop()` leaves the client open. */
+  /** Starts on a client the caller connected (and closes); `stop()` unsubscribes and leaves the client open. */
   static attach(client: MqttTransport, options: CloudAttachOptions = {}): Promise<CloudService> {
     return CloudService.build(client, options, undefined);
   }
 
   private static async build(client: MqttTransport, options: CloudAttachOptions, closeClient: (() => Promise<void>) | undefined): Promise<CloudService> {
     const log = createLogger('cloud');
+    const scope = options.scope ?? DeviceScope.all();
     const sets = options.sets ?? (options.models ? await Promise.all(options.models.sets.map((s) => loadModelSet(options.models!.zoo, s))) : []);
     const kbDir = options.kbDir ?? (options.models ? await kbDirOf(options.models, sets) : undefined);
     const onError = (err: unknown, context: object): void => log.warn({ err, ...context }, 'cloud');
-    const kb = kbDir !== undefined ? await KbService.start(client, { dir: kbDir, onError }) : undefined;
+    const kb = kbDir !== undefined ? await KbService.start(client, { dir: kbDir, onError, scope }) : undefined;
     // The decoder asks the service's intents for weights; the service is made after the decoder.
     const late: { service?: CloudService } = {};
     let decoder: CloudDecoder | undefined;
@@ -128,6 +150,7 @@ export class CloudService {
               ...options.decoder,
               client,
               sets,
+              scope,
               ...(kb ? { kb } : {}),
               ...(options.references ? { references: options.references } : {}),
               weights: (device) => late.service?.intents.weightsFor(device) ?? DEFAULT_WEIGHTS,
@@ -137,46 +160,108 @@ export class CloudService {
       await kb?.stop();
       throw e;
     }
-    const service = new CloudService(client, decoder, kb, sets, options.clientId ?? `akb-cloud-${process.pid}`, closeClient);
+    const service = new CloudService(client, decoder, kb, sets, { ...options, scope }, closeClient);
     late.service = service;
-    service.stopFleet = client.onMessage(filters.allStatus, (m) => {
-      const entry = service.fleet.accept(m);
-      if (entry) service.log.info(entry, 'device status');
-    });
-    await client.subscribe(filters.allStatus, { qos: 1 });
-    await service.rpc.start();
+    await service.listen();
     // A broker restarted without persistence forgets retained messages: announce the KB again.
     if (kb && client instanceof AkbMqttClient) {
-      service.stopReannounce = client.connected.on(({ reconnect }) => (reconnect ? kb.announce() : undefined));
+      service.unroute.push(client.connected.on(({ reconnect }) => (reconnect ? kb.announce() : undefined)));
     }
     return service;
   }
 
-  async stop(): Promise<void> {
-    await this.rpc.stop();
-    this.stopFleet?.();
-    this.stopReannounce?.();
-    await this.commands.stop();
-    await this.decoder?.stop();
-    await this.kb?.stop();
-    await this.closeClient?.();
+  /** Subscribes to the fleet's status (per the scope) and to cloud/req. */
+  private async listen(): Promise<void> {
+    this.unroute.push(this.client.onMessage(filters.allStatus, (m) => this.onStatus(m)));
+    this.unroute.push(this.client.onMessage(topics.cloudReq(), (m) => this.onRequest(m)));
+    for (const f of [...this.scope.filters('status'), topics.cloudReq()]) {
+      await this.client.subscribe(f, { qos: 1 });
+      this.subscribed.push(f);
+    }
   }
 
-  /** intent.set: store, derive weights, forward to the target devices. */
+  /**
+   * Stops answering, stops the decoder (tiles not yet started are dropped, open images finished as
+   * `stopped`) and the KB service, then unsubscribes (attached) or closes the connection (started).
+   * With the broker gone, unsubscribing and closing wait on it: bound stop() from outside (akb-cloud does).
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const u of this.unroute.splice(0)) u();
+    const close = this.closeClient;
+    const commands = this.commands.stop();
+    await this.decoder?.stop({ unsubscribe: close === undefined });
+    await this.kb?.stop({ unsubscribe: close === undefined });
+    if (close !== undefined) {
+      await close();
+    } else {
+      await Promise.allSettled(this.subscribed.map((f) => this.client.unsubscribe(f)));
+      await commands;
+    }
+  }
+
+  /** What the service counted: requests, and what it ignored as outside its scope. */
+  stats(): object {
+    const d = this.decoder?.stats.outOfScope ?? { metas: 0, frames: 0 };
+    return {
+      devices: this.scope.describe(),
+      clients: this.clients?.describe() ?? (this.scope.everything ? 'every requester' : 'none'),
+      outOfScope: { ...this.scope.counters, ...d },
+      requests: this.rpc.stats,
+      fleet: { devices: this.fleet.list().length, malformed: this.fleet.malformed, stale: this.fleet.stale },
+      ...(this.decoder ? { limits: this.decoder.limits } : {}),
+    };
+  }
+
+  private onStatus(m: AkbMessage): void {
+    const device = m.topic.split('/')[3];
+    if (device !== undefined && !this.scope.has(device)) {
+      this.scope.counters.status++;
+      return;
+    }
+    const entry = this.fleet.accept(m);
+    if (entry) this.log.info(entry, 'device status');
+  }
+
+  /** cloud/req: with a scope, only requests from its devices or the named clients are answered. */
+  private onRequest(m: AkbMessage): Promise<void> | undefined {
+    if (!this.scope.everything) {
+      const from = requesterOf(m.payload);
+      if (from === undefined || !(this.scope.has(from) || this.clients?.has(from) === true)) {
+        this.scope.counters.requests++;
+        return undefined;
+      }
+    }
+    return this.rpc.handle(m);
+  }
+
+  /** intent.set: store, derive weights, forward to the target devices (those in the scope). */
   private async setIntent(args: unknown): Promise<object> {
     const stored = this.intents.set(args);
     const known = new Map(this.fleet.list().filter((e) => e.state === 'online').map((e) => [e.device, e.profile]));
     const devices = IntentBook.targets(stored.intent, known);
-    const forwarded = await forwardIntent(this.commands, stored.intent, devices);
+    const forwarded = await forwardIntent(this.commands, stored.intent, devices, (d) => this.scope.has(d));
     this.log.info({ intent: stored.intent.id, weights: stored.weights, devices }, 'intent set');
     return { id: stored.intent.id, weights: stored.weights, budgetUses: Number.isFinite(stored.budgetUses) ? stored.budgetUses : null, kept: stored.kept, forwarded };
   }
 }
 
-/** An image result without its pixels, for answers and logs. */
-export function summary(r: ImageResult): object {
-  const { reconstruction: _pixels, tileResults, ...rest } = r;
-  return { ...rest, tileResults: tileResults.map((t) => ({ ...t })) };
+/** The `from` of a request payload, if it is one (decoded fully: cloud/req carries few, small messages). */
+function requesterOf(payload: Buffer): string | undefined {
+  try {
+    return decodeMessage('request', payload).from;
+  } catch {
+    try {
+      const from = (JSON.parse(payload.toString('utf8')) as { from?: unknown } | null)?.from;
+      return typeof from === 'string' ? from : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 /** The KB folder named by the first AKB set's file in models/sets/. */

@@ -13,15 +13,26 @@
  * Robustness: malformed frames and metas, unknown model sets and actions are counted, never fatal; a
  * frame is decoded at most once (device/session/frame remembered in bounded memory, which also covers QoS
  * 1 redelivery after a broker restart); a frame naming a KB version this cloud does not hold is answered
- * with `kbVersionMismatch` feedback and not decoded with the wrong prior.
+ * with `kbVersionMismatch` feedback and not decoded with the wrong prior. What a meta announces is bounded
+ * before anything is allocated (limits.ts: image size, tiles, open images and bytes per device and in
+ * all); a refused meta is counted and logged (at most once per device every 10 s). Lost tiles are filled
+ * in batches (tile-pipeline.ts), never all at once.
+ *
+ * Scope: with `scope` (akb-cloud --devices) metas and frames are subscribed per device, or through the
+ * wildcard and checked here; a device outside is counted (`outOfScope`) and ignored.
+ *
+ * Stopping: no new frames; tiles queued for a lane are dropped (`decodesCancelled`), batches running
+ * finish; open images are finished as `stopped` without decoding what never arrived; the lanes close.
  */
-import { AkbError, Reassembler, decodeMessage, filters, isAkbError, parseDeviceTopic, type ReassembledFrame } from '@akb/protocol';
+import { AkbError, Reassembler, decodeMessage, filters, isAkbError, parseDeviceTopic, type ImageMetaMessage, type ReassembledFrame } from '@akb/protocol';
 import { Fanout, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt';
 import type { ModelSet } from '@akb/jscc';
 import { BoundedSet } from './bounded-set.js';
 import { OrphanFrames } from './orphans.js';
-import { decodeTile, lostTile, type SetRuntime, type TileContext } from './tile-pipeline.js';
-import { ImageBook, type ImageResult, type ImageState, type ReferenceResolver } from './images.js';
+import { decodeTile, lostTiles, markLost, type SetRuntime, type TileContext } from './tile-pipeline.js';
+import { ImageBook, type FinishReason, type ImageResult, type ImageState, type ImageSummary, type ReferenceResolver } from './images.js';
+import { imageLimits, type ImageLimits, type MetaRefusal } from './limits.js';
+import { DeviceScope } from '../scope.js';
 import { staticKbStore, type KbStore } from '../control/kb-service.js';
 import { DEFAULT_WEIGHTS, type RewardWeights } from './reward.js';
 import { TileDecoder, type TileDecoderOptions } from './tile-decoder.js';
@@ -57,6 +68,10 @@ export interface CloudDecoderOptions {
   metaWaitMs?: number;
   /** Frames remembered against double decoding (default 200 000). */
   dedupeCapacity?: number;
+  /** Size limits and budgets of images (limits.ts; defaults DEFAULT_IMAGE_LIMITS). */
+  limits?: Partial<ImageLimits>;
+  /** The devices this decoder takes frames and metas from (default every device). */
+  scope?: DeviceScope;
   /** Reward weights per device (intents); default the channel KB's. */
   weights?: (device: string) => RewardWeights;
   onError?: (error: unknown, context: object) => void;
@@ -66,6 +81,8 @@ export interface CloudDecoderOptions {
 const MAX_ORPHANS = 4096;
 const MAX_DEVICES = 4096;
 const TICK_MS = 50;
+/** A device's refused metas are logged at most once per this long (the count is in the stats). */
+const REFUSAL_LOG_MS = 10_000;
 
 export class CloudDecoder {
   /** Every finished image, to listeners isolated from each other. */
@@ -80,8 +97,11 @@ export class CloudDecoder {
   private readonly counters: DecoderStats = emptyStats();
   private readonly ctx: TileContext;
   private readonly now: () => number;
-  private readonly rxFilter: string;
+  private readonly rxFilters: string[];
+  private readonly metaFilters: string[];
+  private readonly scope: DeviceScope;
   private readonly maxSymbols: number;
+  private readonly refusalLogged = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private unroute: (() => void)[] = [];
   private stopped = false;
@@ -93,6 +113,7 @@ export class CloudDecoder {
     this.book = new ImageBook({
       imageTimeoutMs: options.imageTimeoutMs ?? 3000,
       ringSize: options.ringSize ?? 16,
+      limits: imageLimits(options.limits),
       now: this.now,
       ...(options.references ? { references: options.references } : {}),
       onReferenceError: (e, name) => {
@@ -103,7 +124,10 @@ export class CloudDecoder {
     const kb = options.kb ?? staticKbStore(...options.sets.map((s) => s.kb));
     const weights = options.weights ?? ((): RewardWeights => options.sets.find((s) => s.channelKb)?.channelKb?.reward ?? DEFAULT_WEIGHTS);
     this.ctx = { client: options.client, kb, book: this.book, stats: this.counters, weights, now: this.now, report: (e, c) => this.report(e, c) };
-    this.rxFilter = options.shared === true ? filters.shared(options.group ?? 'cloud', filters.allLinkRx) : filters.allLinkRx;
+    this.scope = options.scope ?? DeviceScope.all();
+    const rx = this.scope.filters('link/rx');
+    this.rxFilters = options.shared === true ? rx.map((f) => filters.shared(options.group ?? 'cloud', f)) : rx;
+    this.metaFilters = this.scope.filters('link/meta');
     this.maxSymbols = Math.max(...runtimes.map((r) => r.decoder.width / 2));
     if (options.onImage) this.images.on(options.onImage);
   }
@@ -129,9 +153,11 @@ export class CloudDecoder {
     }
     const d = new CloudDecoder(options, runtimes);
     const c = options.client;
-    d.unroute = [c.onMessage(filters.allLinkMeta, (m) => d.onMeta(m)), c.onMessage(d.rxFilter, (m) => d.onFrame(m))];
-    await c.subscribe(filters.allLinkMeta, { qos: 1 });
-    await c.subscribe(d.rxFilter, { qos: 1 });
+    // Routed by the wildcard, subscribed per the scope: a message another subscription of this client
+    // brings in is still checked against the scope.
+    d.unroute = [c.onMessage(filters.allLinkMeta, (m) => d.onMeta(m)), c.onMessage(filters.allLinkRx, (m) => d.onFrame(m))];
+    for (const f of d.metaFilters) await c.subscribe(f, { qos: 1 });
+    for (const f of d.rxFilters) await c.subscribe(f, { qos: 1 });
     d.timer = setInterval(() => d.tick(), TICK_MS);
     d.timer.unref();
     return d;
@@ -141,38 +167,73 @@ export class CloudDecoder {
     const decoders = Object.fromEntries([...this.runtimes].map(([name, rt]) => [name, rt.decoder.stats]));
     let repeats = this.counters.fragmentsDuplicate;
     for (const r of this.reassemblers.values()) repeats += r.stats.late + r.stats.duplicates;
-    return { ...this.counters, fragmentsDuplicate: repeats, malformedByCode: { ...this.counters.malformedByCode }, openImages: this.book.openImages, orphans: this.orphans.size, decoders };
+    return {
+      ...this.counters,
+      fragmentsDuplicate: repeats,
+      malformedByCode: { ...this.counters.malformedByCode },
+      metasRefusedByReason: { ...this.counters.metasRefusedByReason },
+      outOfScope: { ...this.counters.outOfScope },
+      openImages: this.book.openImages,
+      openImageBytes: this.book.openBytes,
+      orphans: this.orphans.size,
+      decoders,
+    };
   }
 
-  /** The subscription frames arrive on. */
-  get frameFilter(): string {
-    return this.rxFilter;
+  /** The subscriptions frames arrive on. */
+  get frameFilters(): readonly string[] {
+    return this.rxFilters;
   }
 
-  recent(): ImageResult[] {
+  /** Recent results without pixels, oldest first. */
+  recent(): ImageSummary[] {
     return this.book.recent();
   }
 
-  /** Stops receiving, decodes what is pending, finishes open images ('stopped') and closes the lanes. */
-  async stop(): Promise<void> {
+  /** The size limits and budgets in force (limits.ts). */
+  get limits(): Readonly<ImageLimits> {
+    return this.book.limits;
+  }
+
+  /**
+   * Stops receiving; drops tiles queued for a lane and frames still being reassembled, waits up to
+   * `drainMs` (default 2000) for the batches running and their feedback (a publish may wait on a broker
+   * that is gone), finishes open images ('stopped', without decoding what never arrived) and closes the
+   * lanes. With `unsubscribe` (default true) it then unsubscribes, which waits on the broker; a caller
+   * that closes the connection anyway passes false.
+   */
+  async stop(options: { unsubscribe?: boolean; drainMs?: number } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
     for (const u of this.unroute) u();
-    await Promise.allSettled([this.options.client.unsubscribe(this.rxFilter), this.options.client.unsubscribe(filters.allLinkMeta)]);
-    for (const [device, r] of this.reassemblers) for (const f of r.flush()) this.accept(device, f);
-    for (const o of this.orphans.take(() => true)) this.process(o.device, o.frame, undefined);
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    const c = this.options.client;
+    const unsubscribed = options.unsubscribe === false ? undefined : Promise.allSettled([...this.rxFilters, ...this.metaFilters].map((f) => c.unsubscribe(f)));
+    for (const rt of this.runtimes.values()) rt.decoder.cancelQueued();
+    let timer: NodeJS.Timeout | undefined;
+    const drained = Promise.allSettled([...this.inFlight]);
+    await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainMs ?? 2000)))]);
+    clearTimeout(timer);
     for (const s of this.book.all()) await this.finish(s, 'stopped');
     await Promise.all([...this.runtimes.values()].map((r) => r.decoder.close()));
+    await unsubscribed;
   }
 
   private onMeta(m: AkbMessage): void {
     this.counters.metasReceived++;
     let device: string;
-    let meta;
+    let meta: ImageMetaMessage;
     try {
       device = parseDeviceTopic(m.topic).device;
+    } catch (e) {
+      this.counters.metasMalformed++;
+      return this.report(e, { what: 'image-meta', topic: m.topic });
+    }
+    if (!this.scope.has(device)) {
+      this.counters.outOfScope.metas++;
+      return;
+    }
+    try {
       meta = decodeMessage('image-meta', m.payload);
     } catch (e) {
       this.counters.metasMalformed++;
@@ -189,9 +250,30 @@ export class CloudDecoder {
       this.counters.metasMalformed += rt === undefined ? 0 : 1;
       return this.report(new AkbError('UNKNOWN_MODEL_SET', `image ${key}: model set ${meta.modelSet} (tile ${meta.tile}) is not loaded here`), { device });
     }
-    const { evicted } = this.book.add(key, device, meta);
-    for (const s of evicted) void this.track(this.finish(s, 'timeout'));
+    const admitted = this.book.add(key, device, meta);
+    if (admitted.refused !== undefined) return this.refuse(device, meta, admitted.refused);
+    this.counters.imagesEvicted += admitted.evicted.length;
+    for (const s of admitted.evicted) void this.track(this.finish(s, 'evicted'));
     this.adopt(device, meta.session);
+  }
+
+  /** Counts a refused meta; logs it unless this device's refusals were logged less than REFUSAL_LOG_MS ago. */
+  private refuse(device: string, meta: ImageMetaMessage, reason: MetaRefusal): void {
+    this.counters.metasRefused++;
+    this.counters.metasRefusedByReason[reason] = (this.counters.metasRefusedByReason[reason] ?? 0) + 1;
+    const now = this.now();
+    const last = this.refusalLogged.get(device);
+    if (last !== undefined && now - last < REFUSAL_LOG_MS) return;
+    this.refusalLogged.delete(device);
+    this.refusalLogged.set(device, now);
+    if (this.refusalLogged.size > MAX_DEVICES) this.refusalLogged.delete(this.refusalLogged.keys().next().value!);
+    const l = this.book.limits;
+    this.report(
+      new AkbError('META_REFUSED', `image-meta of ${device} refused (${reason}): ${meta.width}x${meta.height} pixels, ${meta.tiles} tiles`, {
+        hint: `limits: ${l.maxSide} px a side, ${l.maxPixels} px, ${l.maxTiles} tiles; per device ${l.maxOpenImagesPerDevice} open images and ${l.maxOpenBytesPerDevice} bytes, ${l.maxOpenBytes} bytes in all (akb-cloud --max-image-side, --max-image-pixels, --max-tiles, --max-open-images, --max-open-mb, --max-total-open-mb)`,
+      }),
+      { what: 'image-meta', device, reason, refused: this.counters.metasRefusedByReason[reason] },
+    );
   }
 
   private onFrame(m: AkbMessage): void {
@@ -201,6 +283,10 @@ export class CloudDecoder {
       device = parseDeviceTopic(m.topic).device;
     } catch (e) {
       return countMalformed(this.counters, isAkbError(e) ? e.code : 'BAD_TOPIC');
+    }
+    if (!this.scope.has(device)) {
+      this.counters.outOfScope.frames++;
+      return;
     }
     let r = this.reassemblers.get(device);
     if (r === undefined) {
@@ -266,19 +352,29 @@ export class CloudDecoder {
     for (const s of this.book.overdue(this.now())) void this.track(this.finish(s, 'timeout'));
   }
 
-  /** Finishes an image: tiles never received are decoded from the prior (or left to other workers). */
-  private async finish(state: ImageState, reason: ImageResult['reason']): Promise<void> {
-    if (state.closing) return;
+  /**
+   * Finishes an image. Tiles never received are decoded from the prior when the image timed out after
+   * some of its frames arrived; an evicted or stopped image, or one of which nothing arrived, has them
+   * marked lost without decoding. With a shared subscription they stay `elsewhere` (other workers).
+   */
+  private async finish(state: ImageState, reason: FinishReason): Promise<void> {
+    if (state.finishing) return;
+    state.finishing = true;
     state.closing = true;
     const rt = this.runtimes.get(state.meta.modelSet)!;
     if (this.options.shared !== true) {
-      const missing = state.tiles.flatMap((t, i) => (t === undefined ? [i] : []));
-      for (const i of missing) this.decoded.add(`${state.device}/${state.meta.session}/${(state.meta.firstFrameId + i) >>> 0}`);
-      await Promise.all(missing.map((i) => lostTile(this.ctx, rt, state, i)));
+      const missing: number[] = [];
+      for (let i = 0; i < state.tiles.length; i++) if (state.tiles[i] === undefined) missing.push(i);
+      if ((reason === 'timeout' || reason === 'complete') && state.received > 0) {
+        for (const i of missing) this.decoded.add(`${state.device}/${state.meta.session}/${(state.meta.firstFrameId + i) >>> 0}`);
+        await lostTiles(this.ctx, rt, state, missing);
+      } else {
+        markLost(this.ctx, state, missing);
+      }
     }
     const result = await this.book.finish(state, reason);
     if (reason === 'complete') this.counters.imagesCompleted++;
-    else this.counters.imagesTimedOut++;
+    else if (reason === 'timeout') this.counters.imagesTimedOut++;
     this.images.emit(result);
   }
 

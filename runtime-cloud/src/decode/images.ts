@@ -2,10 +2,15 @@
  * The images being received: one state per `image-meta`, found again from a frame by (device, session,
  * frame id in [firstFrameId, firstFrameId + tiles)), decoded tiles placed into the reconstruction with the
  * edge padding cropped, and a result per image when every tile is accounted for or the image times out.
- * Recent results stay in a ring (for a report or dashboard).
+ * Recent results stay in a ring, without their pixels (for `images.recent` and a dashboard).
+ *
+ * Admission (limits.ts): a meta is checked against the size limits and the per-device and overall
+ * budgets of open images before its reconstruction is allocated; over budget, the device's own oldest
+ * open images are pushed out (to be finished as `evicted`) or the meta is refused.
  */
 import type { ImageMetaMessage } from '@akb/protocol';
 import { extractTile, psnr, tileGrid, type RgbImage, type TileGrid } from '@akb/jscc';
+import { imageCost, sizeRefusal, type ImageLimits, type MetaRefusal } from './limits.js';
 
 /**
  * decoded: the frame arrived whole; erased: it arrived with fragments missing (decoded with erasures);
@@ -57,10 +62,19 @@ export interface ImageResult {
   readonly counts: Readonly<Record<TileStatus, number>>;
   /** Every tile's frame arrived here whole. */
   readonly complete: boolean;
-  readonly reason: 'complete' | 'timeout' | 'stopped';
+  /**
+   * complete: every tile handled; timeout: no tile for `imageTimeoutMs`; evicted: pushed out by a newer
+   * image of its device over the budget (limits.ts); stopped: the cloud stopped.
+   */
+  readonly reason: FinishReason;
   readonly startedAt: number;
   readonly finishedAt: number;
 }
+
+export type FinishReason = 'complete' | 'timeout' | 'evicted' | 'stopped';
+
+/** An image result without its pixels: what the ring of recent results keeps. */
+export type ImageSummary = Omit<ImageResult, 'reconstruction'>;
 
 /** Finds an image's original by the name in its meta. */
 export type ReferenceResolver = (name: string) => Promise<RgbImage | undefined>;
@@ -74,16 +88,24 @@ export interface ImageState {
   readonly tiles: (TileResult | undefined)[];
   readonly reference: Promise<RgbImage | undefined>;
   readonly startedAt: number;
+  /** Bytes it counts against the budgets (imageCost). */
+  readonly cost: number;
   handled: number;
+  /** Tiles whose frame arrived (decoded, erased or kb-mismatch). */
+  received: number;
   /** Frames of this image being decoded now. */
   inFlight: number;
   deadline: number;
+  /** No longer open: frames no longer find it (finished, evicted or being finished). */
   closing: boolean;
+  /** Its result is being built (finish called once). */
+  finishing: boolean;
 }
 
 export interface ImageBookOptions {
   imageTimeoutMs: number;
   ringSize: number;
+  limits: ImageLimits;
   references?: ReferenceResolver;
   onReferenceError?: (error: unknown, name: string) => void;
   now: () => number;
@@ -91,13 +113,15 @@ export interface ImageBookOptions {
 
 const NO_REFERENCE: Promise<undefined> = Promise.resolve(undefined);
 
-/** Open images kept per device session; an older one beyond this is finished as it stands. */
-const IMAGES_PER_SESSION = 64;
+export type Admission = { state: ImageState; evicted: ImageState[]; refused?: undefined } | { refused: MetaRefusal; state?: undefined; evicted?: undefined };
 
 export class ImageBook {
   private readonly open = new Map<string, ImageState>();
   private readonly bySession = new Map<string, ImageState[]>();
-  private readonly ring: ImageResult[] = [];
+  /** Each device's open images, oldest first, and the bytes they cost. */
+  private readonly byDevice = new Map<string, { states: ImageState[]; bytes: number }>();
+  private bytes = 0;
+  private readonly ring: ImageSummary[] = [];
 
   constructor(private readonly options: ImageBookOptions) {}
 
@@ -105,8 +129,17 @@ export class ImageBook {
     return this.open.size;
   }
 
-  /** Recent results, oldest first. */
-  recent(): ImageResult[] {
+  get limits(): Readonly<ImageLimits> {
+    return this.options.limits;
+  }
+
+  /** Bytes the open images cost against the budget. */
+  get openBytes(): number {
+    return this.bytes;
+  }
+
+  /** Recent results without pixels, oldest first. */
+  recent(): ImageSummary[] {
     return [...this.ring];
   }
 
@@ -114,8 +147,29 @@ export class ImageBook {
     return this.open.has(key);
   }
 
-  /** Opens the image a meta announces; returns the states pushed out to make room (to be finished). */
-  add(key: string, device: string, meta: ImageMetaMessage): { state: ImageState; evicted: ImageState[] } {
+  /**
+   * Opens the image a meta announces, if the limits allow (limits.ts); returns the device's older images
+   * pushed out to make room (closed here already: the caller finishes them as `evicted`), or the refusal.
+   * Nothing is allocated for a refused meta.
+   */
+  add(key: string, device: string, meta: ImageMetaMessage): Admission {
+    const limits = this.options.limits;
+    const refused = sizeRefusal(meta, limits);
+    if (refused !== undefined) return { refused };
+    const cost = imageCost(meta);
+    const mine = this.byDevice.get(device) ?? { states: [], bytes: 0 };
+    const others = this.bytes - mine.bytes;
+    if (others + cost > limits.maxOpenBytes) return { refused: 'CLOUD_BUDGET' };
+    const evicted: ImageState[] = [];
+    let bytes = mine.bytes;
+    let count = mine.states.length;
+    for (const old of mine.states) {
+      if (count + 1 <= limits.maxOpenImagesPerDevice && bytes + cost <= limits.maxOpenBytesPerDevice && this.bytes - mine.bytes + bytes + cost <= limits.maxOpenBytes) break;
+      evicted.push(old);
+      bytes -= old.cost;
+      count--;
+    }
+    for (const old of evicted) this.forget(old);
     const grid = tileGrid(meta.width, meta.height, meta.tile);
     const now = this.options.now();
     const state: ImageState = {
@@ -127,17 +181,24 @@ export class ImageBook {
       tiles: new Array<TileResult | undefined>(meta.tiles).fill(undefined),
       reference: this.resolve(meta),
       startedAt: now,
+      cost,
       handled: 0,
+      received: 0,
       inFlight: 0,
       deadline: now + this.options.imageTimeoutMs,
       closing: false,
+      finishing: false,
     };
     this.open.set(key, state);
     const sessionKey = `${device}/${meta.session}`;
     const list = this.bySession.get(sessionKey) ?? [];
     list.push(state);
     this.bySession.set(sessionKey, list);
-    const evicted = list.length > IMAGES_PER_SESSION ? list.slice(0, list.length - IMAGES_PER_SESSION) : [];
+    const slot = this.byDevice.get(device) ?? { states: [], bytes: 0 };
+    slot.states.push(state);
+    slot.bytes += cost;
+    this.byDevice.set(device, slot);
+    this.bytes += cost;
     return { state, evicted };
   }
 
@@ -152,7 +213,10 @@ export class ImageBook {
 
   /** Keeps a tile's result and pixels (3 x tile x tile); true when the image now has every tile. */
   record(state: ImageState, result: TileResult, pixels: Float32Array | undefined): boolean {
-    if (state.tiles[result.index] === undefined) state.handled++;
+    if (state.tiles[result.index] === undefined) {
+      state.handled++;
+      if (result.status !== 'lost') state.received++;
+    }
     state.tiles[result.index] = result;
     if (pixels !== undefined) placeRows(state.reconstruction, state.grid, result.index, pixels);
     state.deadline = Math.max(state.deadline, this.options.now() + this.options.imageTimeoutMs);
@@ -175,8 +239,8 @@ export class ImageBook {
     return state.reference.then((ref) => (ref === undefined ? undefined : extractTile(ref, state.grid, index)));
   }
 
-  /** Closes an image whose tiles are all recorded and builds its result (kept in the ring). */
-  async finish(state: ImageState, reason: ImageResult['reason']): Promise<ImageResult> {
+  /** Closes an image and builds its result (its summary is kept in the ring); tiles not recorded are `elsewhere`. */
+  async finish(state: ImageState, reason: FinishReason): Promise<ImageResult> {
     this.forget(state);
     const tiles = state.tiles.map((t, i) => t ?? { index: i, frameId: (state.meta.firstFrameId + i) >>> 0, status: 'elsewhere' as const, fragmentsExpected: 0, fragmentsLost: 0, symbolsErased: 0 });
     const counts: Record<TileStatus, number> = { decoded: 0, erased: 0, lost: 0, 'kb-mismatch': 0, elsewhere: 0 };
@@ -205,14 +269,24 @@ export class ImageBook {
       startedAt: state.startedAt,
       finishedAt: this.options.now(),
     };
-    this.ring.push(result);
+    const { reconstruction: _pixels, ...summary } = result;
+    this.ring.push(summary);
     while (this.ring.length > this.options.ringSize) this.ring.shift();
     return result;
   }
 
-  private forget(state: ImageState): void {
+  /** Closes an image: no longer found by its frames, no longer counted against the budgets. Idempotent. */
+  forget(state: ImageState): void {
     state.closing = true;
+    if (this.open.get(state.key) !== state) return;
     this.open.delete(state.key);
+    const slot = this.byDevice.get(state.device);
+    if (slot !== undefined) {
+      slot.states = slot.states.filter((s) => s !== state);
+      slot.bytes -= state.cost;
+      if (slot.states.length === 0) this.byDevice.delete(state.device);
+    }
+    this.bytes -= state.cost;
     const sessionKey = `${state.device}/${state.meta.session}`;
     const list = (this.bySession.get(sessionKey) ?? []).filter((s) => s !== state);
     if (list.length > 0) this.bySession.set(sessionKey, list);

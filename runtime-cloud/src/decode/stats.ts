@@ -24,14 +24,25 @@ export interface DecoderStats {
   metasReceived: number;
   metasMalformed: number;
   metasDuplicate: number;
+  /** Metas refused by the size limits or budgets (limits.ts); `metasRefusedByReason` says why. */
+  metasRefused: number;
+  metasRefusedByReason: Record<string, number>;
+  /** Open images pushed out by a newer image of their device over the budget. */
+  imagesEvicted: number;
+  /** Metas and frames of devices outside `--devices` (only with a pattern; ids are subscribed one by one). */
+  outOfScope: { metas: number; frames: number };
   unknownModelSet: number;
   feedbackSent: number;
   feedbackFailures: number;
   decodeFailures: number;
+  /** Tile decodes dropped unstarted at shutdown. */
+  decodesCancelled: number;
   imagesCompleted: number;
   imagesTimedOut: number;
   referenceFailures: number;
   openImages?: number;
+  /** Bytes the open images cost against the budget (limits.ts). */
+  openImageBytes?: number;
   orphans?: number;
   decoders?: Record<string, TileDecoderStats>;
 }
@@ -40,7 +51,8 @@ export function emptyStats(): DecoderStats {
   return {
     fragmentsReceived: 0, framesDecoded: 0, framesErased: 0, framesMalformed: 0, malformedByCode: {}, framesDuplicate: 0, fragmentsDuplicate: 0,
     framesWithoutMeta: 0, kbMismatch: 0, tilesLost: 0, metasReceived: 0, metasMalformed: 0, metasDuplicate: 0,
-    unknownModelSet: 0, feedbackSent: 0, feedbackFailures: 0, decodeFailures: 0, imagesCompleted: 0, imagesTimedOut: 0,
+    metasRefused: 0, metasRefusedByReason: {}, imagesEvicted: 0, outOfScope: { metas: 0, frames: 0 },
+    unknownModelSet: 0, feedbackSent: 0, feedbackFailures: 0, decodeFailures: 0, decodesCancelled: 0, imagesCompleted: 0, imagesTimedOut: 0,
     referenceFailures: 0,
   };
 }

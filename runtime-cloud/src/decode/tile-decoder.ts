@@ -128,6 +128,13 @@ export class TileDecoder {
     });
   }
 
+  /** Rejects every tile not yet handed to a lane (AkbError 'CANCELLED'); batches running go on. */
+  cancelQueued(): number {
+    const dropped = this.queue.splice(0);
+    for (const q of dropped) q.reject(new AkbError('CANCELLED', 'the decoder is stopping'));
+    return dropped.length;
+  }
+
   async close(): Promise<void> {
     for (const q of this.queue.splice(0)) q.reject(new AkbError('CLOSED', 'the decoder is closed'));
     await Promise.all(this.lanes.map((l) => l.close()));

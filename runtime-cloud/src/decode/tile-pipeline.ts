@@ -4,7 +4,7 @@
  * its image and `feedback` goes back to the edge (measured SNR, erasures, PSNR and reward when the
  * reference is known).
  */
-import { topics, type FeedbackMessage, type ReassembledFrame } from '@akb/protocol';
+import { isAkbError, topics, type FeedbackMessage, type ReassembledFrame } from '@akb/protocol';
 import type { MqttTransport } from '@akb/protocol/mqtt';
 import { psnr, type ModelSet } from '@akb/jscc';
 import type { ImageBook, ImageState, TileResult } from './images.js';
@@ -79,6 +79,7 @@ export async function decodeTile(ctx: TileContext, rt: SetRuntime, device: strin
   try {
     pixels = await rt.decoder.decode({ latent, length: h.totalSymbols, prior, snrDb: snr.snrDb });
   } catch (e) {
+    if (countCancelled(ctx, e)) return;
     ctx.stats.decodeFailures++;
     return ctx.report(e, { what: 'decode', device, frameId: h.frameId });
   }
@@ -109,33 +110,69 @@ export async function decodeTile(ctx: TileContext, rt: SetRuntime, device: strin
   });
 }
 
-/** A tile whose frame never arrived: decoded from the prior alone (every symbol erased). */
-export async function lostTile(ctx: TileContext, rt: SetRuntime, state: ImageState, index: number): Promise<void> {
-  const lengths = state.tiles.flatMap((t) => (t?.length === undefined ? [] : [t.length]));
-  const length = lengths.length > 0 ? Math.round(lengths.reduce((a, b) => a + b, 0) / lengths.length) : Math.max(1, Math.floor(rt.decoder.width / 4));
+/** Tiles recorded between two turns of the event loop when lost tiles are filled in. */
+export const LOST_TILE_BATCH = 256;
+
+/**
+ * Tiles whose frame never arrived, decoded from the prior alone (every symbol erased). Their decoder
+ * inputs are all the same (no symbols, the global-mean prior, the lowest SNR, the image's mean length),
+ * so one decode serves them all; they are recorded LOST_TILE_BATCH at a time, yielding to the event
+ * loop in between, so an image of thousands of lost tiles never holds the process.
+ */
+export async function lostTiles(ctx: TileContext, rt: SetRuntime, state: ImageState, indices: readonly number[]): Promise<void> {
+  if (indices.length === 0) return;
+  let sum = 0;
+  let n = 0;
+  for (const t of state.tiles) {
+    if (t?.length === undefined) continue;
+    sum += t.length;
+    n++;
+  }
+  const length = n > 0 ? Math.round(sum / n) : Math.max(1, Math.floor(rt.decoder.width / 4));
   const kb = ctx.kb.get(state.meta.kbVersion) ?? ctx.kb.current;
   const prior = rt.decoder.takesPrior ? kb?.globalMean : undefined;
-  const result: TileResult = {
-    index,
-    frameId: (state.meta.firstFrameId + index) >>> 0,
-    status: 'lost',
-    length,
-    ...(rt.decoder.takesPrior ? { kbEntry: -1 } : {}),
-    fragmentsExpected: 1,
-    fragmentsLost: 1,
-    symbolsErased: length,
-  };
-  ctx.stats.tilesLost++;
   let pixels: Float32Array | undefined;
   if (!rt.decoder.takesPrior || prior !== undefined) {
     try {
       pixels = await rt.decoder.decode({ latent: new Float32Array(0), length, prior, snrDb: rt.decoder.snrRange.min });
     } catch (e) {
+      if (countCancelled(ctx, e)) return;
       ctx.stats.decodeFailures++;
-      ctx.report(e, { what: 'decode', device: state.device, frameId: result.frameId });
+      ctx.report(e, { what: 'decode', device: state.device, image: state.meta.image, lostTiles: indices.length });
     }
   }
-  ctx.book.record(state, result, pixels);
+  for (let start = 0; start < indices.length; start += LOST_TILE_BATCH) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const index of indices.slice(start, start + LOST_TILE_BATCH)) {
+      const result: TileResult = {
+        index,
+        frameId: (state.meta.firstFrameId + index) >>> 0,
+        status: 'lost',
+        length,
+        ...(rt.decoder.takesPrior ? { kbEntry: -1 } : {}),
+        fragmentsExpected: 1,
+        fragmentsLost: 1,
+        symbolsErased: length,
+      };
+      ctx.stats.tilesLost++;
+      ctx.book.record(state, result, pixels);
+    }
+  }
+}
+
+/** Tiles never received, marked lost without decoding (an evicted or stopped image, or one of which nothing arrived). */
+export function markLost(ctx: TileContext, state: ImageState, indices: readonly number[]): void {
+  for (const index of indices) {
+    ctx.stats.tilesLost++;
+    ctx.book.record(state, { index, frameId: (state.meta.firstFrameId + index) >>> 0, status: 'lost', fragmentsExpected: 1, fragmentsLost: 1, symbolsErased: 0 }, undefined);
+  }
+}
+
+/** A decode dropped unstarted at shutdown is counted as cancelled, not as a failure. */
+function countCancelled(ctx: TileContext, e: unknown): boolean {
+  if (!(isAkbError(e) && (e.code === 'CANCELLED' || e.code === 'CLOSED'))) return false;
+  ctx.stats.decodesCancelled++;
+  return true;
 }
 
 async function send(ctx: TileContext, device: string, fields: Omit<FeedbackMessage, 'v' | 'ts'>): Promise<void> {

@@ -1,0 +1,103 @@
+/**
+ * Which devices this cloud serves (`akb-cloud --devices cam-01,cam-02,lab-*`). The default is every
+ * device. A scope of plain ids is subscribed per device (one filter per id and topic, so the broker never
+ * sends the cloud anything of another device); a scope with a glob pattern (`*` any run of id characters,
+ * `?` one) is subscribed through the wildcard filter (`akb/v1/dev/+/…`) and every message is checked
+ * here. What falls outside is ignored and counted (`ScopeCounters`), never answered.
+ *
+ * Requests on the shared `akb/v1/cloud/req` cannot be subscribed per device: with a scope, the cloud
+ * answers a request only when its `from` is in the scope or among `clients` (tools, e.g. `akb images`),
+ * so that clouds serving disjoint scopes do not answer the same device twice.
+ */
+import { AkbError, TOPIC_ROOT, isClientId } from '@akb/protocol';
+
+/** The per-device topics the cloud subscribes to. */
+export type ScopedTopic = 'status' | 'link/meta' | 'link/rx' | 'kb/req';
+
+/** Messages ignored because their device (or a request's `from`) is outside the scope. */
+export interface ScopeCounters {
+  status: number;
+  metas: number;
+  frames: number;
+  kbRequests: number;
+  requests: number;
+}
+
+const ID_CHARS = /^[A-Za-z0-9._\-*?]{1,64}$/;
+
+/** A set of device ids and glob patterns; `DeviceScope.all()` matches every device. */
+export class DeviceScope {
+  readonly counters: ScopeCounters = { status: 0, metas: 0, frames: 0, kbRequests: 0, requests: 0 };
+
+  private constructor(
+    readonly ids: ReadonlySet<string>,
+    private readonly patterns: readonly { source: string; re: RegExp }[],
+    private readonly any: boolean,
+  ) {}
+
+  static all(): DeviceScope {
+    return new DeviceScope(new Set(), [], true);
+  }
+
+  /**
+   * Parses comma-separated ids and patterns (several arguments are joined). Throws AkbError('BAD_DEVICES')
+   * naming the first item that is neither a device id (1-64 of `A-Z a-z 0-9 . _ -`, not `.` or `..`) nor
+   * a pattern of those characters with `*` or `?`.
+   */
+  static parse(spec: string | readonly string[]): DeviceScope {
+    const items = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(',')).map((s) => s.trim());
+    if (items.length === 0 || items.every((s) => s === '')) throw badDevices('', 'name at least one device id or pattern');
+    const ids = new Set<string>();
+    const patterns: { source: string; re: RegExp }[] = [];
+    for (const item of items) {
+      if (item === '') throw badDevices(item, 'an empty item (two commas in a row?)');
+      if (/[*?]/.test(item)) {
+        if (!ID_CHARS.test(item)) throw badDevices(item, 'a pattern is 1-64 of A-Z a-z 0-9 . _ - with * and ?');
+        if (item === '*') return DeviceScope.all();
+        patterns.push({ source: item, re: globToRegExp(item) });
+      } else if (isClientId(item)) {
+        ids.add(item);
+      } else {
+        throw badDevices(item, 'a device id is 1-64 of A-Z a-z 0-9 . _ - (not "." or "..")');
+      }
+    }
+    return new DeviceScope(ids, patterns, false);
+  }
+
+  /** True when no --devices was given (or it was `*`). */
+  get everything(): boolean {
+    return this.any;
+  }
+
+  /** Subscriptions are per device (only ids named), so nothing outside the scope arrives. */
+  get exact(): boolean {
+    return !this.any && this.patterns.length === 0;
+  }
+
+  has(device: string): boolean {
+    return this.any || this.ids.has(device) || this.patterns.some((p) => p.re.test(device));
+  }
+
+  /** The filters to subscribe to for one per-device topic (e.g. `link/rx`). */
+  filters(topic: ScopedTopic): string[] {
+    if (!this.exact) return [`${TOPIC_ROOT}/dev/+/${topic}`];
+    return [...this.ids].map((id) => `${TOPIC_ROOT}/dev/${id}/${topic}`);
+  }
+
+  /** For logs and --help: "every device" or the items as given. */
+  describe(): string {
+    if (this.any) return 'every device';
+    return [...this.ids, ...this.patterns.map((p) => p.source)].join(',');
+  }
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.]/g, '\\.').replace(/\*/g, '[A-Za-z0-9._-]*').replace(/\?/g, '[A-Za-z0-9._-]');
+  return new RegExp(`^${body}$`);
+}
+
+function badDevices(item: string, why: string): AkbError {
+  return new AkbError('BAD_DEVICES', `--devices: ${JSON.stringify(item.slice(0, 80))} is not a device id or pattern: ${why}`, {
+    hint: 'e.g. --devices cam-01,cam-02 or --devices "cam-*"',
+  });
+}
