@@ -144,9 +144,14 @@ describe('bounded growth (better than onnxruntime)', () => {
     // a percentile of 120
     expect(() => resolveCalibrationOptions({ method: 'percentile', percentile: 120 })).toThrow(/^percentile must be between 0 and 100, got 120$/);
   });
-  it('refuses infinite activations with the tensor name', () => {
+  it('refuses infinite and NaN activations with the tensor name, as a typed error (Infinity was a RangeError, NaN was skipped)', () => {
     const col = new TensorCollector('conv1_out', resolveCalibrationOptions({ method: 'minmax' }));
-    // a batch holding +Infinity
-    expect(() => col.observeRange(Float32Array.from([1, Infinity]))).toThrow(/^tensor 'conv1_out' holds infinite values \(range \[1, Infinity\]\): cannot calibrate it$/);
+    // a batch holding +Infinity, one holding NaN, and the same as reduced min/max
+    expect(() => col.observeRange(Float32Array.from([1, Infinity]))).toThrow(/^tensor 'conv1_out' holds Infinity: cannot calibrate a non-finite activation$/);
+    expect(() => col.observeRange(Float32Array.from([1, NaN, 2]))).toThrow(/^tensor 'conv1_out' holds NaN: cannot calibrate a non-finite activation$/);
+    expect(() => col.observeRangeValues(NaN, 2, 0)).toThrow(expect.objectContaining({ code: 'NON_FINITE_ACTIVATION', exitCode: 1 }));
+    expect(() => col.observeRangeValues(-Infinity, 2, 0)).toThrow(/holds -Infinity/);
+    col.observeRangeValues(Infinity, -Infinity, Infinity); // a zero-sized tensor: no values, no error
+    expect(col.result()).toEqual({ min: 0, max: 0 });
   });
 });
