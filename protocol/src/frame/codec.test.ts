@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { decodeFrame, encodeFrame, peekFrameHeader } from './codec.js';
+import { decodeFrame, encodeFrame, encodeFrameWith, peekFrameHeader } from './codec.js';
+import { fragmentSymbols } from './fragment.js';
+import { packSymbols } from './symbols.js';
 import type { FrameHeaderInit } from './header.js';
 
 const HEADER: FrameHeaderInit = {
@@ -85,8 +87,48 @@ describe('encodeFrame', () => {
   });
 });
 
+describe('encodeFrameWith', () => {
+  it('writes the bytes encodeFrame writes, with the payload written in place', () => {
+    const bytes = encodeFrameWith({ ...HEADER, headerLength: 60 }, 2, (p) => {
+      expect(Array.from(p)).toEqual([0, 0]);
+      p.set(PAYLOAD);
+    });
+    expect(Array.from(bytes)).toEqual(Array.from(encodeFrame({ ...HEADER, headerLength: 60 }, PAYLOAD)));
+  });
+
+  it('checks the header before the payload is written', () => {
+    let called = false;
+    expect(errorCode(() => encodeFrameWith({ ...HEADER, fragmentIndex: 2 }, 2, () => (called = true)))).toBe('BAD_FRAGMENT');
+    expect(called).toBe(false);
+  });
+
+  it.each(['float32', 'float16', 'int8'] as const)('gives fragmentSymbols the bytes of packSymbols + encodeFrame (%s)', (dtype) => {
+    const values = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i) * (i + 1));
+    const meta = { deviceId: 9, sessionId: 8, frameId: 7, actionId: 6, kbVersion: 5, kbEntry: 4, timestampUs: 3 };
+    const fragments = fragmentSymbols(meta, values, { mtu: 100, dtype });
+    let offset = 0;
+    for (const [index, fragment] of fragments.entries()) {
+      const { header } = decodeFrame(fragment);
+      const count = header.payloadLength / (dtype === 'float32' ? 8 : dtype === 'float16' ? 4 : 2);
+      const { payload, scale } = packSymbols(values.subarray(2 * offset, 2 * (offset + count)), dtype);
+      const { version: _v, headerLength: _h, payloadLength: _p, ...init } = header;
+      expect(header.fragmentIndex).toBe(index);
+      expect(Array.from(fragment)).toEqual(Array.from(encodeFrame({ ...init, scale }, payload)));
+      offset += count;
+    }
+    expect(offset).toBe(25);
+  });
+});
+
 describe('decodeFrame', () => {
   const bytes = encodeFrame(HEADER, PAYLOAD);
+
+  it('names the stored and the computed CRC when they differ', () => {
+    const bad = bytes.map((b, i) => (i === 10 ? b ^ 0x20 : b));
+    const stored = new DataView(bytes.buffer, bytes.byteOffset).getUint32(58, true);
+    const actual = crc32c(bad.subarray(0, 58));
+    expect(() => decodeFrame(bad)).toThrow(`CRC-32C 0x${actual.toString(16).padStart(8, '0')} does not match the stored 0x${stored.toString(16).padStart(8, '0')}`);
+  });
 
   it('decodes what encodeFrame wrote', () => {
     const { header, payload } = decodeFrame(bytes);

@@ -29,19 +29,51 @@ export interface DecodedFrame {
 
 /** Encodes one frame (one fragment). Throws ProtocolError for a header the decoder would refuse. */
 export function encodeFrame(header: FrameHeaderInit, payload: Uint8Array): Uint8Array {
-  checkHeaderInit(header, payload.length);
+  const out = openFrame(header, payload.length);
+  out.set(payload, out.length - FRAME_CRC_LENGTH - payload.length);
+  return sealFrame(out);
+}
+
+/**
+ * Encodes one frame whose `payloadLength` bytes `writePayload` writes in place (into zeros), so a sender
+ * that produces its payload (fragmentSymbols packing symbols) skips the array and the copy encodeFrame
+ * needs. Throws ProtocolError for a header the decoder would refuse, before calling `writePayload`.
+ */
+export function encodeFrameWith(header: FrameHeaderInit, payloadLength: number, writePayload: (payload: Uint8Array) => void): Uint8Array {
+  const out = openFrame(header, payloadLength);
+  const bodyLength = out.length - FRAME_CRC_LENGTH;
+  writePayload(out.subarray(bodyLength - payloadLength, bodyLength));
+  return sealFrame(out);
+}
+
+/** A checked header written into a zero-filled frame of the right length. */
+function openFrame(header: FrameHeaderInit, payloadLength: number): Uint8Array {
+  checkHeaderInit(header, payloadLength);
   const headerLength = header.headerLength ?? FRAME_HEADER_LENGTH;
-  const bodyLength = headerLength + payload.length;
-  const out = allocBytes(bodyLength + FRAME_CRC_LENGTH);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  writeHeader(view, header, headerLength, payload.length);
-  out.set(payload, headerLength);
-  view.setUint32(bodyLength, crc32c(out.subarray(0, bodyLength)), true);
+  const out = allocBytes(headerLength + payloadLength + FRAME_CRC_LENGTH);
+  writeHeader(new DataView(out.buffer, out.byteOffset, out.byteLength), header, headerLength, payloadLength);
   return out;
 }
 
-/** Checks magic, version and minimum size, and returns a view on the header bytes. */
-function openHeader(bytes: unknown): { bytes: Uint8Array; view: DataView } {
+/** Writes the CRC-32C of everything before the last four bytes into them, little-endian. */
+function sealFrame(out: Uint8Array): Uint8Array {
+  const bodyLength = out.length - FRAME_CRC_LENGTH;
+  const crc = crc32c(out.subarray(0, bodyLength));
+  out[bodyLength] = crc & 0xff;
+  out[bodyLength + 1] = (crc >>> 8) & 0xff;
+  out[bodyLength + 2] = (crc >>> 16) & 0xff;
+  out[bodyLength + 3] = crc >>> 24;
+  return out;
+}
+
+/**
+ * CRC-32C of a frame's body followed by its stored CRC (little-endian) when the two agree: checking this over
+ * the whole frame is the same test as comparing the stored CRC with that of the body, without a sub-view.
+ */
+const CRC32C_RESIDUE = 0x48674bc7;
+
+/** Checks magic, version and minimum size, and returns a view on the frame's bytes. */
+function openHeader(bytes: unknown): DataView {
   if (!(bytes instanceof Uint8Array)) {
     throw new ProtocolError('BAD_LENGTH', `a frame must be a Uint8Array, got ${typeof bytes}`);
   }
@@ -64,7 +96,7 @@ function openHeader(bytes: unknown): { bytes: Uint8Array; view: DataView } {
   if (bytes.length < headerLength) {
     throw new ProtocolError('TRUNCATED', `${bytes.length} bytes cannot hold a ${headerLength}-byte frame header`);
   }
-  return { bytes, view };
+  return view;
 }
 
 function finishHeader(view: DataView): FrameHeader {
@@ -79,7 +111,7 @@ function finishHeader(view: DataView): FrameHeader {
  * BAD_FRAGMENT, CRC_MISMATCH or TOO_LARGE.
  */
 export function decodeFrame(bytes: Uint8Array): DecodedFrame {
-  const { view } = openHeader(bytes);
+  const view = openHeader(bytes);
   const headerLength = view.getUint8(4);
   const payloadLength = view.getUint32(44, true);
   if (payloadLength > MAX_PAYLOAD_BYTES) {
@@ -95,9 +127,9 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
       hint: 'send exactly one frame per message',
     });
   }
-  const stored = view.getUint32(bodyLength, true);
-  const actual = crc32c(bytes.subarray(0, bodyLength));
-  if (stored !== actual) {
+  if (crc32c(bytes) !== CRC32C_RESIDUE) {
+    const stored = view.getUint32(bodyLength, true);
+    const actual = crc32c(bytes.subarray(0, bodyLength));
     throw new ProtocolError('CRC_MISMATCH', `CRC-32C 0x${hex32(actual)} does not match the stored 0x${hex32(stored)}`, {
       hint: 'the frame was corrupted in transit; treat its symbols as erased',
     });
@@ -110,7 +142,7 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
  * are untrusted until decodeFrame accepts the frame. Throws only ProtocolError.
  */
 export function peekFrameHeader(bytes: Uint8Array): FrameHeader {
-  return finishHeader(openHeader(bytes).view);
+  return finishHeader(openHeader(bytes));
 }
 
 function hex32(n: number): string {

@@ -4,7 +4,7 @@
  * whatever subset arrives and treats the rest as erasures.
  */
 import { ProtocolError } from '../errors.js';
-import { encodeFrame } from './codec.js';
+import { encodeFrameWith } from './codec.js';
 import {
   BYTES_PER_VALUE,
   FRAME_CRC_LENGTH,
@@ -13,7 +13,7 @@ import {
   MAX_TOTAL_SYMBOLS,
   type SymbolDtype,
 } from './header.js';
-import { packSymbols } from './symbols.js';
+import { symbolScale, writeSymbols } from './symbols.js';
 
 /** The frame-level fields a sender chooses; the fragment fields are filled in by fragmentSymbols. */
 export interface FrameMeta {
@@ -77,9 +77,11 @@ export function fragmentSymbols(meta: FrameMeta, values: Float32Array, options: 
   for (let index = 0; index < fragmentCount; index++) {
     const symbolOffset = index * perFragment;
     const count = Math.min(perFragment, totalSymbols - symbolOffset);
-    const { payload, scale } = packSymbols(values.subarray(2 * symbolOffset, 2 * (symbolOffset + count)), dtype);
+    const part = values.subarray(2 * symbolOffset, 2 * (symbolOffset + count));
+    const scale = symbolScale(part, dtype);
+    // Packed straight into the frame: no payload array per fragment (an off-heap allocation above 64 bytes) and no copy.
     fragments.push(
-      encodeFrame(
+      encodeFrameWith(
         {
           dtype,
           hasKbEntry: meta.kbEntry !== undefined,
@@ -97,7 +99,8 @@ export function fragmentSymbols(meta: FrameMeta, values: Float32Array, options: 
           scale,
           timestampUs: meta.timestampUs,
         },
-        payload,
+        part.length * BYTES_PER_VALUE[dtype],
+        (payload) => writeSymbols(part, dtype, scale, payload),
       ),
     );
   }

@@ -30,37 +30,54 @@ export function roundHalfEven(v: number): number {
  * number of values, and for NaN or Inf in int8, which has no code for them.
  */
 export function packSymbols(values: Float32Array, dtype: SymbolDtype): PackedSymbols {
+  const scale = symbolScale(values, dtype);
+  const payload = new Uint8Array(values.length * BYTES_PER_VALUE[dtype]);
+  writeSymbols(values, dtype, scale, payload);
+  return { payload, scale };
+}
+
+/**
+ * The scale `packSymbols` would use for `values` (1 for the float dtypes), after checking them as it does;
+ * with writeSymbols, a sender packs straight into a frame's payload (fragmentSymbols) instead of packing
+ * into a new array and copying that.
+ */
+export function symbolScale(values: Float32Array, dtype: SymbolDtype): number {
   if (values.length % 2 !== 0) {
     throw new ProtocolError('BAD_LENGTH', `${values.length} values are not whole complex symbols`, {
       hint: 'interleave I and Q: two values per symbol',
     });
   }
-  const n = values.length;
-  if (dtype === 'float32') {
-    const payload = new Uint8Array(n * 4);
-    if (LITTLE_ENDIAN) {
-      payload.set(new Uint8Array(values.buffer, values.byteOffset, n * 4));
-    } else {
-      const view = new DataView(payload.buffer);
-      for (let i = 0; i < n; i++) view.setFloat32(i * 4, values[i]!, true);
-    }
-    return { payload, scale: 1 };
-  }
-  if (dtype === 'float16') {
-    const payload = new Uint8Array(n * 2);
-    const bits = new Uint32Array(values.buffer, values.byteOffset, n);
-    for (let i = 0; i < n; i++) {
-      const h = float32BitsToFloat16Bits(bits[i]!);
-      payload[2 * i] = h & 0xff;
-      payload[2 * i + 1] = h >>> 8;
-    }
-    return { payload, scale: 1 };
-  }
-  if (dtype === 'int8') return packInt8(values);
+  if (dtype === 'float32' || dtype === 'float16') return 1;
+  if (dtype === 'int8') return int8ScaleOf(values);
   throw new ProtocolError('BAD_DTYPE', `unknown symbol dtype ${String(dtype)}`);
 }
 
-function packInt8(values: Float32Array): PackedSymbols {
+/** Writes `values` as `dtype` at the start of `out` (values.length * bytes per value), with symbolScale's `scale`. */
+export function writeSymbols(values: Float32Array, dtype: SymbolDtype, scale: number, out: Uint8Array): void {
+  const n = values.length;
+  if (dtype === 'float32') {
+    if (LITTLE_ENDIAN) {
+      out.set(new Uint8Array(values.buffer, values.byteOffset, n * 4));
+    } else {
+      const view = new DataView(out.buffer, out.byteOffset, n * 4);
+      for (let i = 0; i < n; i++) view.setFloat32(i * 4, values[i]!, true);
+    }
+  } else if (dtype === 'float16') {
+    const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+    for (let i = 0; i < n; i++) {
+      const h = float32BitsToFloat16Bits(bits[i]!);
+      out[2 * i] = h & 0xff;
+      out[2 * i + 1] = h >>> 8;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const q = roundHalfEven(values[i]! / scale);
+      out[i] = (q > INT8_MAX ? INT8_MAX : q < -INT8_MAX ? -INT8_MAX : q) & 0xff;
+    }
+  }
+}
+
+function int8ScaleOf(values: Float32Array): number {
   let max = 0;
   for (let i = 0; i < values.length; i++) {
     const a = Math.abs(values[i]!);
@@ -71,13 +88,7 @@ function packInt8(values: Float32Array): PackedSymbols {
     }
     if (a > max) max = a;
   }
-  const scale = max === 0 ? 1 : int8Scale(max);
-  const payload = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const q = roundHalfEven(values[i]! / scale);
-    payload[i] = (q > INT8_MAX ? INT8_MAX : q < -INT8_MAX ? -INT8_MAX : q) & 0xff;
-  }
-  return { payload, scale };
+  return max === 0 ? 1 : int8Scale(max);
 }
 
 /**
