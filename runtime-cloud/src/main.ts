@@ -15,9 +15,11 @@
  *
  * Shutdown: the first SIGINT or SIGTERM stops the service (tiles not yet started are dropped, open
  * images are finished as `stopped`) and exits 0; if that takes longer than --shutdown-timeout (a broker
- * that is gone or silent keeps unsubscribes and the disconnect waiting), it exits 0 anyway, saying so.
- * A second signal exits at once (130 after SIGINT, 143 after SIGTERM). Handlers are installed before the
- * models load, so a signal during start-up is honoured too.
+ * that is gone or silent keeps feedback and the disconnect waiting), it exits 0 anyway, saying so.
+ * A second signal ends the process at once by that signal's default action (the shell sees 130 after
+ * SIGINT, 143 after SIGTERM): not process.exit, whose teardown aborts the process ("terminate called
+ * after throwing an instance of 'Napi::Error'") when onnxruntime-node is mid-run in a decode lane.
+ * Handlers are installed before the models load, so a signal during start-up is honoured too.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -29,9 +31,8 @@ import { formatImageLine } from './image-line.js';
 import { DeviceScope } from './scope.js';
 
 const MB = 2 ** 20;
-const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-/** Resolves with the first SIGINT/SIGTERM; a second one exits the process at once. */
+/** Resolves with the first SIGINT/SIGTERM; a second one ends the process at once (its default action). */
 function signals(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let seen: NodeJS.Signals | undefined;
@@ -42,7 +43,9 @@ function signals(): Promise<NodeJS.Signals> {
         return;
       }
       process.stderr.write(`akb-cloud: ${signal} again: exiting without finishing the shutdown\n`);
-      process.exit(SIGNAL_CODES[signal] ?? 1);
+      process.removeAllListeners('SIGINT');
+      process.removeAllListeners('SIGTERM');
+      process.kill(process.pid, signal);
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);

@@ -144,6 +144,8 @@ export interface ImageScenario {
   seed: number;
   mtu?: number;
   deviceId?: number;
+  /** The image to send (width x height must match); default: fixture tiles (composeImage). */
+  original?: RgbImage;
 }
 
 /** An image of fixture tiles (tile i = fixture i mod 16), cropped to width x height. */
@@ -167,7 +169,10 @@ export async function sendImage(sessions: SetSessions, fx: FixtureImages, o: Ima
   const set = sessions.set;
   const action = set.actions.find((a) => a.id === o.actionId)!;
   const kb = set.kb;
-  const original = composeImage(fx, o.width, o.height);
+  if (o.original !== undefined && (o.original.width !== o.width || o.original.height !== o.height)) {
+    throw new Error(`sendImage: the original is ${o.original.width}x${o.original.height}, the scenario ${o.width}x${o.height}`);
+  }
+  const original = o.original ?? composeImage(fx, o.width, o.height);
   const grid = tileGrid(o.width, o.height, 32);
   const count = grid.cols * grid.rows;
   const index = kb ? kb.indexUses(o.snrDb) : -1;

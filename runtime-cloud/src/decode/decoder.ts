@@ -29,7 +29,7 @@ import { Fanout, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt'
 import type { ModelSet } from '@akb/jscc';
 import { BoundedSet } from './bounded-set.js';
 import { OrphanFrames } from './orphans.js';
-import { decodeTile, lostTiles, markLost, type SetRuntime, type TileContext } from './tile-pipeline.js';
+import { decodeTile, lostTiles, type SetRuntime, type TileContext } from './tile-pipeline.js';
 import { ImageBook, type FinishReason, type ImageResult, type ImageState, type ImageSummary, type ReferenceResolver } from './images.js';
 import { imageLimits, type ImageLimits, type MetaRefusal } from './limits.js';
 import { DeviceScope } from '../scope.js';
@@ -355,24 +355,24 @@ export class CloudDecoder {
   /**
    * Finishes an image. Tiles never received are decoded from the prior when the image timed out after
    * some of its frames arrived; an evicted or stopped image, or one of which nothing arrived, has them
-   * marked lost without decoding. With a shared subscription they stay `elsewhere` (other workers).
+   * counted lost, not decoded (and not listed: the work a meta causes stays small, however many tiles it
+   * announces). With a shared subscription they count as `elsewhere` (other workers have them).
    */
   private async finish(state: ImageState, reason: FinishReason): Promise<void> {
     if (state.finishing) return;
     state.finishing = true;
     state.closing = true;
     const rt = this.runtimes.get(state.meta.modelSet)!;
-    if (this.options.shared !== true) {
+    const shared = this.options.shared === true;
+    if (!shared && (reason === 'timeout' || reason === 'complete') && state.received > 0) {
       const missing: number[] = [];
       for (let i = 0; i < state.tiles.length; i++) if (state.tiles[i] === undefined) missing.push(i);
-      if ((reason === 'timeout' || reason === 'complete') && state.received > 0) {
-        for (const i of missing) this.decoded.add(`${state.device}/${state.meta.session}/${(state.meta.firstFrameId + i) >>> 0}`);
-        await lostTiles(this.ctx, rt, state, missing);
-      } else {
-        markLost(this.ctx, state, missing);
-      }
+      for (const i of missing) this.decoded.add(`${state.device}/${state.meta.session}/${(state.meta.firstFrameId + i) >>> 0}`);
+      await lostTiles(this.ctx, rt, state, missing);
+    } else if (!shared) {
+      this.counters.tilesLost += state.meta.tiles - state.handled;
     }
-    const result = await this.book.finish(state, reason);
+    const result = await this.book.finish(state, reason, shared ? 'elsewhere' : 'lost');
     if (reason === 'complete') this.counters.imagesCompleted++;
     else if (reason === 'timeout') this.counters.imagesTimedOut++;
     this.images.emit(result);

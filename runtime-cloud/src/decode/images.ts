@@ -54,6 +54,11 @@ export interface ImageResult {
   readonly tile: number;
   readonly tiles: number;
   readonly reconstruction: RgbImage;
+  /**
+   * The tiles handled here, in tile order (`index` says which): received, or decoded from the prior.
+   * Tiles neither received nor decoded (an evicted or stopped image, one of which nothing arrived, or
+   * tiles another worker has) are not listed; `counts` covers every tile.
+   */
   readonly tileResults: readonly TileResult[];
   /** Whole-image PSNR against the reference, when one is known and every tile was handled here. */
   readonly psnr: number | undefined;
@@ -84,7 +89,8 @@ export interface ImageState {
   readonly device: string;
   readonly meta: ImageMetaMessage;
   readonly grid: TileGrid;
-  readonly reconstruction: RgbImage;
+  /** The reconstruction, allocated at the first tile placed (or when a result's is first read). */
+  pixels: RgbImage | undefined;
   readonly tiles: (TileResult | undefined)[];
   readonly reference: Promise<RgbImage | undefined>;
   readonly startedAt: number;
@@ -177,7 +183,7 @@ export class ImageBook {
       device,
       meta,
       grid,
-      reconstruction: { width: meta.width, height: meta.height, data: new Float32Array(3 * meta.width * meta.height) },
+      pixels: undefined,
       tiles: new Array<TileResult | undefined>(meta.tiles).fill(undefined),
       reference: this.resolve(meta),
       startedAt: now,
@@ -218,7 +224,7 @@ export class ImageBook {
       if (result.status !== 'lost') state.received++;
     }
     state.tiles[result.index] = result;
-    if (pixels !== undefined) placeRows(state.reconstruction, state.grid, result.index, pixels);
+    if (pixels !== undefined) placeRows(reconstructionOf(state), state.grid, result.index, pixels);
     state.deadline = Math.max(state.deadline, this.options.now() + this.options.imageTimeoutMs);
     return state.handled === state.meta.tiles;
   }
@@ -239,16 +245,22 @@ export class ImageBook {
     return state.reference.then((ref) => (ref === undefined ? undefined : extractTile(ref, state.grid, index)));
   }
 
-  /** Closes an image and builds its result (its summary is kept in the ring); tiles not recorded are `elsewhere`. */
-  async finish(state: ImageState, reason: FinishReason): Promise<ImageResult> {
+  /**
+   * Closes an image and builds its result (its summary is kept in the ring). Tiles without a result are
+   * not listed in `tileResults` (no object per tile of an image of which little arrived); they count as
+   * `missingAs` in `counts`: `lost` (never received, not decoded) or `elsewhere` (a shared subscription).
+   */
+  async finish(state: ImageState, reason: FinishReason, missingAs: 'lost' | 'elsewhere' = 'elsewhere'): Promise<ImageResult> {
     this.forget(state);
-    const tiles = state.tiles.map((t, i) => t ?? { index: i, frameId: (state.meta.firstFrameId + i) >>> 0, status: 'elsewhere' as const, fragmentsExpected: 0, fragmentsLost: 0, symbolsErased: 0 });
+    const tiles: TileResult[] = [];
+    for (const t of state.tiles) if (t !== undefined) tiles.push(t);
     const counts: Record<TileStatus, number> = { decoded: 0, erased: 0, lost: 0, 'kb-mismatch': 0, elsewhere: 0 };
     for (const t of tiles) counts[t.status]++;
+    counts[missingAs] += state.meta.tiles - tiles.length;
     const snrs = tiles.flatMap((t) => (t.snrDb === undefined ? [] : [t.snrDb]));
     const ref = await state.reference;
     const m = state.meta;
-    const result: ImageResult = {
+    const summary: ImageSummary = {
       device: state.device,
       session: m.session,
       image: m.image,
@@ -259,9 +271,8 @@ export class ImageBook {
       height: m.height,
       tile: m.tile,
       tiles: m.tiles,
-      reconstruction: state.reconstruction,
       tileResults: tiles,
-      psnr: ref !== undefined && counts.elsewhere === 0 ? psnr(ref.data, state.reconstruction.data) : undefined,
+      psnr: ref !== undefined && tiles.length === m.tiles ? psnr(ref.data, reconstructionOf(state).data) : undefined,
       meanSnrDb: snrs.length > 0 ? snrs.reduce((a, b) => a + b, 0) / snrs.length : undefined,
       counts,
       complete: counts.decoded === m.tiles,
@@ -269,10 +280,10 @@ export class ImageBook {
       startedAt: state.startedAt,
       finishedAt: this.options.now(),
     };
-    const { reconstruction: _pixels, ...summary } = result;
     this.ring.push(summary);
     while (this.ring.length > this.options.ringSize) this.ring.shift();
-    return result;
+    // The pixels of an image of which nothing was placed are allocated only if a listener reads them.
+    return Object.defineProperty({ ...summary }, 'reconstruction', { get: () => reconstructionOf(state), enumerable: true }) as ImageResult;
   }
 
   /** Closes an image: no longer found by its frames, no longer counted against the budgets. Idempotent. */
@@ -312,6 +323,13 @@ export class ImageBook {
       },
     );
   }
+}
+
+/** The image's reconstruction, allocated (zeros) on first use. */
+function reconstructionOf(state: ImageState): RgbImage {
+  const m = state.meta;
+  state.pixels ??= { width: m.width, height: m.height, data: new Float32Array(3 * m.width * m.height) };
+  return state.pixels;
 }
 
 /** placeTile by whole rows (TypedArray.set): the same result, several times faster on the hot path. */

@@ -19,7 +19,7 @@ export interface DecoderStats {
   framesWithoutMeta: number;
   /** Frames naming a KB version not held here: answered with kbVersionMismatch, not decoded. */
   kbMismatch: number;
-  /** Tiles whose frame never arrived, decoded from the prior alone. */
+  /** Tiles whose frame never arrived: decoded from the prior alone when their image timed out with some tiles received, else only counted. */
   tilesLost: number;
   metasReceived: number;
   metasMalformed: number;

@@ -160,14 +160,6 @@ export async function lostTiles(ctx: TileContext, rt: SetRuntime, state: ImageSt
   }
 }
 
-/** Tiles never received, marked lost without decoding (an evicted or stopped image, or one of which nothing arrived). */
-export function markLost(ctx: TileContext, state: ImageState, indices: readonly number[]): void {
-  for (const index of indices) {
-    ctx.stats.tilesLost++;
-    ctx.book.record(state, { index, frameId: (state.meta.firstFrameId + index) >>> 0, status: 'lost', fragmentsExpected: 1, fragmentsLost: 1, symbolsErased: 0 }, undefined);
-  }
-}
-
 /** A decode dropped unstarted at shutdown is counted as cancelled, not as a failure. */
 function countCancelled(ctx: TileContext, e: unknown): boolean {
   if (!(isAkbError(e) && (e.code === 'CANCELLED' || e.code === 'CLOSED'))) return false;
