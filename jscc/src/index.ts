@@ -9,6 +9,7 @@ export type { BackendName, InferenceBackend, InferenceSession, Tensor } from './
 export { BackendRegistry, defaultBackends } from './inference/registry.js';
 export { ortNodeBackend } from './inference/ort-node.js';
 export { ortWebBackend } from './inference/ort-web.js';
+export { ortThreadOptions, type OrtThreadOptions } from './inference/ort-threads.js';
 export { loadModel, type LoadedModel } from './inference/model-store.js';
 export * from './image/index.js';
 export * from './metrics/index.js';

@@ -5,6 +5,7 @@
  */
 import { AkbError } from '@akb/protocol';
 import type { BackendName, InferenceBackend, InferenceSession, Tensor } from './backend.js';
+import { ortThreadOptions } from './ort-threads.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -32,7 +33,8 @@ export function ortNodeBackend(name: BackendName = 'onnxruntime-node-cpu', optio
         // No arena: it keeps the peak of every batch for the life of the process, which an edge with
         // 150 MB to spare cannot afford; the allocations it saves cost little next to the convolutions.
         enableCpuMemArena: false,
-        ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+        // An explicit count wins; else AKB_ORT_THREADS (ort-threads.ts); else onnxruntime chooses.
+        ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : ortThreadOptions()),
       });
       return wrapSession(name, ort, session);
     },

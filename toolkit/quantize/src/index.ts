@@ -10,7 +10,7 @@ export { formatReport, reportToJson, targetMiss } from './report/format.js';
 export type { QuantizeReport, TensorSqnr, OutputSqnr } from './report/types.js';
 export { suspiciousWeights, absurdRanges, ABSURD_WEIGHT, ABSURD_ACTIVATION, WEIGHT_OUTLIER_RATIO, type ModelWarning } from './report/warnings.js';
 export { validateModel, MAX_TENSOR_ELEMENTS } from './onnx/validate.js';
-export { ortThreadOptions } from './ort-threads.js';
+export { ortThreadOptions } from '@akb/jscc';
 export { findJscc, type JsccModelInfo } from './jscc/card.js';
 export { JsccEvaluator, type JsccEvaluation, type PsnrPoint } from './jscc/evaluate.js';
 export { searchSensitivity, type SensitivityResult, type SensitivityOptions, type NodeSensitivity } from './sensitivity/search.js';

@@ -8,6 +8,8 @@ const decode = defineCommand({
   builder: (y) =>
     y
       .positional('file', { type: 'string', demandOption: true })
+      // yargs reads a lone '-' after an option name as an empty option, not as the value: take one argument as it is
+      .nargs('file', 1)
       .option('values', { type: 'boolean', default: false, describe: 'also print the symbol values' })
       .option('json', { type: 'boolean', default: false }),
   run: async (args, io) => {

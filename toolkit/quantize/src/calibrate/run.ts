@@ -22,7 +22,7 @@ import { fromFloat16Bits } from '../onnx/float16.js';
 import { encodeModel } from '../onnx/io.js';
 import { topoSort, withOutputs } from '../onnx/graph.js';
 import type { Model, Node } from '../onnx/types.js';
-import { ortThreadOptions } from '../ort-threads.js';
+import { ortThreadOptions } from '@akb/jscc';
 import { resolveCalibrationOptions, TensorCollector, type CalibrationMethod } from './collector.js';
 import { firstNonFinite, nonFiniteName } from './finite.js';
 import { checkSample, modelInputs } from './inputs.js';

@@ -14,7 +14,7 @@ import { makeNode, makeValueInfo } from '../onnx/graph.js';
 import { decodeModel, encodeModel } from '../onnx/io.js';
 import { makeTensor, tensorToFloat32 } from '../onnx/tensor.js';
 import { DataType, type Model, type Node, type TensorProto, type ValueInfo } from '../onnx/types.js';
-import { ortThreadOptions } from '../ort-threads.js';
+import { ortThreadOptions } from '@akb/jscc';
 import { convertFp16 } from './index.js';
 
 const root = (p: string): string => fileURLToPath(new URL(`../../../../${p}`, import.meta.url));

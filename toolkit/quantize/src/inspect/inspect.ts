@@ -4,7 +4,7 @@
 import { UnsupportedModelError } from '../onnx/errors.js';
 import { dataTypeName, elementCount, tensorByteLength } from '../onnx/tensor.js';
 import type { Graph, Model, Node, TensorProto, ValueInfo } from '../onnx/types.js';
-import { ortThreadOptions } from '../ort-threads.js';
+import { ortThreadOptions } from '@akb/jscc';
 import { MAC_OPS, macInputs, nodeMacs } from './macs.js';
 import { probeShapes, realInputs, staticShapes } from './probe.js';
 import { quantHandling, type QuantHandling } from './support.js';

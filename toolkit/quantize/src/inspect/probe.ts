@@ -9,7 +9,7 @@ import { withOutputs } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/io.js';
 import { dataTypeName, elementCount } from '../onnx/tensor.js';
 import type { Graph, Model, ValueInfo } from '../onnx/types.js';
-import { ortThreadOptions } from '../ort-threads.js';
+import { ortThreadOptions } from '@akb/jscc';
 
 /** onnxruntime's name for each tensor element type it takes as an input, and a zero-filled array of it. */
 const ORT_TYPES: Record<number, { type: ort.Tensor.Type; zeros: (n: number) => ort.Tensor.DataType }> = {

@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { cifarSamples, ZOO } from '../../../../test/quantize/images.js';
 import { decodeModel, encodeModel } from '../onnx/io.js';
-import { ortThreadOptions } from '../ort-threads.js';
+import { ortThreadOptions } from '@akb/jscc';
 import { toRows } from '../report/rows.js';
 import { quantizeWeightsOnly } from '../weight-only/index.js';
 import { findJscc } from './card.js';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { calibrate, loadCalibrationSamples, type CalibrationSample, type TensorRange } from '../calibrate/index.js';
 import { sqnrDb } from '../numerics/sqnr.js';
 import { UnsupportedModelError } from '../onnx/errors.js';
-import { ortThreadOptions } from '../ort-threads.js';
+import { ortThreadOptions } from '@akb/jscc';
 import { decodeModel, encodeModel } from '../onnx/io.js';
 import { makeTensor, tensorToFloat32 } from '../onnx/tensor.js';
 import { makeNode, makeValueInfo } from '../onnx/graph.js';

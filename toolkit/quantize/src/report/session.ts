@@ -5,7 +5,7 @@
  */
 import { AkbError } from '@akb/protocol';
 import * as ort from 'onnxruntime-node';
-import { ortThreadOptions } from '../ort-threads.js';
+import { ortThreadOptions } from '@akb/jscc';
 import { batchOf, type RowTable } from './rows.js';
 
 /** Named input tensors of one run (a calibration sample, or a batch of them). */
@@ -19,7 +19,7 @@ export type Outputs = Map<string, Float32Array>;
  * AkbError (code MODEL_DOES_NOT_RUN) naming `what`, never a raw onnxruntime exception. With
  * optimization 'all' (the default) onnxruntime fuses QDQ groups into this CPU's integer kernels; with
  * 'disabled' a QDQ model computes the reference semantics (dequantize, float op, quantize). AKB_ORT_THREADS
- * sets the thread count (ort-threads.ts).
+ * sets the thread count (@akb/jscc's ortThreadOptions).
  */
 export async function createSession(bytes: Uint8Array, what: string, opts: { optimization?: 'all' | 'disabled' } = {}): Promise<ort.InferenceSession> {
   const threads = ortThreadOptions();

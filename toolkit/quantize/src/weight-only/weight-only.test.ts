@@ -11,7 +11,7 @@ import { makeNode, makeValueInfo } from '../onnx/graph.js';
 import { decodeModel, encodeModel } from '../onnx/io.js';
 import { makeTensor, tensorToFloat32 } from '../onnx/tensor.js';
 import { DataType, type Model } from '../onnx/types.js';
-import { ortThreadOptions } from '../ort-threads.js';
+import { ortThreadOptions } from '@akb/jscc';
 import { corruptWeight } from '../../../../test/quantize/hostile.js';
 import { quantizeWeightsOnly } from './index.js';
 

@@ -1,5 +1,7 @@
-import * as ort from 'onnxruntime-node';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ortNodeBackend } from './ort-node.js';
 import { ortThreadOptions } from './ort-threads.js';
 
 describe('AKB_ORT_THREADS', () => {
@@ -21,19 +23,20 @@ describe('AKB_ORT_THREADS', () => {
     }
   });
 
-  it('onnxruntime-node takes the options', async () => {
-    const { makeNode, makeValueInfo } = await import('./onnx/graph.js');
-    const { encodeModel } = await import('./onnx/io.js');
-    const bytes = encodeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      metadataProps: [],
-      functions: [],
-      graph: { name: 'g', node: [makeNode('Relu', ['x'], ['y'], 'r')], initializer: [], sparseInitializer: [], input: [makeValueInfo('x', 1, [2])], output: [makeValueInfo('y', 1, [2])], valueInfo: [], quantizationAnnotation: [] },
-    });
-    const session = await ort.InferenceSession.create(bytes, ortThreadOptions({ AKB_ORT_THREADS: '1' }));
-    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2), [2]) });
-    expect(Array.from(out.y!.data as Float32Array)).toEqual([0, 2]); // exact: a Relu rounds nothing
-    await session.release();
+  it('ortNodeBackend takes it: a session runs with one thread, a bad value is refused before loading', async () => {
+    const model = await readFile(fileURLToPath(new URL('../../../models/zoo/akb-dqn-policy/model.onnx', import.meta.url)));
+    const saved = process.env.AKB_ORT_THREADS;
+    try {
+      process.env.AKB_ORT_THREADS = '1';
+      const session = await ortNodeBackend().createSession(model);
+      const out = await session.run({ [session.inputNames[0]!]: { data: new Float32Array(11), dims: [1, 11] } });
+      expect(Object.values(out)[0]!.dims).toEqual([1, 15]);
+      await session.release();
+      process.env.AKB_ORT_THREADS = 'two';
+      await expect(ortNodeBackend().createSession(model)).rejects.toMatchObject({ code: 'BAD_ENVIRONMENT' });
+    } finally {
+      if (saved === undefined) delete process.env.AKB_ORT_THREADS;
+      else process.env.AKB_ORT_THREADS = saved;
+    }
   });
 });

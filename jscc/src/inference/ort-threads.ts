@@ -1,6 +1,7 @@
 /**
- * The thread knob shared by every onnxruntime session the quantizer opens (calibration, the report, the
- * JSCC evaluation, the sensitivity search, the inspector's probe): `AKB_ORT_THREADS=<n>` sets
+ * The thread knob shared by every onnxruntime-node session akb opens (the edge's and the cloud's through
+ * `ortNodeBackend`, and the quantizer's: calibration, the report, the JSCC evaluation, the sensitivity
+ * search, the inspector's probe): `AKB_ORT_THREADS=<n>` sets
  * `intraOpNumThreads` to n and `interOpNumThreads` to 1; unset (or empty), onnxruntime picks (one
  * thread per physical core).
  *

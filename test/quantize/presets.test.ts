@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadProfiles } from '@akb/devices';
-import { PRESETS, presetByName, presetForProfile } from './presets.js';
-import { resolvePreset } from './quantize.js';
+import { PRESETS, presetByName, presetForProfile } from '../../toolkit/quantize/src/presets.js';
+import { resolvePreset } from '../../toolkit/quantize/src/quantize.js';
 
 describe('presets', () => {
   it('maps every device profile of the catalogue to a preset, by what its hardware runs fast', async () => {
