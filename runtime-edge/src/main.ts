@@ -4,25 +4,30 @@
  * With `--models` and `--set` it runs the JSCC pipeline on images from `--images`, `--watch` or
  * `--ingest`; without, it is the control plane only (birth, will, commands).
  *
+ * The device profile (`--profile`, else detected, else the generic profile of the architecture) sets
+ * the backends tried, the threads and the default batch (profile.ts); the birth names it.
+ *
  * The installed command is bin/akb-edge, which starts this file with memory settings for small boards
  * (see there); `node dist/main.js` runs without them.
  */
 import { stat } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { AkbError, SYMBOL_DTYPES, describeError } from '@akb/protocol';
+import { AkbError, SYMBOL_DTYPES, describeError, isAkbError } from '@akb/protocol';
+import type { ModelSet } from '@akb/jscc';
 import { EdgeAgent, type EdgeAgentOptions } from './agent.js';
+import { describeProfile, edgeLimits, type EdgeProfileReport } from './profile.js';
 
 const NO_MODELS =
   'akb-edge: no models (pass --models <zoo folder> --set <name>, e.g. --models models/zoo --set akb-k256; the reference models are in models/zoo of the akb repository, the sets in models/sets)\n';
 
-async function main(): Promise<number> {
-  const args = await yargs(hideBin(process.argv))
+async function parseArgs() {
+  return yargs(hideBin(process.argv))
     .scriptName('akb-edge')
-    .usage('$0 --device <id> [--broker <url>] [--models <zoo> --set <name> (--images <dir> | --watch <dir> | --ingest)]\n\nThe akb edge runtime.')
+    .usage('$0 --device <id> [--broker <url>] [--profile <id>] [--models <zoo> --set <name> (--images <dir> | --watch <dir> | --ingest)]\n\nThe akb edge runtime.')
     .option('broker', { type: 'string', default: process.env.AKB_BROKER ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker URL (env AKB_BROKER)' })
     .option('device', { type: 'string', default: process.env.AKB_DEVICE_ID, describe: 'device id, also the MQTT username (env AKB_DEVICE_ID)' })
-    .option('profile', { type: 'string', default: 'host-x64', describe: 'device profile id (see akb devices list)' })
+    .option('profile', { type: 'string', describe: 'device profile id (akb devices list); default: detected from /proc, else generic-<arch>' })
     .option('username', { type: 'string', describe: 'MQTT username (default: the device id when a password is given)' })
     .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
     .option('mqtt5', { type: 'boolean', default: false, describe: 'speak MQTT 5 (Mosquitto, EMQX); the embedded broker speaks 3.1.1' })
@@ -41,10 +46,46 @@ async function main(): Promise<number> {
     .option('policy', { type: 'string', describe: 'dqn | channel-kb | fixed:<action id> (default: dqn for an AKB set, fixed:0 for Deep JSCC)' })
     .option('epsilon', { type: 'number', describe: 'exploration rate of the policy (default 0.05)' })
     .option('telemetry-ms', { type: 'number', default: 1000, describe: 'telemetry period, ms; 0 for none' })
-    .option('max-batch', { type: 'number', default: 16, describe: 'most tiles per model run (16 keeps the reference models under 150 MB; 32 is faster where memory allows)' })
-    .option('once', { type: 'boolean', default: false, describe: 'with --images: exit when the folder is sent' })
+    .option('max-batch', { type: 'number', describe: "most tiles per model run (default from the profile's memory: 16 below 2 GiB, else 32)" })
+    .option('threads', { type: 'number', describe: "onnxruntime's intra-op threads (default: the profile's cores, at most this machine's)" })
+    .option('once', { type: 'boolean', default: false, describe: 'with --images: exit when the folder is sent, printing the peak resident memory' })
     .strict()
     .parseAsync();
+}
+
+type Args = Awaited<ReturnType<typeof parseArgs>>;
+
+function positiveInt(value: number | undefined, flag: string, max: number): number | undefined {
+  if (value === undefined || (Number.isInteger(value) && value >= 1 && value <= max)) return value;
+  throw new AkbError('BAD_OPTION', `${flag} ${value} is not a whole number from 1 to ${max}`, { hint: `pass ${flag} <1..${max}>`, exitCode: 2 });
+}
+
+/** The profile (given, detected or generic) and what it sets; an unknown id is a usage error naming the known ones. */
+async function edgeProfile(args: Args): Promise<EdgeProfileReport> {
+  const { resolveProfile } = await import('@akb/devices');
+  let resolved;
+  try {
+    resolved = await resolveProfile({ ...(args.profile !== undefined ? { id: args.profile } : {}) });
+  } catch (e) {
+    if (isAkbError(e) && e.code === 'UNKNOWN_PROFILE') throw new AkbError(e.code, e.message, { hint: e.hint, exitCode: 2, cause: e });
+    throw e;
+  }
+  const limits = edgeLimits(resolved.profile, {
+    threads: positiveInt(args.threads, '--threads', 256),
+    maxBatch: positiveInt(args.maxBatch, '--max-batch', 4096),
+  });
+  return { id: resolved.profile.id, choice: resolved.choice, reason: resolved.reason, limits };
+}
+
+function imageSource(args: Args) {
+  if (args.images) return { kind: 'directory', dir: args.images } as const;
+  if (args.watch) return { kind: 'watch', dir: args.watch } as const;
+  if (args.ingest) return { kind: 'ingest' } as const;
+  return undefined;
+}
+
+async function main(): Promise<number> {
+  const args = await parseArgs();
   if (!args.device) {
     process.stderr.write('akb-edge: no device id (pass --device <id> or set AKB_DEVICE_ID)\n');
     return 2;
@@ -59,11 +100,14 @@ async function main(): Promise<number> {
       throw new AkbError('SOURCE_MISSING', `${dir} is not a folder`, { hint: 'pass a folder of PNG or JPEG files', exitCode: 2 });
     }
   }
+  const profile = await edgeProfile(args);
+  process.stdout.write(`akb-edge: ${describeProfile(profile)}\n`);
   const password = args.passwordEnv ? process.env[args.passwordEnv] : undefined;
   const base: EdgeAgentOptions = {
     brokerUrl: args.broker,
     deviceId: args.device,
-    profile: args.profile,
+    profile: profile.id,
+    profileChoice: profile.choice,
     username: args.username ?? (password !== undefined ? args.device : undefined),
     password,
     protocolVersion: args.mqtt5 ? 5 : 4,
@@ -71,19 +115,29 @@ async function main(): Promise<number> {
   let done: Promise<unknown> | undefined;
   let agent: EdgeAgent;
   if (args.models) {
-    const [{ loadModelSet }, { modelVersions, startEdgeRuntime }] = await Promise.all([import('@akb/jscc'), import('./pipeline/runtime.js')]);
-    const set = await loadModelSet(args.models, args.set);
-    const source = args.images ? ({ kind: 'directory', dir: args.images } as const) : args.watch ? ({ kind: 'watch', dir: args.watch } as const) : args.ingest ? ({ kind: 'ingest' } as const) : undefined;
+    const [{ loadModelSet }, { modelVersions, startEdgeRuntime }, { edgeBackends }] = await Promise.all([
+      import('@akb/jscc'),
+      import('./pipeline/runtime.js'),
+      import('./profile.js'),
+    ]);
+    // Handed over once: the runtime keeps the set without its ONNX bytes, and nothing here keeps it.
+    let loaded: ModelSet | undefined = await loadModelSet(args.models, args.set);
+    const source = imageSource(args);
     const device = args.device;
+    const { limits } = profile;
     agent = await EdgeAgent.start({
       ...base,
-      models: modelVersions(set),
-      kb: set.kb?.versionId ?? null,
+      models: modelVersions(loaded),
+      kb: loaded.kb?.versionId ?? null,
       capabilities: ['jscc', `link:${args.link}`, ...(args.ingest ? ['ingest'] : [])],
       attach: async (client) => {
+        const set = loaded!;
+        loaded = undefined;
         const runtime = await startEdgeRuntime(client, {
-          deviceId: device, profile: args.profile, set, link: args.link, channelSnrDb: args.snrDb, seed: args.seed,
-          mtu: args.mtu, dtype: args.dtype, maxBatch: args.maxBatch, policy: args.policy, epsilon: args.epsilon, telemetryMs: args.telemetryMs, source,
+          deviceId: device, profile: profile.id, set, link: args.link, channelSnrDb: args.snrDb, seed: args.seed,
+          mtu: args.mtu, dtype: args.dtype, policy: args.policy, epsilon: args.epsilon, telemetryMs: args.telemetryMs, source,
+          backends: edgeBackends(limits.threads), backendOrder: limits.backends, maxBatch: limits.maxBatch,
+          snapshot: { limits },
           onReport: (r) => process.stdout.write(`akb-edge: sent ${r.name}: ${r.tiles} tiles, ${r.channelUses} channel uses, ${r.ms.total.toFixed(1)} ms\n`),
           onError: (e, name) => process.stderr.write(`akb-edge: skipped ${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`),
         });

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
-import { Reassembler, decodeFrame, decodeMessage, encodeMessage, topics, type FeedbackMessage, type ImageMetaMessage } from '@akb/protocol';
+import { Reassembler, decodeFrame, decodeMessage, encodeMessage, numericDeviceId, topics, type FeedbackMessage, type ImageMetaMessage } from '@akb/protocol';
 import { RpcClient, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { EdgeAgent, EdgePipeline, fnv1a32, modelVersions, startEdgeRuntime, type ImageReport } from '@akb/edge';
+import { EdgeAgent, EdgePipeline, modelVersions, startEdgeRuntime, type ImageReport } from '@akb/edge';
 import { MqttLink } from '@akb/link';
 import { loadModelSet, type ModelSet } from '@akb/jscc';
 import { Inbox, startAedes, uniqueId, type AedesHandle } from '../support/index.js';
@@ -100,7 +100,7 @@ describe('edge pipeline over MQTT', () => {
       // image-meta comes before every frame of its image.
       const meta = metas.find((x) => header.frameId >= x.firstFrameId && header.frameId < x.firstFrameId + x.tiles);
       expect(meta, `meta before frame ${header.frameId}`).toBeDefined();
-      expect(header).toMatchObject({ deviceId: fnv1a32(device), sessionId: 0xabcdef01, kbVersion: set.kb!.versionId, dtype: 'float32' });
+      expect(header).toMatchObject({ deviceId: numericDeviceId(device), sessionId: 0xabcdef01, kbVersion: set.kb!.versionId, dtype: 'float32' });
       const frame = received.push(m.payload);
       if (frame) frames.push(frame);
     }

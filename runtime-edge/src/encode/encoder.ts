@@ -12,7 +12,19 @@
  * Buffers are reused between calls: what `encode` returns is valid until the next call.
  */
 import { AkbError } from '@akb/protocol';
-import { type BackendName, type BackendRegistry, defaultBackends, type InferenceSession, type ModelSet, type RateAction, type Tensor } from '@akb/jscc';
+import { type BackendName, type BackendRegistry, defaultBackends, type InferenceSession, type LoadedModel, type ModelSet, type RateAction, type Tensor } from '@akb/jscc';
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The set without its ONNX bytes, for keeping once the sessions exist: onnxruntime holds its own copy of
+ * the weights, and the bytes (3.5 MB for akb-k256, the decoder's 1.6 MB included, which the edge never
+ * runs) would otherwise stay resident for the life of the process.
+ */
+export function withoutOnnxBytes(set: ModelSet): ModelSet {
+  const strip = (m: LoadedModel): LoadedModel => ({ ...m, bytes: NO_BYTES });
+  return { ...set, encoder: strip(set.encoder), decoder: strip(set.decoder), embedder: set.embedder && strip(set.embedder), policy: set.policy && strip(set.policy) };
+}
 
 const INPUT_ROLES = ['image', 'prior', 'snr_db', 'length'] as const;
 type InputRole = (typeof INPUT_ROLES)[number];
@@ -67,6 +79,7 @@ export class TileEncoder {
   };
 
   private constructor(
+    /** The set, less its ONNX bytes (withoutOnnxBytes). */
     readonly set: ModelSet,
     private readonly encoder: { session: InferenceSession; roles: [string, InputRole][]; output: string },
     private readonly embedder: { session: InferenceSession; input: string; output: string } | undefined,
@@ -110,7 +123,7 @@ export class TileEncoder {
     } else if (akb) {
       throw new AkbError('MODEL_SET_INVALID', `${set.name}: an akb set names an embedder`);
     }
-    return new TileEncoder(set, { session, roles, output }, embedder, options);
+    return new TileEncoder(withoutOnnxBytes(set), { session, roles, output }, embedder, options);
   }
 
   /** Encodes `count` tiles with their actions. */
@@ -243,6 +256,11 @@ export class TileEncoder {
       entries: new Int32Array(cap),
       indexUses: new Uint32Array(cap),
     };
+  }
+
+  /** The backend each session runs on: the first of the order that could load the model. */
+  get backends(): { encoder: BackendName; embedder?: BackendName } {
+    return { encoder: this.encoder.session.backend, ...(this.embedder ? { embedder: this.embedder.session.backend } : {}) };
   }
 
   async release(): Promise<void> {

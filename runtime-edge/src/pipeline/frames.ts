@@ -1,19 +1,10 @@
 /**
- * Frame bookkeeping of the edge pipeline: the numeric device id of frame headers, the link session id,
- * microsecond timestamps, and the ledger that remembers the decision behind each frame until its
- * feedback arrives (a ring, so memory stays bounded however much feedback never comes).
+ * Frame bookkeeping of the edge pipeline: the link session id, microsecond timestamps, and the ledger
+ * that remembers the decision behind each frame until its feedback arrives (a ring, so memory stays
+ * bounded however much feedback never comes). The numeric device id of frame headers is the protocol's
+ * `numericDeviceId`.
  */
 import { randomBytes } from 'node:crypto';
-
-/** FNV-1a, 32 bits, over the UTF-8 bytes of `text`: the device id of frame headers. */
-export function fnv1a32(text: string): number {
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(text, 'utf8')) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
 
 /** A random u32 for a new link session. */
 export function randomSessionId(): number {

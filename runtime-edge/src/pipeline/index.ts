@@ -1,6 +1,7 @@
 /** The edge's JSCC pipeline: tiles, actions, batch encoding, frames, feedback. */
 export { EdgePipeline, type EdgePipelineOptions } from './pipeline.js';
 export { TileBatch } from './batch.js';
-export { FrameLedger, fnv1a32, nowMicros, randomSessionId, type FrameDecision } from './frames.js';
+export { FrameLedger, nowMicros, randomSessionId, type FrameDecision } from './frames.js';
+export { GARBAGE_BYTES_PER_PIXEL, GarbageGate } from './memory.js';
 export { emptyCounters, type FeedbackEvent, type ImageReport, type PipelineCounters, type StageTimes } from './report.js';
 export { modelVersions, startEdgeRuntime, type EdgeRuntime, type EdgeRuntimeOptions, type SourceSpec } from './runtime.js';

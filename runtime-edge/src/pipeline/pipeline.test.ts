@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadModelSet } from '@akb/jscc';
+import { encodePng, loadModelSet } from '@akb/jscc';
 import { LinkBase, type LinkCapabilities } from '@akb/link';
-import { FrameLedger, fnv1a32 } from './frames.js';
+import { FrameLedger } from './frames.js';
+import { GarbageGate } from './memory.js';
 import { EdgePipeline } from './pipeline.js';
 
 const zoo = fileURLToPath(new URL('../../../models/zoo', import.meta.url));
@@ -56,10 +57,34 @@ describe('edge pipeline', () => {
     await expect(pipeline.sendImage(grey)).rejects.toMatchObject({ code: 'PIPELINE_CLOSED' });
   });
 
-  it('FNV-1a of the device id, and a ledger that forgets what it overwrote', () => {
-    expect(fnv1a32('')).toBe(0x811c9dc5);
-    expect(fnv1a32('a')).toBe(0xe40c292c);
-    expect(fnv1a32('foobar')).toBe(0xbf9cf968);
+  it('holds the pump back while an image is decoded, until its tiles are cut, and collects before a decode once enough died', async () => {
+    // Thrown at it: ready() asked right after sendBytes, the moment the pump used to read and decode the
+    // next file while this image (decoded, not yet queued) still held its pixels.
+    const set = await loadModelSet(zoo, 'deepjscc-r12-snr7');
+    let collections = 0;
+    const started: string[] = [];
+    const pipeline = await EdgePipeline.create({
+      deviceId: 'cam', set, link: new TestLink(), maxBatch: 16,
+      garbage: new GarbageGate(() => collections++, 64 * 64 * 20),
+      onImageMeta: (m) => started.push(m.name),
+    });
+    const png = await encodePng({ width: 64, height: 64, data: new Float32Array(3 * 64 * 64).fill(0.25) });
+    const first = pipeline.sendBytes(png, 'first');
+    await pipeline.ready(1);
+    expect(started).toEqual(['first']); // every tile of it was cut before the pump may go on
+    expect(pipeline.queuedTiles).toBe(0);
+    expect(collections).toBe(0);
+    const second = pipeline.sendBytes(png, 'second'); // the first image's pixels died: a collection first
+    expect(collections).toBe(1);
+    await Promise.all([first, second]);
+    // A file that is no image lets the pump go on too.
+    const bad = pipeline.sendBytes(new Uint8Array([1, 2, 3]), 'bad');
+    await pipeline.ready(1);
+    await expect(bad).rejects.toMatchObject({ code: 'BAD_IMAGE' });
+    await pipeline.close();
+  });
+
+  it('a ledger that forgets what it overwrote', () => {
     const ledger = new FrameLedger(4);
     ledger.record(1, 3, 2, 7);
     ledger.record(5, 4, 1, 2); // same slot as frame 1

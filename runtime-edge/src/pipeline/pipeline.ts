@@ -5,11 +5,13 @@
  * back together. Feedback from the receiver, through the link, updates the channel KB.
  *
  * Frames (v1 convention): tile i of an image is frame `firstFrameId + i` of the link session; the header
- * carries FNV-1a(device id), the session id, the action id, the KB version id and, when an index is
+ * carries numericDeviceId(device id) (FNV-1a 32), the session id, the action id, the KB version id and, when an index is
  * sent, the KB entry. Images go out in call order; their tiles pass the models in chunks of `maxBatch`
  * (chunk.ts), which may span images, so memory stays flat for large images and small ones share a run.
+ * A large image is decoded only once the one before has all its tiles cut, and after a garbage
+ * collection when enough large buffers have died (memory.ts), so one image's pixels are resident at a time.
  */
-import { AkbError, encodeMessage, topics, type FeedbackMessage, type ImageMetaMessage, type SymbolDtype } from '@akb/protocol';
+import { AkbError, encodeMessage, numericDeviceId, topics, type FeedbackMessage, type ImageMetaMessage, type SymbolDtype } from '@akb/protocol';
 import { Fanout, type MqttTransport } from '@akb/protocol/mqtt';
 import { type BackendName, type BackendRegistry, decodeImage, type ModelSet, type RgbImage, tileCount, tileGrid } from '@akb/jscc';
 import { TileEncoder } from '../encode/encoder.js';
@@ -17,7 +19,8 @@ import type { LinkDriver } from '@akb/link';
 import { ChannelPolicy, type ChannelPolicyOptions, type FeedbackOutcome } from '../policy/policy.js';
 import { ChunkRunner } from './chunk.js';
 import { ImageJob } from './job.js';
-import { FrameLedger, fnv1a32, randomSessionId } from './frames.js';
+import { FrameLedger, randomSessionId } from './frames.js';
+import { GARBAGE_BYTES_PER_PIXEL, GarbageGate } from './memory.js';
 import { emptyCounters, type FeedbackEvent, type ImageReport, type PipelineCounters } from './report.js';
 
 export interface EdgePipelineOptions {
@@ -34,6 +37,8 @@ export interface EdgePipelineOptions {
   backendOrder?: readonly BackendName[];
   /** Most tiles per session.run (default 32: larger batches raise the peak memory, 370 MB at 384 tiles, for no speed). */
   maxBatch?: number;
+  /** Collects garbage before a decode once enough large buffers died (default: one using `globalThis.gc`, a no-op without --expose-gc). */
+  garbage?: GarbageGate;
   /** Link session id (default random). */
   sessionId?: number;
   /** Symbol dtype (default float32 when the link carries it, else the link's first choice). */
@@ -44,7 +49,7 @@ export interface EdgePipelineOptions {
 
 export class EdgePipeline {
   readonly sessionId: number;
-  /** Device id in frame headers: FNV-1a of the device id string. */
+  /** Device id in frame headers: numericDeviceId (FNV-1a 32) of the device id string. */
   readonly headerDeviceId: number;
   readonly kbVersion: number;
   readonly dtype: SymbolDtype;
@@ -54,6 +59,9 @@ export class EdgePipeline {
   private queued = 0;
   /** Pixels of queued images whose tiles are not all cut yet (their RgbImage is still held). */
   private heldPixels = 0;
+  /** Images being decoded, not yet queued: the pump waits for them before reading the next file. */
+  private decoding = 0;
+  readonly garbage: GarbageGate;
   private waiters: { tiles: number; resolve: () => void }[] = [];
   private draining = false;
   private idle: Promise<void> = Promise.resolve();
@@ -74,7 +82,8 @@ export class EdgePipeline {
   ) {
     const { set, link } = options;
     this.sessionId = (options.sessionId ?? randomSessionId()) >>> 0;
-    this.headerDeviceId = fnv1a32(options.deviceId);
+    this.headerDeviceId = numericDeviceId(options.deviceId);
+    this.garbage = options.garbage ?? new GarbageGate();
     this.kbVersion = set.kb?.versionId ?? 0;
     this.dtype = options.dtype ?? (link.capabilities.dtypes.includes('float32') ? 'float32' : (link.capabilities.dtypes[0] ?? 'float32'));
     this.nextFrameId = (options.firstFrameId ?? 0) >>> 0;
@@ -88,6 +97,7 @@ export class EdgePipeline {
         },
         released: (pixels) => {
           this.heldPixels -= pixels;
+          this.garbage.died(pixels * GARBAGE_BYTES_PER_PIXEL);
         },
       },
       this.maxBatch,
@@ -96,12 +106,13 @@ export class EdgePipeline {
     this.stopFeedback = link.onFeedback((f) => void this.handleFeedback(f));
   }
 
+  /** Creates the sessions; the pipeline then keeps the set without its ONNX bytes (`set`). */
   static async create(options: EdgePipelineOptions): Promise<EdgePipeline> {
     const shared = { backends: options.backends, backendOrder: options.backendOrder };
     const encoder = await TileEncoder.create(options.set, { ...shared, maxBatch: options.maxBatch });
     try {
       const policy = await ChannelPolicy.create(options.set, { ...options.policy, ...shared });
-      return new EdgePipeline(options, encoder, policy);
+      return new EdgePipeline({ ...options, set: encoder.set }, encoder, policy);
     } catch (e) {
       await encoder.release();
       throw e;
@@ -112,8 +123,15 @@ export class EdgePipeline {
     return { ...this.counts };
   }
 
+  /** The set, less its ONNX bytes (the sessions hold the weights). */
   get set(): ModelSet {
     return this.options.set;
+  }
+
+  /** The backend each model runs on (encoder, embedder, policy): the first of the order that loaded it. */
+  get backends(): Partial<Record<'encoder' | 'embedder' | 'policy', BackendName>> {
+    const policy = this.policy.backend;
+    return { ...this.encoder.backends, ...(policy ? { policy } : {}) };
   }
 
   /** Listens to the feedback the policy learned from; returns a function that stops listening. */
@@ -121,17 +139,33 @@ export class EdgePipeline {
     return this.feedbackListeners.on(listener);
   }
 
-  /** Decodes PNG/JPEG bytes and sends the image; BAD_IMAGE for bytes that are not one. */
+  /**
+   * Decodes PNG/JPEG bytes and sends the image; BAD_IMAGE for bytes that are not one. Until the image is
+   * queued, `ready()` waits: a pump that asked before the decode ended would otherwise read and decode the
+   * next file while this image's pixels are still held.
+   */
   async sendBytes(bytes: Uint8Array, name = 'image'): Promise<ImageReport> {
-    const t0 = performance.now();
+    this.decoding++;
     let image: RgbImage;
+    let ms: number;
     try {
+      this.garbage.beforeDecode();
+      const t0 = performance.now();
       image = await decodeImage(bytes, name);
+      ms = performance.now() - t0;
     } catch (e) {
+      this.decoding--;
+      this.wake();
       this.counts.imagesFailed++;
       throw e;
     }
-    return this.sendImage(image, name, performance.now() - t0);
+    this.garbage.died(bytes.length);
+    try {
+      return this.sendImage(image, name, ms);
+    } finally {
+      this.decoding--;
+      this.wake();
+    }
   }
 
   /**
@@ -265,12 +299,13 @@ export class EdgePipeline {
   }
 
   /**
-   * Few enough tiles wait, and the images held hold at most `tiles` tiles' worth of pixels, unless none
-   * is held: small images queue up to fill batches, while a large image is let go (all its tiles cut)
-   * before the next is decoded, so two large images never sit in memory together.
+   * No image is being decoded, few enough tiles wait, and the images held hold at most `tiles` tiles'
+   * worth of pixels, unless none is held: small images queue up to fill batches, while a large image is
+   * let go (all its tiles cut) before the next is decoded, so two large images never sit in memory together.
    */
   private isReady(tiles: number): boolean {
     if (this.closed) return true;
+    if (this.decoding > 0) return false;
     const tilePixels = this.chunks.batch.tile ** 2;
     return this.queued < tiles && (this.heldPixels === 0 || this.heldPixels < tiles * tilePixels);
   }

@@ -7,7 +7,7 @@ import { type ModelVersion, seededRandom, type SymbolDtype } from '@akb/protocol
 import type { AkbMqttClient, RpcHandlers } from '@akb/protocol/mqtt';
 import type { EdgeAttachment } from '../agent.js';
 import { Channel, constantSnr, EmulatedLink, type LinkDriver, MqttLink } from '@akb/link';
-import type { BackendName, ModelSet } from '@akb/jscc';
+import type { BackendName, BackendRegistry, ModelSet } from '@akb/jscc';
 import { formatPolicyMode, parseIntentArgs } from '../policy/index.js';
 import { DirectorySource, IMAGE_SEND_OP, IngestSource, WatchSource, pumpImages, type ImageSource, type PumpStats } from '../sources/index.js';
 import { TelemetryReporter } from '../telemetry/reporter.js';
@@ -18,7 +18,9 @@ export type SourceSpec = { kind: 'directory'; dir: string } | { kind: 'watch'; d
 
 export interface EdgeRuntimeOptions {
   deviceId: string;
+  /** Device profile id (intents may target profiles). */
   profile: string;
+  /** The set to run; the runtime keeps it without its ONNX bytes once the sessions exist. */
   set: ModelSet;
   /** `mqtt` (frames on link/tx for a gateway or the emulator service, default) or `emulated` (channel in process, frames on link/rx). */
   link?: 'mqtt' | 'emulated';
@@ -33,9 +35,14 @@ export interface EdgeRuntimeOptions {
   /** Telemetry period, ms; 0 for none (default 1000). */
   telemetryMs?: number;
   source?: SourceSpec;
+  /** The registry sessions come from (default: jscc's defaultBackends()). */
+  backends?: BackendRegistry;
+  /** Backends to try, in order: the device profile's (default onnxruntime-node-cpu). */
   backendOrder?: readonly BackendName[];
-  /** Most tiles per session.run (default 32; fewer lowers the peak memory, see EdgePipelineOptions). */
+  /** Most tiles per session.run (default 32; akb-edge passes the profile's, see profile.ts). */
   maxBatch?: number;
+  /** Merged into status.get (akb-edge: the profile, how it was chosen, its limits). */
+  snapshot?: object;
   onReport?: (report: ImageReport) => void;
   onError?: (error: unknown, name: string, corrupt: boolean) => void;
 }
@@ -60,7 +67,7 @@ export function modelVersions(set: ModelSet): ModelVersion[] {
 }
 
 export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
-  const { deviceId, set } = options;
+  const { deviceId, profile } = options;
   const link: LinkDriver =
     options.link === 'emulated'
       ? await EmulatedLink.open({
@@ -73,7 +80,7 @@ export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRunti
   let pipeline: EdgePipeline;
   try {
     pipeline = await EdgePipeline.create({
-      deviceId, set, link, transport: client, dtype: options.dtype, backendOrder: options.backendOrder, maxBatch: options.maxBatch,
+      deviceId, set: options.set, link, transport: client, dtype: options.dtype, backends: options.backends, backendOrder: options.backendOrder, maxBatch: options.maxBatch,
       policy: { ...(options.policy ? { mode: options.policy } : {}), ...(options.epsilon !== undefined ? { epsilon: options.epsilon } : {}), seed: options.seed ?? 1 },
     });
   } catch (e) {
@@ -100,7 +107,9 @@ export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRunti
     ? pumpImages(source, pipeline, { stats: pump, onReport: options.onReport, onError: options.onError })
     : Promise.resolve(pump);
   done.catch(() => undefined); // the caller awaits it; until then a failing source must not crash the process
-  const { policy } = pipeline;
+  // Closures below keep `pipeline.set` (no ONNX bytes), never `options`, which holds the set as loaded.
+  const { policy, set } = pipeline;
+  const extra = options.snapshot;
   const handlers: RpcHandlers = {
     'pipeline.stats': () => ({
       session: pipeline.sessionId,
@@ -114,13 +123,15 @@ export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRunti
   const attachment: EdgeAttachment = {
     handlers,
     intent: (args) => {
-      const update = parseIntentArgs(args, { deviceId, profile: options.profile, tileSide: pipeline.encoder.tile });
+      const update = parseIntentArgs(args, { deviceId, profile, tileSide: pipeline.encoder.tile });
       if (update.kind === 'not-for-me') return { applied: false };
       if (update.kind === 'weights') return { applied: true, weights: policy.setWeights(update.weights) };
       policy.setConstraints(update.constraints);
       return { applied: true, constraints: update.constraints, notEnforced: update.notEnforced };
     },
-    snapshot: () => ({ set: set.name, linkSession: pipeline.sessionId, policy: formatPolicyMode(policy.mode), counters: pipeline.counters }),
+    snapshot: () => ({
+      ...extra, set: set.name, backends: pipeline.backends, linkSession: pipeline.sessionId, policy: formatPolicyMode(policy.mode), counters: pipeline.counters,
+    }),
     stop: async () => {
       await source?.close();
       await done.catch(() => undefined);

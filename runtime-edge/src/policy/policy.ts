@@ -272,6 +272,11 @@ export class ChannelPolicy {
     return { lost: feedback.lost, ...(channelSnrDb === undefined ? {} : { channelSnrDb }), psnr, psnrEstimated, reward, ...(correction === undefined ? {} : { correction }) };
   }
 
+  /** The backend the DQN's session runs on; undefined when the policy runs no model. */
+  get backend(): BackendName | undefined {
+    return this.dqn?.session.backend;
+  }
+
   async release(): Promise<void> {
     await this.dqn?.session.release();
   }

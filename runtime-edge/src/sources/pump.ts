@@ -30,7 +30,9 @@ export async function pumpImages(source: ImageSource, pipeline: ImageSink, optio
   const stats = options.stats ?? { sent: 0, corrupt: 0, failed: 0 };
   const inflight = new Set<Promise<void>>();
   for await (const item of source.images()) {
-    const sent = pipeline.sendBytes(item.bytes, item.name).then(
+    // Only the name and the callback outlive the decode: the file's bytes are let go with `item`.
+    const { name, done: told } = item;
+    const sent = pipeline.sendBytes(item.bytes, name).then(
       (report): ImageOutcome => {
         stats.sent++;
         safely(() => options.onReport?.(report));
@@ -40,11 +42,11 @@ export async function pumpImages(source: ImageSource, pipeline: ImageSink, optio
         const corrupt = isAkbError(error) && error.code === 'BAD_IMAGE';
         if (corrupt) stats.corrupt++;
         else stats.failed++;
-        safely(() => options.onError?.(error, item.name, corrupt));
+        safely(() => options.onError?.(error, name, corrupt));
         return { ok: false, error, corrupt };
       },
     );
-    const done = sent.then((outcome) => safely(() => item.done?.(outcome)));
+    const done = sent.then((outcome) => safely(() => told?.(outcome)));
     if (!pipeline.ready) {
       await done;
       continue;

@@ -1,0 +1,23 @@
+/** The garbage gate: collects before a decode only once enough has died, and never without a collector. */
+import { describe, expect, it } from 'vitest';
+import { GarbageGate } from './memory.js';
+
+describe('GarbageGate', () => {
+  it('collects before a decode once the threshold has died, then counts again from zero', () => {
+    let runs = 0;
+    const gate = new GarbageGate(() => runs++, 100);
+    expect(gate.beforeDecode()).toBe(false);
+    gate.died(60);
+    expect(gate.beforeDecode()).toBe(false);
+    gate.died(40);
+    expect(gate.beforeDecode()).toBe(true);
+    expect(gate.beforeDecode()).toBe(false);
+    expect([runs, gate.collections]).toEqual([1, 1]);
+  });
+
+  it('does nothing without a collector (node without --expose-gc)', () => {
+    const gate = new GarbageGate(undefined, 1);
+    gate.died(1 << 30);
+    expect([gate.enabled, gate.beforeDecode(), gate.collections]).toEqual([false, false, 0]);
+  });
+});
