@@ -9,6 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import type { AkbCommand, CliContext } from '../../toolkit/src/commands/define.js';
 
 export const CLOUD_BIN = process.env.AKB_CLOUD_BIN ?? fileURLToPath(new URL('../../runtime-cloud/dist/main.js', import.meta.url));
 
@@ -146,4 +148,19 @@ export class SilentableProxy {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Runs one `akb` command module in this process, as cli.ts wires it: its output lines and exit code. */
+export async function runAkbCommand(command: AkbCommand, argv: readonly string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = { io: { out: (l) => out.push(l), err: (l) => err.push(l) }, exitCode: 0 };
+  await yargs([...argv])
+    .strict()
+    .fail((message, error) => {
+      throw error ?? new Error(message);
+    })
+    .command(command(ctx))
+    .parseAsync();
+  return { code: ctx.exitCode, out, err };
 }

@@ -3,6 +3,7 @@ import { brokerCommand } from './broker.js';
 import { demoCommand } from './demo.js';
 import { devicesCommand } from './devices.js';
 import { frameCommand } from './frame.js';
+import { imagesCommand } from './images.js';
 import { inspectCommand } from './inspect.js';
 import { linkCommand } from './link.js';
 import { messageCommand } from './message.js';
@@ -11,4 +12,4 @@ import { schemaCommand } from './schema.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, inspectCommand, quantizeCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand];

@@ -1,31 +1,86 @@
 import { defineCommand } from './define.js';
 import { emit } from '../run-command.js';
 
+export interface AclOptions {
+  /** The cloud's MQTT user (akb-cloud --username). */
+  cloudUser: string;
+  /** Users of tools (the akb CLI, dashboards) that ask the cloud and command devices. */
+  tools?: readonly string[];
+  /** Users of channel emulators or radio gateways (read link/tx, write link/rx of every device). */
+  gateways?: readonly string[];
+}
+
+/**
+ * A complete Mosquitto ACL file (protocol/PROTOCOL.md, "Access control"): every device, its MQTT user
+ * name being its device id, owns its own subtree and nothing of another's; the cloud gets exactly the
+ * topics it reads and writes (protocol/PROTOCOL.md, "Roles"); tools and gateways get theirs. The cloud's
+ * answers to devices go to their own `cmd/res`, `kb/res` and `cloud/res/{id}`, which the patterns let
+ * them read; nothing a message says makes the cloud write elsewhere. User names must be ids (1-64 of
+ * `A-Z a-z 0-9 . _ -`), so no name can add a line to the file.
+ */
+export async function mosquittoAcl(options: AclOptions): Promise<string[]> {
+  const { assertDeviceId } = await import('@akb/protocol');
+  const user = (name: string): string => assertDeviceId(name);
+  const lines = [
+    '# Mosquitto ACL for akb (akb topics --acl). A device user name is its device id.',
+    '# Every device: its own subtree, the fleet topics, requests to the cloud and the answers to it.',
+    'pattern readwrite akb/v1/dev/%u/#',
+    'pattern read akb/v1/fleet/#',
+    'pattern write akb/v1/cloud/req',
+    'pattern read akb/v1/cloud/res/%u',
+    '',
+    '# The cloud (akb-cloud --username): status, metas, frames, KB requests and command answers in;',
+    '# feedback, KB answers, forwarded commands, answers on cloud/res and the KB announce out.',
+    `user ${user(options.cloudUser)}`,
+    ...['status', 'link/meta', 'link/rx', 'kb/req', 'cmd/res'].map((t) => `topic read akb/v1/dev/+/${t}`),
+    ...['feedback', 'kb/res', 'cmd/req'].map((t) => `topic write akb/v1/dev/+/${t}`),
+    'topic read akb/v1/cloud/req',
+    'topic write akb/v1/cloud/res/+',
+    'topic write akb/v1/fleet/kb/announce',
+  ];
+  for (const tool of options.tools ?? []) {
+    lines.push(
+      '',
+      '# A tool: commands devices, watches status and telemetry (cloud/req and cloud/res/<user> by the patterns).',
+      `user ${user(tool)}`,
+      'topic write akb/v1/dev/+/cmd/req',
+      ...['cmd/res', 'status', 'telemetry'].map((t) => `topic read akb/v1/dev/+/${t}`),
+    );
+  }
+  for (const gateway of options.gateways ?? []) {
+    lines.push('', '# A channel emulator or radio gateway: frames from link/tx to link/rx.', `user ${user(gateway)}`, 'topic read akb/v1/dev/+/link/tx', 'topic write akb/v1/dev/+/link/rx');
+  }
+  return lines;
+}
+
 export const topicsCommand = defineCommand({
   command: 'topics',
-  describe: "Print a device's MQTT topics, or the Mosquitto ACL that confines devices to their own",
+  describe: "Print a device's MQTT topics, or (--acl) a Mosquitto ACL file for devices, the cloud, tools and gateways",
   builder: (y) =>
     y
-      .option('device', { type: 'string', demandOption: true, describe: 'device id' })
-      .option('acl', { type: 'boolean', default: false, describe: 'print a Mosquitto ACL file instead' })
-      .option('json', { type: 'boolean', default: false }),
+      .option('device', { type: 'string', describe: 'device id (needed without --acl)' })
+      .option('acl', { type: 'boolean', default: false, describe: 'print a complete Mosquitto ACL file instead' })
+      .option('cloud-user', { type: 'string', default: 'akb-cloud', describe: "with --acl: the cloud's MQTT user name" })
+      .option('tool', { type: 'string', array: true, describe: 'with --acl: MQTT user name(s) of tools (akb CLI, dashboards)' })
+      .option('gateway', { type: 'string', array: true, describe: 'with --acl: MQTT user name(s) of channel emulators or radio gateways' })
+      .option('json', { type: 'boolean', default: false })
+      .check((a) => {
+        if (!a.acl && a.device === undefined) throw new Error('name a --device, or print the ACL with --acl');
+        return true;
+      }),
   run: async (args, io) => {
-    const { topics, filters, OTA_KINDS, KB_KINDS } = await import('@akb/protocol');
-    const id = args.device;
     if (args.acl) {
-      // One pattern confines every device (username = device id) to its own subtree.
-      io.out('# Mosquitto ACL for akb: each device (MQTT username = device id) owns akb/v1/dev/<id>/#');
-      io.out('pattern readwrite akb/v1/dev/%u/#');
-      io.out('pattern read akb/v1/fleet/#');
-      io.out('pattern write akb/v1/cloud/req');
-      io.out('pattern read akb/v1/cloud/res/%u');
+      for (const line of await mosquittoAcl({ cloudUser: args.cloudUser, tools: args.tool ?? [], gateways: args.gateway ?? [] })) io.out(line);
       return;
     }
+    const { topics, filters, OTA_KINDS, KB_KINDS } = await import('@akb/protocol');
+    const id = args.device!;
     const table: Record<string, string> = {
       status: topics.status(id),
       telemetry: topics.telemetry(id),
       'link/tx': topics.linkTx(id),
       'link/rx': topics.linkRx(id),
+      'link/meta': topics.linkMeta(id),
       feedback: topics.feedback(id),
       'cmd/req': topics.cmdReq(id),
       'cmd/res': topics.cmdRes(id),
