@@ -153,9 +153,12 @@ describeBrokers('cloud decode', (kind) => {
       for (const t of sent.tiles) for (const f of t.fragments) await edge.publish(topics.linkRx(other), f);
       const got = (await inbox.waitFor(4, 10_000)).map((m) => decodeMessage('feedback', m.payload));
       expect(got.every((f) => f.kbVersion === set.kb!.versionId && f.psnr === undefined)).toBe(true);
+      // One line per finished image on stdout (no reference here, so no PSNR).
+      await expect.poll(() => out, { timeout: 10_000 }).toMatch(new RegExp(`image ${other} session 5 #0 64x64: tiles 4, received 4, lost 0, SNR \\d+\\.\\d\\d dB \\(complete\\)`));
     } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      expect(await exited).toBe(0);
     }
   });
 });
