@@ -37,6 +37,8 @@ export interface DecoderStats {
   decodeFailures: number;
   /** Tile decodes dropped unstarted at shutdown. */
   decodesCancelled: number;
+  /** Tiles not decoded because 8192 already waited for a lane (TileDecoder maxQueue). */
+  decodesShed: number;
   imagesCompleted: number;
   imagesTimedOut: number;
   referenceFailures: number;
@@ -52,7 +54,7 @@ export function emptyStats(): DecoderStats {
     fragmentsReceived: 0, framesDecoded: 0, framesErased: 0, framesMalformed: 0, malformedByCode: {}, framesDuplicate: 0, fragmentsDuplicate: 0,
     framesWithoutMeta: 0, kbMismatch: 0, tilesLost: 0, metasReceived: 0, metasMalformed: 0, metasDuplicate: 0,
     metasRefused: 0, metasRefusedByReason: {}, imagesEvicted: 0, outOfScope: { metas: 0, frames: 0 },
-    unknownModelSet: 0, feedbackSent: 0, feedbackFailures: 0, decodeFailures: 0, decodesCancelled: 0, imagesCompleted: 0, imagesTimedOut: 0,
+    unknownModelSet: 0, feedbackSent: 0, feedbackFailures: 0, decodeFailures: 0, decodesCancelled: 0, decodesShed: 0, imagesCompleted: 0, imagesTimedOut: 0,
     referenceFailures: 0,
   };
 }

@@ -29,6 +29,8 @@ export interface TileDecoderOptions {
   intraOpThreads?: number;
   /** Most tiles per session.run (default 64). */
   maxBatch?: number;
+  /** Most tiles waiting for a lane (default 8192); beyond it decode() refuses with OVERLOADED. */
+  maxQueue?: number;
   /** Makes the lanes instead (tests, benchmarks, a backend of your own); `lane` and `intraOpThreads` are then unused. */
   laneFactory?: (set: ModelSet) => Promise<DecodeLane>;
 }
@@ -39,6 +41,8 @@ export interface TileDecoderStats {
   largestBatch: number;
   queued: number;
   failures: number;
+  /** Tiles refused because `maxQueue` tiles already waited (OVERLOADED). */
+  shed: number;
 }
 
 const KNOWN_INPUTS = new Set(['latent', 'prior', 'snr_db', 'length']);
@@ -60,9 +64,10 @@ export class TileDecoder {
   private readonly queue: Queued[] = [];
   private readonly idle: DecodeLane[];
   private readonly maxBatch: number;
-  private readonly counters = { runs: 0, tiles: 0, largestBatch: 0, failures: 0 };
+  private readonly maxQueue: number;
+  private readonly counters = { runs: 0, tiles: 0, largestBatch: 0, failures: 0, shed: 0 };
 
-  private constructor(readonly set: ModelSet, private readonly lanes: DecodeLane[], maxBatch: number) {
+  private constructor(readonly set: ModelSet, private readonly lanes: DecodeLane[], maxBatch: number, maxQueue: number) {
     const card = set.decoder.card;
     const inputs = new Map(card.inputs.map((i) => [i.name, i]));
     for (const name of inputs.keys()) {
@@ -87,6 +92,7 @@ export class TileDecoder {
     // while the main thread handles the previous batch's results.
     this.idle = lanes.flatMap((l) => [l, l]);
     this.maxBatch = maxBatch;
+    this.maxQueue = maxQueue;
   }
 
   static async create(set: ModelSet, options: TileDecoderOptions = {}): Promise<TileDecoder> {
@@ -102,7 +108,7 @@ export class TileDecoder {
     };
     const lanes = await Promise.all(Array.from({ length: n }, make));
     try {
-      return new TileDecoder(set, lanes, Math.max(1, options.maxBatch ?? 64));
+      return new TileDecoder(set, lanes, Math.max(1, options.maxBatch ?? 64), Math.max(1, options.maxQueue ?? 8192));
     } catch (e) {
       await Promise.all(lanes.map((l) => l.close()));
       throw e;
@@ -121,6 +127,10 @@ export class TileDecoder {
   decode(job: TileJob): Promise<Float32Array> {
     if (2 * job.length > this.width || job.latent.length > this.width) {
       return Promise.reject(new AkbError('BAD_LENGTH', `${job.length} latent symbols exceed the decoder's ${this.width / 2}`));
+    }
+    if (this.queue.length >= this.maxQueue) {
+      this.counters.shed++;
+      return Promise.reject(new AkbError('OVERLOADED', `${this.queue.length} tiles already wait for a decode lane`, { hint: 'add --workers, or spread the fleet over more akb-cloud processes (--shared)' }));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve, reject });

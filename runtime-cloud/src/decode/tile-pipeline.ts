@@ -160,10 +160,15 @@ export async function lostTiles(ctx: TileContext, rt: SetRuntime, state: ImageSt
   }
 }
 
-/** A decode dropped unstarted at shutdown is counted as cancelled, not as a failure. */
+/**
+ * A decode dropped unstarted at shutdown is counted as cancelled, one refused because the lanes' queue is
+ * full as shed (OVERLOADED); neither is a failure, and neither is logged tile by tile.
+ */
 function countCancelled(ctx: TileContext, e: unknown): boolean {
-  if (!(isAkbError(e) && (e.code === 'CANCELLED' || e.code === 'CLOSED'))) return false;
-  ctx.stats.decodesCancelled++;
+  if (!isAkbError(e)) return false;
+  if (e.code === 'OVERLOADED') ctx.stats.decodesShed++;
+  else if (e.code === 'CANCELLED' || e.code === 'CLOSED') ctx.stats.decodesCancelled++;
+  else return false;
   return true;
 }
 
