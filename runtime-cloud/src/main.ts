@@ -23,7 +23,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { describeError } from '@akb/protocol';
+import { AkbError, describeError } from '@akb/protocol';
 import { CloudService } from './control/service.js';
 import { folderReferences } from './decode/references.js';
 import { DEFAULT_IMAGE_LIMITS } from './decode/limits.js';
@@ -103,6 +103,10 @@ async function main(): Promise<number> {
       return true;
     })
     .strict()
+    .fail((message, error) => {
+      // One line and exit 2 for arguments the user must fix, as `akb` does.
+      throw new AkbError('USAGE', message || (error instanceof Error ? error.message : 'invalid arguments'), { hint: 'see akb-cloud --help', exitCode: 2 });
+    })
     .parseAsync();
   const scope = args.devices === undefined ? DeviceScope.all() : DeviceScope.parse(args.devices);
   const clients = args.clients === undefined ? undefined : DeviceScope.parse(args.clients);
