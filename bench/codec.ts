@@ -10,7 +10,7 @@ import { crc32c, decodeFrame, encodeFrame, type FrameHeaderInit } from '../proto
 import { median, measure } from './measure.js';
 
 export interface CodecBenchOptions {
-  /** Payload sizes in bytes; default 1 KiB and 16 KiB. */
+  /** Payload sizes in bytes; default 256 B, 1 KiB and 16 KiB. */
   readonly sizes?: readonly number[];
   /** Timed rounds per measurement (the median is reported). */
   readonly rounds?: number;
@@ -30,6 +30,10 @@ interface SizeResult {
   readonly frameBytes: number;
   /** encodeFrame then decodeFrame of one frame. */
   readonly codec: Rate;
+  /** encodeFrame alone (header checks, a pooled or new array, the payload copy, one CRC pass). */
+  readonly encode: Rate;
+  /** decodeFrame alone (checks, one CRC pass, the header object). */
+  readonly decode: Rate;
   /** new Uint8Array(frameBytes) and set() of the frame: the zero-logic baseline. */
   readonly copy: Rate;
   /** crc32c over the frame alone, to show where the codec's time goes. */
@@ -48,8 +52,6 @@ export interface CodecBenchResult {
 
 const MB = 1e6;
 
-
-
 function header(payloadBytes: number): FrameHeaderInit {
   return {
     dtype: 'float16', hasKbEntry: true, endOfSession: false, actionId: 3, deviceId: 0xa1b2, sessionId: 0x5e551011,
@@ -59,9 +61,9 @@ function header(payloadBytes: number): FrameHeaderInit {
 }
 
 export async function runCodecBench(options: CodecBenchOptions = {}): Promise<CodecBenchResult> {
-  const sizes = options.sizes ?? [1024, 16 * 1024];
-  const rounds = options.rounds ?? 7;
-  const roundMs = options.roundMs ?? 150;
+  const sizes = options.sizes ?? [256, 1024, 16 * 1024];
+  const rounds = options.rounds ?? 9;
+  const roundMs = options.roundMs ?? 100;
   const warmupMs = options.warmupMs ?? 300;
   const sink = { v: 0 };
   const results: SizeResult[] = [];
@@ -71,6 +73,8 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
     const frame = encodeFrame(h, payload);
     const ops = {
       codec: () => decodeFrame(encodeFrame(h, payload)).payload.length,
+      encode: () => encodeFrame(h, payload).length,
+      decode: () => decodeFrame(frame).payload.length,
       copy: () => {
         const out = new Uint8Array(frame.length);
         out.set(frame);
@@ -79,7 +83,7 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
       crc32c: () => crc32c(frame),
     };
     for (const op of Object.values(ops)) measure(op, warmupMs, sink);
-    const samples: Record<keyof typeof ops, number[]> = { codec: [], copy: [], crc32c: [] };
+    const samples: Record<keyof typeof ops, number[]> = { codec: [], encode: [], decode: [], copy: [], crc32c: [] };
     // Interleave the rounds, so a slow patch of the machine hits every measurement alike.
     for (let r = 0; r < rounds; r++) {
       for (const name of Object.keys(ops) as (keyof typeof ops)[]) samples[name].push(measure(ops[name], roundMs, sink));
@@ -95,6 +99,8 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
       payloadBytes,
       frameBytes: frame.length,
       codec,
+      encode: rate('encode'),
+      decode: rate('decode'),
       copy,
       crc32c: rate('crc32c'),
       ratio: Number((median(samples.codec) / median(samples.copy)).toFixed(4)),

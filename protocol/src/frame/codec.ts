@@ -5,7 +5,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { allocBytes } from './pool.js';
+import { allocBytesUnfilled } from './pool.js';
 import {
   FRAME_CRC_LENGTH,
   FRAME_HEADER_LENGTH,
@@ -35,9 +35,10 @@ export function encodeFrame(header: FrameHeaderInit, payload: Uint8Array): Uint8
 }
 
 /**
- * Encodes one frame whose `payloadLength` bytes `writePayload` writes in place (into zeros), so a sender
- * that produces its payload (fragmentSymbols packing symbols) skips the array and the copy encodeFrame
- * needs. Throws ProtocolError for a header the decoder would refuse, before calling `writePayload`.
+ * Encodes one frame whose `payloadLength` bytes `writePayload` writes in place, so a sender that produces its
+ * payload (fragmentSymbols packing symbols) skips the array and the copy encodeFrame needs. `writePayload`
+ * must write every byte of the view it gets, whose prior contents are unspecified. Throws ProtocolError for
+ * a header the decoder would refuse, before calling `writePayload`.
  */
 export function encodeFrameWith(header: FrameHeaderInit, payloadLength: number, writePayload: (payload: Uint8Array) => void): Uint8Array {
   const out = openFrame(header, payloadLength);
@@ -50,8 +51,10 @@ export function encodeFrameWith(header: FrameHeaderInit, payloadLength: number, 
 function openFrame(header: FrameHeaderInit, payloadLength: number): Uint8Array {
   checkHeaderInit(header, payloadLength);
   const headerLength = header.headerLength ?? FRAME_HEADER_LENGTH;
-  const out = allocBytes(headerLength + payloadLength + FRAME_CRC_LENGTH);
+  // Every byte is written: the header here (extension bytes as zeros), the payload by the caller, the CRC last.
+  const out = allocBytesUnfilled(headerLength + payloadLength + FRAME_CRC_LENGTH);
   writeHeader(new DataView(out.buffer, out.byteOffset, out.byteLength), header, headerLength, payloadLength);
+  if (headerLength > FRAME_HEADER_LENGTH) out.fill(0, FRAME_HEADER_LENGTH, headerLength);
   return out;
 }
 

@@ -142,7 +142,7 @@ export function checkHeaderInit(h: FrameHeaderInit, payloadLength: number): void
   checkHeaderFields(h, payloadLength);
 }
 
-/** Writes a checked header at `view`'s start; extension bytes up to `headerLength` must already be zero. */
+/** Writes the 56 bytes of a checked header at `view`'s start; extension bytes up to `headerLength` are the caller's. */
 export function writeHeader(view: DataView, h: FrameHeaderInit, headerLength: number, payloadLength: number): void {
   const flags = (h.hasKbEntry ? FLAG_KB_ENTRY : 0) | (h.endOfSession ? FLAG_END_OF_SESSION : 0);
   view.setUint8(0, FRAME_MAGIC_0);
