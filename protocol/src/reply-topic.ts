@@ -8,9 +8,10 @@
  *   akb/v1/dev/{d}/kb/req    → akb/v1/dev/{d}/kb/res
  *   akb/v1/fleet/cmd/req     → akb/v1/dev/{self}/cmd/res     (each device answers on its own topic)
  *   akb/v1/cloud/req         → akb/v1/cloud/res/{from}       (the envelope's `from`, a valid client id)
+ *   akb/v1/cloud/ops/req     → akb/v1/cloud/res/{from}       (the same; operators' requests, tools only)
  *   any other topic          → the responder's configured default reply topic
  *
- * Where the table gives nothing (cloud/req without a usable `from`, fleet/cmd/req at a responder that
+ * Where the table gives nothing (cloud/req or cloud/ops/req without a usable `from`, fleet/cmd/req at a responder that
  * knows no device id of its own nor a default, any other topic without a default) the request cannot be
  * answered: the responder drops and counts it. `replyTo` and the MQTT 5 response topic stay in the
  * envelope for compatibility; a responder honours them only when they name the topic above, and
@@ -35,7 +36,7 @@ export interface ReplyRuleRequest {
 export type NoReplyReason = 'no-from' | 'bad-from' | 'no-device-id' | 'no-default';
 
 /** Which row of the table gave the reply topic. */
-export type ReplyRule = 'cmd' | 'kb' | 'fleet' | 'cloud' | 'default';
+export type ReplyRule = 'cmd' | 'kb' | 'fleet' | 'cloud' | 'cloud-ops' | 'default';
 
 export type ReplyDecision = { readonly topic: string; readonly rule: ReplyRule } | { readonly topic: null; readonly reason: NoReplyReason };
 
@@ -73,10 +74,11 @@ export function decideReply(requestTopic: string, request: ReplyRuleRequest, con
       if (isClientId(context.deviceId)) return { topic: `${TOPIC_ROOT}/dev/${context.deviceId}/cmd/res`, rule: 'fleet' };
       return fallback(context, 'no-device-id');
     }
-    if (requestTopic === `${TOPIC_ROOT}/cloud/req`) {
+    const cloud = requestTopic === `${TOPIC_ROOT}/cloud/req` ? 'cloud' : requestTopic === `${TOPIC_ROOT}/cloud/ops/req` ? 'cloud-ops' : undefined;
+    if (cloud !== undefined) {
       if (request.from === undefined || request.from === null) return { topic: null, reason: 'no-from' };
       if (!isClientId(request.from)) return { topic: null, reason: 'bad-from' };
-      return { topic: `${TOPIC_ROOT}/cloud/res/${request.from}`, rule: 'cloud' };
+      return { topic: `${TOPIC_ROOT}/cloud/res/${request.from}`, rule: cloud };
     }
   }
   return fallback(context, 'no-default');
@@ -89,7 +91,7 @@ export function replyTopicFor(requestTopic: string, request: ReplyRuleRequest, c
 
 /**
  * The client id of an `akb/v1/cloud/res/{client}` topic, else undefined. `RpcClient` uses it as the
- * default `from` of its requests, since the cloud answers `cloud/req` on `cloud/res/{from}`.
+ * default `from` of its requests, since the cloud answers `cloud/req` and `cloud/ops/req` on `cloud/res/{from}`.
  */
 export function clientOfCloudReply(topic: string): string | undefined {
   const prefix = `${TOPIC_ROOT}/cloud/res/`;

@@ -15,7 +15,10 @@
  *   akb/v1/dev/{device}/kb/{kind}       KB sync: requests and responses of one device
  *   akb/v1/fleet/kb/announce            retained JSON: the current source-KB version
  *   akb/v1/fleet/cmd/req                JSON request envelopes to every device
- *   akb/v1/cloud/req, akb/v1/cloud/res/{client}  requests to the cloud and their answers
+ *   akb/v1/cloud/req                    requests any device or tool may send the cloud (ping, kb.entries)
+ *   akb/v1/cloud/ops/req                operator requests to the cloud (fleet, intents, KB reload, stats):
+ *                                       tools only, the broker ACL grants devices no write here
+ *   akb/v1/cloud/res/{client}           the cloud's answers to both, by the request's `from`
  *
  * Where each request is answered is fixed by its topic: reply-topic.ts.
  */
@@ -56,6 +59,7 @@ export const topics = {
   kbAnnounce: () => `${TOPIC_ROOT}/fleet/kb/announce`,
   fleetCmdReq: () => `${TOPIC_ROOT}/fleet/cmd/req`,
   cloudReq: () => `${TOPIC_ROOT}/cloud/req`,
+  cloudOpsReq: () => `${TOPIC_ROOT}/cloud/ops/req`,
   cloudRes: (clientId: string) => `${TOPIC_ROOT}/cloud/res/${assertDeviceId(clientId)}`,
 } as const;
 

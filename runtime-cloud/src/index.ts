@@ -1,13 +1,15 @@
 /**
  * `@akb/cloud`: the cloud service `akb-cloud` as a library. `decode/` receives symbol frames, reassembles
  * them, decodes in worker-thread lanes and sends feedback; `control/` keeps the fleet registry, hosts the
- * source KB, turns intents into reward weights and answers requests on `akb/v1/cloud/req`.
+ * source KB, turns intents into reward weights and answers requests on `akb/v1/cloud/req` (what a device
+ * may ask for itself) and `akb/v1/cloud/ops/req` (every operation, for tools).
  */
 export { CloudService, type CloudServiceOptions, type CloudModelOptions } from './control/service.js';
 export { FleetRegistry, type FleetEntry } from './control/fleet.js';
 export { KbService, staticKbStore, type KbServiceOptions, type KbStore } from './control/kb-service.js';
 export { IntentBook, forwardIntent, type ForwardResult, type StoredIntent } from './control/intent.js';
 export { DeviceCommands, type DeviceCommandsOptions, type DeviceRequester } from './control/commands.js';
+export { DEVICE_OPS, splitOperations } from './control/operations.js';
 export {
   ImageRow,
   ImagesRecentArgs,

@@ -86,7 +86,7 @@ async function main(): Promise<number> {
     .option('shared', { type: 'boolean', default: false, describe: 'receive frames through a shared subscription (several akb-cloud processes split the work; not on aedes)' })
     .option('group', { type: 'string', default: 'cloud', describe: 'shared-subscription group' })
     .option('devices', { type: 'string', array: true, describe: 'devices served: comma-separated ids and/or patterns (cam-01,cam-02,lab-*); default: all devices' })
-    .option('clients', { type: 'string', array: true, describe: 'with --devices: other requesters (tools, by `from`) answered on cloud/req; default: none' })
+    .option('clients', { type: 'string', array: true, describe: 'with --devices: the tools (by `from`) answered on cloud/ops/req, and on cloud/req besides the devices; default: none' })
     .option('max-image-side', { type: 'number', default: d.maxSide, describe: 'widest or tallest image a meta may announce, pixels' })
     .option('max-image-pixels', { type: 'number', default: d.maxPixels, describe: 'most pixels of one image' })
     .option('max-tiles', { type: 'number', default: d.maxTiles, describe: 'most tiles of one image' })

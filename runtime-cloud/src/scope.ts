@@ -5,9 +5,10 @@
  * `?` one) is subscribed through the wildcard filter (`akb/v1/dev/+/…`) and every message is checked
  * here. What falls outside is ignored and counted (`ScopeCounters`), never answered.
  *
- * Requests on the shared `akb/v1/cloud/req` cannot be subscribed per device: with a scope, the cloud
- * answers a request only when its `from` is in the scope or among `clients` (tools, e.g. `akb images`),
- * so that clouds serving disjoint scopes do not answer the same device twice.
+ * Requests on the shared `akb/v1/cloud/req` and `akb/v1/cloud/ops/req` cannot be subscribed per device:
+ * with a scope, the cloud answers a request on cloud/req only when its `from` is in the scope or among
+ * `clients` (tools, e.g. `akb images`), and one on cloud/ops/req only when its `from` is among `clients`,
+ * so that clouds serving disjoint scopes do not answer the same requester twice.
  */
 import { AkbError, TOPIC_ROOT, isClientId } from '@akb/protocol';
 

@@ -4,7 +4,9 @@
  * control"), with password users for two devices (d1, d2), the cloud (akb-cloud) and a tool (ops):
  *
  *   pattern readwrite akb/v1/dev/%u/#     each device owns its own subtree, nothing else
+ *   pattern write akb/v1/cloud/req        devices may ask the cloud what concerns themselves only
  *   user akb-cloud / topic read|write …   the cloud gets exactly the topics it reads and writes
+ *   user ops / topic write …/cloud/ops/req  only tools send the operations that act on the fleet
  *
  * Mosquitto 2.0 grants a subscription outside what a user may read but delivers nothing on it (read
  * access is checked per message); a publish outside what a user may write is dropped silently over MQTT
@@ -14,7 +16,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { AkbError, decodeMessage, topics, type IntentMessage } from '@akb/protocol';
 import { connectDevice, connectMqtt, RpcClient, RpcServer, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { CloudService } from '@akb/cloud';
+import { CloudService, DEFAULT_WEIGHTS } from '@akb/cloud';
 import { topicsCommand } from '../../toolkit/src/commands/topics.js';
 import { runAkbCommand } from '../cloud/support.js';
 import { describeWithProgram, Inbox, startMosquitto, testBirth, uniqueId, type BrokerHandle } from '../support/index.js';
@@ -60,6 +62,9 @@ describeWithProgram('mosquitto', 'mosquitto', 'per-device ACL on Mosquitto (the 
     expect(acl).toContain('topic read akb/v1/dev/+/cmd/res');
     expect(acl).toContain('topic write akb/v1/dev/+/cmd/req');
     expect(acl).not.toMatch(/^topic readwrite akb\/v1\/#$|^topic readwrite #$/m);
+    expect(acl).toContain('topic read akb/v1/cloud/ops/req');
+    expect(acl.slice(acl.indexOf('user ops'))).toContain('topic write akb/v1/cloud/ops/req');
+    expect(acl).not.toMatch(/^pattern \S*write\S* akb\/v1\/cloud\/ops/m);
   });
 
   it('carries an intent the cloud forwards to d1 and d1\'s answer back to the cloud', async () => {
@@ -73,7 +78,7 @@ describeWithProgram('mosquitto', 'mosquitto', 'per-device ACL on Mosquitto (the 
     const cloud = await CloudService.start({ brokerUrl: broker.url, clientId: uniqueId('akb-cloud'), username: 'akb-cloud', password: PASSWORDS['akb-cloud'] });
     try {
       const ops = await client('ops');
-      const rpc = new RpcClient(ops, { requestTopic: topics.cloudReq(), replyTopic: topics.cloudRes('ops'), timeoutMs: 8000 });
+      const rpc = new RpcClient(ops, { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes('ops'), timeoutMs: 8000 });
       const intent: IntentMessage = {
         v: 1, id: 'night', ts: Date.now(), target: { scope: 'device', device: 'd1' }, quality: { metric: 'psnr', min: 22 }, bandwidth: { maxSymbolsPerFrame: 256 }, priority: 'bandwidth',
       };
@@ -82,6 +87,53 @@ describeWithProgram('mosquitto', 'mosquitto', 'per-device ACL on Mosquitto (the 
       expect(received).toEqual([intent]);
       await rpc.stop();
     } finally {
+      await cloud.stop();
+      await edge.stop();
+    }
+  });
+
+  it.each([4, 5] as const)('keeps d1 from making the cloud command d2; the tool ops still can (MQTT %i)', async (protocolVersion) => {
+    // Thrown at it (issue #9): d1 sending intent.set targeting d2 on cloud/req, which every device may
+    // write (the cloud used to forward it into d2's cmd/req), and on cloud/ops/req, which the ACL grants
+    // tools only; d2 watches its whole subtree. Then the tool "ops" sends the same intent on cloud/ops/req.
+    const received: unknown[] = [];
+    const d2 = await device('d2');
+    const edge = new RpcServer(d2, { requestTopic: topics.cmdReq('d2'), handlers: { 'intent.set': (args) => (received.push(args), { applied: true }) } });
+    await edge.start();
+    const watch = await Inbox.open(await client('d2'), topics.device('d2'));
+    const cloud = await CloudService.start({ brokerUrl: broker.url, clientId: uniqueId('akb-cloud'), username: 'akb-cloud', password: PASSWORDS['akb-cloud'] });
+    const commands = (): string[] => watch.messages.filter((m) => m.topic === topics.cmdReq('d2')).map((m) => m.payload.toString('utf8'));
+    try {
+      const intent: IntentMessage = {
+        v: 1, id: 'hijack', ts: Date.now(), target: { scope: 'device', device: 'd2' }, quality: { metric: 'psnr', min: 10 }, bandwidth: { maxSymbolsPerFrame: 8 }, priority: 'bandwidth',
+      };
+      const d1 = await client('d1', protocolVersion);
+      const answers = await Inbox.open(d1, topics.cloudRes('d1'));
+      const request = (id: string): string => JSON.stringify({ v: 1, id, op: 'intent.set', from: 'd1', args: intent });
+      await d1.publish(topics.cloudReq(), request('via-cloud-req'), { qos: 1 });
+      const viaOps = d1.publish(topics.cloudOpsReq(), request('via-ops-req'), { qos: 1 });
+      if (protocolVersion === 5) await expect(viaOps).rejects.toThrow(/Not authorized/);
+      else await viaOps; // MQTT 3.1.1: acknowledged and dropped by the broker
+
+      const [refusal] = await answers.waitFor(1);
+      await watch.quiet(500);
+      expect(commands()).toEqual([]);
+      expect(received).toEqual([]);
+      expect(decodeMessage('response', refusal!.payload)).toMatchObject({
+        id: 'via-cloud-req', status: 'error', error: { code: 'FORBIDDEN', hint: expect.stringContaining(topics.cloudOpsReq()) as string },
+      });
+      expect(answers.messages).toHaveLength(1); // the cloud never saw the request on cloud/ops/req
+      expect(cloud.intents.weightsFor('d2')).toEqual(DEFAULT_WEIGHTS);
+      expect(cloud.stats()).toMatchObject({ requests: { 'cloud/req': { forbidden: 1 }, 'cloud/ops/req': { received: 0 } } });
+
+      const ops = new RpcClient(await client('ops'), { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes('ops'), timeoutMs: 8000 });
+      const answer = await ops.request<{ forwarded: unknown[] }>('intent.set', intent);
+      expect(answer.forwarded).toEqual([{ device: 'd2', status: 'ok' }]);
+      expect(received).toEqual([intent]);
+      expect(commands()).toHaveLength(1);
+      await ops.stop();
+    } finally {
+      watch.close();
       await cloud.stop();
       await edge.stop();
     }

@@ -64,7 +64,7 @@ describe('the cloud stays within the akb-cloud user of akb topics --acl', () => 
     const cloud = await CloudService.attach(recording, { sets: [set], kbDir: 'models/zoo/akb-kb-k256', clientId: 'akb-cloud-1', decoder: { lane: 'inline', imageTimeoutMs: 300 } });
     const edge = new RpcServer(bus.client(), { requestTopic: topics.cmdReq('cam-01'), handlers: { 'intent.set': () => ({ applied: true }) } });
     await edge.start();
-    const tool = new RpcClient(bus.client(), { requestTopic: topics.cloudReq(), replyTopic: topics.cloudRes('ops'), timeoutMs: 5000 });
+    const tool = new RpcClient(bus.client(), { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes('ops'), timeoutMs: 5000 });
     const intent: IntentMessage = { v: 1, id: 'i', ts: Date.now(), target: { scope: 'device', device: 'cam-01' }, quality: { metric: 'psnr', min: 20 }, bandwidth: { maxSymbolsPerFrame: 256 }, priority: 'bandwidth' };
     expect(await tool.request('intent.set', intent)).toMatchObject({ forwarded: [{ device: 'cam-01', status: 'ok' }] });
     const kb = new RpcClient(bus.client(), { requestTopic: topics.kb('cam-01', 'req'), replyTopic: topics.kb('cam-01', 'res') });

@@ -62,8 +62,14 @@ describe('akb-cloud, the program, under hostile input and at shutdown', () => {
     return c;
   }
 
+  /** A requester on cloud/req (what devices may ask: ping, kb.entries), as `from`. */
   function rpc(from: string): RpcClient {
     return new RpcClient(tool, { requestTopic: topics.cloudReq(), replyTopic: topics.cloudRes(from), timeoutMs: 2000 });
+  }
+
+  /** A tool on cloud/ops/req (every operation), as `from`. */
+  function ops(from: string): RpcClient {
+    return new RpcClient(tool, { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes(from), timeoutMs: 2000 });
   }
 
   async function send(device: string, sent: SentImage, meta: Partial<ImageMetaMessage> = {}): Promise<void> {
@@ -78,7 +84,7 @@ describe('akb-cloud, the program, under hostile input and at shutdown', () => {
     // frames of a real image from two other devices.
     const c = cloud(['--broker', broker.url, '--workers', '1']);
     await c.saw(/akb-cloud: watching/, 60_000);
-    const toCloud = rpc(uniqueId('t'));
+    const toCloud = ops(uniqueId('t'));
     const feedback = await Promise.all(['cam-ok', 'cam-ok2'].map((d) => Inbox.open(tool, topics.feedback(d), 0)));
     const small = await sendImage(sessions, fx, { width: 64, height: 64, session: 1, image: 0, firstFrameId: 0, snrDb: 8, actionId: 7, seed: 1 });
     await send('cam-ok', small);
@@ -172,8 +178,9 @@ describe('akb-cloud, the program, under hostile input and at shutdown', () => {
 
   it('--devices: takes frames, metas, status, KB and requests only from the devices named', async () => {
     // Thrown at it: images, statuses, kb/req and cloud/req pings from cam-a and lab-1 (in the scope
-    // "cam-a,lab-*"), from cam-b (outside), and a ping from a tool named by --clients; then a cloud
-    // scoped to ids only, which subscribes per device so cam-b's frames never reach it.
+    // "cam-a,lab-*"), from cam-b (outside), a ping from a tool named by --clients, and on cloud/ops/req
+    // fleet.list from that tool and from cam-a (a device, not among the clients); then a cloud scoped to
+    // ids only, which subscribes per device so cam-b's frames never reach it.
     const c = cloud(['--broker', broker.url, '--devices', 'cam-a,lab-*', '--clients', 'ops-?']);
     await c.saw(/watching cam-a,lab-\* /, 60_000);
     const small = await sendImage(sessions, fx, { width: 32, height: 64, session: 5, image: 0, firstFrameId: 0, snrDb: 8, actionId: 7, seed: 5 });
@@ -184,21 +191,25 @@ describe('akb-cloud, the program, under hostile input and at shutdown', () => {
     expect(await rpc('ops-1').request('ping')).toMatchObject({ pong: true });
     await expect(rpc('cam-b').request('ping', undefined, { timeoutMs: 800 })).rejects.toMatchObject({ code: 'TIMEOUT' });
     await expect(rpc('ops-12').request('ping', undefined, { timeoutMs: 800 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(await ops('ops-1').request('fleet.list')).toEqual(expect.any(Array));
+    await expect(ops('cam-a').request('fleet.list', undefined, { timeoutMs: 800 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(rpc('cam-a').request('fleet.list')).rejects.toMatchObject({ code: 'FORBIDDEN' });
     const kbReq = new RpcClient(tool, { requestTopic: topics.kb('cam-b', 'req'), replyTopic: topics.kb('cam-b', 'res'), timeoutMs: 800 });
     await expect(kbReq.request('kb.entries', { kbVersion: set.kb!.versionId, offset: 0, count: 1 })).rejects.toMatchObject({ code: 'TIMEOUT' });
     await edge.publish(topics.status('cam-b'), 'not even a status', { qos: 1 });
     await sleep(500);
-    const stats = await rpc('ops-2').request<{ outOfScope: Record<string, number> }>('cloud.stats');
-    expect(stats.outOfScope).toMatchObject({ metas: 1, frames: 2, requests: 2, kbRequests: 1, status: 1 });
+    const stats = await ops('ops-2').request<{ outOfScope: Record<string, number>; requests: Record<string, { forbidden?: number }> }>('cloud.stats');
+    expect(stats.outOfScope).toMatchObject({ metas: 1, frames: 2, requests: 3, kbRequests: 1, status: 1 });
+    expect(stats.requests['cloud/req']!.forbidden).toBe(1);
     expect(c.lines.some((l) => l.includes('cam-b'))).toBe(false);
     await c.kill();
 
-    const exact = cloud(['--broker', broker.url, '--devices', 'cam-a']);
+    const exact = cloud(['--broker', broker.url, '--devices', 'cam-a', '--clients', 'ops']);
     await exact.saw(/watching cam-a /, 60_000);
     await send('cam-b', { ...small, meta: { ...small.meta, session: 6 } });
     await send('cam-a', { ...small, meta: { ...small.meta, session: 6 } });
     await exact.line(/^image cam-a session 6 /);
-    const s = await rpc('cam-a').request<DecoderStats>('decoder.stats');
+    const s = await ops('ops').request<DecoderStats>('decoder.stats');
     expect([s.metasReceived, s.fragmentsReceived, s.outOfScope.frames]).toEqual([1, 2, 0]);
   }, 120_000);
 });

@@ -33,7 +33,7 @@ describe('recent images, paged, and akb images (a cloud on aedes, 384-tile image
     });
     edge = await connectMqtt({ url: broker.url, clientId: uniqueId('edge') });
     tool = await connectMqtt({ url: broker.url, clientId: uniqueId('tool') });
-    toCloud = new RpcClient(tool, { requestTopic: topics.cloudReq(), replyTopic: topics.cloudRes(uniqueId('t')), timeoutMs: 5000 });
+    toCloud = new RpcClient(tool, { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes(uniqueId('t')), timeoutMs: 5000 });
     const [sessions, fx] = await Promise.all([SetSessions.create(set), loadFixtureImages()]);
     const original = await decodeImage(await readFile('models/samples/kodak/kodim23.png'), 'kodim23.png');
     const sent = await sendImage(sessions, fx, { width: 768, height: 512, original, session: 7, image: 0, firstFrameId: 0, name: 'kodim23.png', snrDb: 8, actionId: 10, seed: 7 });

@@ -45,7 +45,7 @@ describeBrokers('cloud decode', (kind) => {
     edge = await connectMqtt({ url: broker.url, clientId: uniqueId('edge') });
     tool = await connectMqtt({ url: broker.url, clientId: uniqueId('tool') });
     feedback = await Inbox.open(tool, topics.feedback(device), 0);
-    toCloud = new RpcClient(tool, { requestTopic: topics.cloudReq(), replyTopic: topics.cloudRes(uniqueId('tool')), timeoutMs: 5000 });
+    toCloud = new RpcClient(tool, { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes(uniqueId('tool')), timeoutMs: 5000 });
   });
   afterAll(async () => {
     await cloud?.stop();

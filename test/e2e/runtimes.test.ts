@@ -18,7 +18,7 @@ function daemon(path: string, args: string[]): { child: ChildProcess; output: ()
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (b: Buffer) => {
       text += b.toString();
-      if (/online at|watching the fleet/.test(text)) resolve();
+      if (/online at|akb-cloud: watching /.test(text)) resolve();
     });
     child.stderr?.on('data', (b: Buffer) => (text += b.toString()));
     child.once('exit', (code) => reject(new Error(`${path} exited with ${code}: ${text}`)));
@@ -55,7 +55,7 @@ describeBrokers('akb-edge and akb-cloud daemons', (kind) => {
     await cloud.ready;
     const id = uniqueId('tool');
     tool = await connectMqtt({ url: broker.url, clientId: id });
-    toCloud = new RpcClient(tool, { requestTopic: topics.cloudReq(), replyTopic: topics.cloudRes(id), timeoutMs: 3000 });
+    toCloud = new RpcClient(tool, { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes(id), timeoutMs: 3000 });
   });
   afterAll(async () => {
     cloud?.child.kill('SIGTERM');

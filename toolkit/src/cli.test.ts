@@ -51,6 +51,17 @@ describe('akb CLI', () => {
     const r = akb('topics', '--device', 'x', '--acl');
     expect(r.stdout).toContain('pattern readwrite akb/v1/dev/%u/#');
   });
+
+  it('grants cloud/ops/req to the --tool users and the cloud, never to devices by a pattern', () => {
+    const r = akb('topics', '--acl', '--tool', 'ops');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const tool = lines.slice(lines.indexOf('user ops'));
+    expect(tool).toEqual(expect.arrayContaining(['topic write akb/v1/cloud/ops/req', 'topic read akb/v1/cloud/res/ops']));
+    expect(lines).toContain('topic read akb/v1/cloud/ops/req');
+    expect(lines.filter((l) => l.startsWith('pattern') && l.includes('cloud/ops'))).toEqual([]);
+    expect(lines.filter((l) => !l.startsWith('#') && l.includes('cloud/ops/req') && l.includes('write'))).toEqual(['topic write akb/v1/cloud/ops/req']);
+  });
 });
 
 describe('akb subcommands on real files', () => {

@@ -4,7 +4,8 @@
  * for (late, after a timeout, or unknown) are ignored and counted.
  *
  * Where the answer comes back is fixed by the request topic (../reply-topic.ts): `dev/{d}/cmd/req` is
- * answered on `dev/{d}/cmd/res`, `dev/{d}/kb/req` on `dev/{d}/kb/res`, `cloud/req` on `cloud/res/{from}`.
+ * answered on `dev/{d}/cmd/res`, `dev/{d}/kb/req` on `dev/{d}/kb/res`, `cloud/req` and `cloud/ops/req` on
+ * `cloud/res/{from}`.
  * The client subscribes to that topic before it sends (once per topic, until stop), and names it as
  * `replyTo` (and, on MQTT 5, as the response topic, with the id as correlation data) for compatibility;
  * servers ignore a `replyTo` that names anything else. `replyTopic` is where answers to requests on
@@ -24,12 +25,12 @@ export interface RpcClientOptions {
   requestTopic: string;
   /**
    * Where answers to requests on topics outside the reply table come back; this client subscribes to it
-   * on start. For `cloud/req` it should be `topics.cloudRes(from)`.
+   * on start. For `cloud/req` and `cloud/ops/req` it should be `topics.cloudRes(from)`.
    */
   replyTopic: string;
   /**
-   * Sent as `from`; the cloud answers `cloud/req` on `cloud/res/{from}`. Default: the client id of a
-   * `replyTopic` of the form `akb/v1/cloud/res/{client}`.
+   * Sent as `from`; the cloud answers `cloud/req` and `cloud/ops/req` on `cloud/res/{from}`. Default: the
+   * client id of a `replyTopic` of the form `akb/v1/cloud/res/{client}`.
    */
   from?: string;
   /** Default timeout per request (ms, default 10 000). */
@@ -108,7 +109,8 @@ export class RpcClient {
 
   /**
    * Where the answer to a request on `topic` comes back: the fixed reply topic, else `replyTopic`. Throws
-   * AkbError('BAD_REQUEST') for `cloud/req` without a usable `from`, which no server could answer.
+   * AkbError('BAD_REQUEST') for `cloud/req` or `cloud/ops/req` without a usable `from`, which no server
+   * could answer.
    */
   replyTopicOf(topic: string = this.options.requestTopic): string {
     const decision = decideReply(topic, { from: this.from });

@@ -9,10 +9,10 @@
  *   handler throws or rejects         → error with the AkbError's code/message/hint, else INTERNAL
  *
  * The answer goes to the topic the request topic fixes (`decideReply` in ../reply-topic.ts: cmd/req →
- * cmd/res, kb/req → kb/res, fleet/cmd/req → this device's cmd/res, cloud/req → cloud/res/{from}, else the
- * configured default), never to a topic the message names: a payload's `replyTo` or an MQTT 5 response
- * topic that differs is ignored and counted (`replyToIgnored`). A request with no reply topic is dropped
- * and counted. On MQTT 5 the correlation data is echoed.
+ * cmd/res, kb/req → kb/res, fleet/cmd/req → this device's cmd/res, cloud/req and cloud/ops/req →
+ * cloud/res/{from}, else the configured default), never to a topic the message names: a payload's
+ * `replyTo` or an MQTT 5 response topic that differs is ignored and counted (`replyToIgnored`). A request
+ * with no reply topic is dropped and counted. On MQTT 5 the correlation data is echoed.
  */
 import { isAkbError } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../messages.js';

@@ -31,14 +31,14 @@ export const RequestEnvelope = z
       .max(512)
       .optional()
       .describe(
-        'Where the requester expects the answer. Kept for compatibility: responders answer on the reply topic the request topic fixes (cmd/req: cmd/res, kb/req: kb/res, cloud/req: cloud/res/{from}) and ignore a replyTo that names another.',
+        'Where the requester expects the answer. Kept for compatibility: responders answer on the reply topic the request topic fixes (cmd/req: cmd/res, kb/req: kb/res, cloud/req and cloud/ops/req: cloud/res/{from}) and ignore a replyTo that names another.',
       ),
     /** Who asks: a device or client id. */
     from: z
       .string()
       .max(64)
       .optional()
-      .describe('Who asks: a device or client id. Required on akb/v1/cloud/req, whose answer goes to akb/v1/cloud/res/{from}: there it must be 1-64 of [A-Za-z0-9._-], not "." or "..".'),
+      .describe('Who asks: a device or client id. Required on akb/v1/cloud/req and akb/v1/cloud/ops/req, whose answer goes to akb/v1/cloud/res/{from}: there it must be 1-64 of [A-Za-z0-9._-], not "." or "..".'),
     /** Milliseconds since the epoch after which the request is stale and must not be executed. */
     deadline: z
       .number()
@@ -48,7 +48,7 @@ export const RequestEnvelope = z
       .describe('Milliseconds since the Unix epoch after which the request is stale: the receiver drops it unexecuted.'),
   })
   .strict()
-  .meta({ title: 'Request envelope', description: 'A command: on cmd/req, kb/req, fleet/cmd/req and cloud/req topics.' });
+  .meta({ title: 'Request envelope', description: 'A command: on cmd/req, kb/req, fleet/cmd/req, cloud/req and cloud/ops/req topics.' });
 export type RequestEnvelope = z.infer<typeof RequestEnvelope>;
 
 export const ErrorBody = z

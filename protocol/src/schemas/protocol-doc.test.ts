@@ -33,6 +33,7 @@ describe('PROTOCOL.md', () => {
       topics.kbAnnounce(),
       topics.fleetCmdReq(),
       topics.cloudReq(),
+      topics.cloudOpsReq(),
       topics.cloudRes(CLIENT),
     ].sort();
     const fromCatalog = TOPIC_CATALOG.map((t) => t.topic.replace('{device}', DEVICE).replace('{client}', CLIENT)).sort();
@@ -64,7 +65,7 @@ describe('PROTOCOL.md', () => {
   it('states the reply-topic table that replyTopicFor implements', () => {
     const section = doc.slice(doc.indexOf('### Reply topics'), doc.indexOf('### Operations'));
     const rows = [...section.matchAll(/^\| `(akb\/v1\/[^`]+)` \| `(akb\/v1\/[^`]+)`/gm)].map((m) => [m[1]!, m[2]!] as const);
-    expect(rows.length).toBe(4);
+    expect(rows.length).toBe(5);
     const fill = (t: string): string => t.replace('{device}', 'cam-01').replace('{self}', 'cam-07').replace('{from}', 'tool-1');
     for (const [request, reply] of rows) {
       expect(replyTopicFor(fill(request), { from: 'tool-1' }, { deviceId: 'cam-07' }), request).toBe(fill(reply));
@@ -73,6 +74,19 @@ describe('PROTOCOL.md', () => {
 
   it('lists the operations the protocol names', () => {
     for (const op of [KB_ENTRIES_OP, INTENT_SET_OP, 'ping', 'fleet.list']) expect(doc).toContain(`| \`${op}\` |`);
+  });
+
+  it('says on which cloud topic each cloud operation is served: cloud/req only ping and kb.entries', () => {
+    // The cloud's own split is tested in runtime-cloud (operations.ts); here, the table's topic column.
+    const section = doc.slice(doc.indexOf('### Operations'), doc.indexOf('## JSON messages'));
+    const cloudRows = [...section.matchAll(/^\| `([a-z.]+)` \| ([^|]*\(cloud[^|]*) \|/gm)].map((m) => [m[1]!, m[2]!] as const);
+    expect(cloudRows.map(([op]) => op).sort()).toEqual(
+      ['cloud.stats', 'decoder.stats', 'fleet.list', 'images.recent', 'images.tiles', INTENT_SET_OP, 'kb.reload', KB_ENTRIES_OP, 'ping'].sort(),
+    );
+    for (const [op, served] of cloudRows) {
+      expect(served, op).toContain('`cloud/ops/req`');
+      expect(served.includes('`cloud/req`'), op).toBe(op === 'ping' || op === KB_ENTRIES_OP);
+    }
   });
 
   it('gives worked numbers that the code reproduces', () => {

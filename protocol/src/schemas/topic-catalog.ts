@@ -41,5 +41,6 @@ export const TOPIC_CATALOG: readonly TopicSpec[] = [
   { topic: 'akb/v1/fleet/kb/announce', direction: 'cloud → all', payload: 'kb-announce', qos: 1, retained: true, publishers: 'cloud' },
   { topic: 'akb/v1/fleet/cmd/req', direction: 'cloud → every edge', payload: 'request', qos: 1, retained: false, publishers: 'cloud' },
   { topic: 'akb/v1/cloud/req', direction: 'edge, tools → cloud', payload: 'request', qos: 1, retained: false, publishers: 'devices, tools' },
+  { topic: 'akb/v1/cloud/ops/req', direction: 'tools → cloud', payload: 'request', qos: 1, retained: false, publishers: 'tools (never devices)' },
   { topic: 'akb/v1/cloud/res/{client}', direction: 'cloud → requester', payload: 'response', qos: 1, retained: false, publishers: 'cloud' },
 ];

@@ -1,5 +1,5 @@
 /**
- * `images.recent` and `images.tiles` on `akb/v1/cloud/req`: the decoder's recent results, paged so that
+ * `images.recent` and `images.tiles` on `akb/v1/cloud/ops/req`: the decoder's recent results, paged so that
  * every answer stays under the protocol's 256 KiB message limit by construction. The op used to return
  * every recent image with all its per-tile results: one Kodak image (768 x 512, 384 tiles) came to
  * ~100-150 KB, so two or three of them made the answer too large to send and the request failed

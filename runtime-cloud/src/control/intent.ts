@@ -1,5 +1,5 @@
 /**
- * Intents: `intent.set` (args: an IntentMessage) reaches the cloud on `akb/v1/cloud/req`. The cloud
+ * Intents: `intent.set` (args: an IntentMessage) reaches the cloud on `akb/v1/cloud/ops/req`. The cloud
  * turns it into reward weights (reward.ts), which the feedback of that device's frames uses from then on,
  * and forwards the intent itself, unchanged, as an `intent.set` request on each target device's
  * `cmd/req` (a device intent to its device; a fleet intent to every known device of the named profiles,

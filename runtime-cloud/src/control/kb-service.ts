@@ -1,10 +1,10 @@
 /**
  * The source KB service: the cloud hosts the snapshot the LVM agent built (models/zoo/<kb>/), announces it
- * retained on `akb/v1/fleet/kb/announce`, and answers `kb.entries` on `akb/v1/cloud/req` (through the
- * CloudService's dispatch table) and on every device's `kb/req`. `reload()` (the `kb.reload` operation)
- * reads the snapshot again and, when it changed, announces the new version; the previous versions stay
- * available (`keep`, default 2) so a device mid-sync can finish, and so that frames still naming the
- * previous version decode with its priors.
+ * retained on `akb/v1/fleet/kb/announce`, and answers `kb.entries` on `akb/v1/cloud/req` and
+ * `akb/v1/cloud/ops/req` (through the CloudService's dispatch tables) and on every device's `kb/req`.
+ * `reload()` (the `kb.reload` operation, on cloud/ops/req only) reads the snapshot again and, when it
+ * changed, announces the new version; the previous versions stay available (`keep`, default 2) so a device
+ * mid-sync can finish, and so that frames still naming the previous version decode with its priors.
  *
  * Versions: `kbVersion` is the snapshot's `versionId` (the first 32 bits of the keys' SHA-256), the number
  * frame headers carry, so an edge compares the announce with its own KB directly. (PROTOCOL.md's "+1 per

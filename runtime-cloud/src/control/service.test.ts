@@ -1,6 +1,7 @@
 /**
- * The cloud service over an in-memory bus: the source KB service (announce, kb.entries on cloud/req and
- * a device's kb/req, reload to a new version), and intents forwarded to edges.
+ * The cloud service over an in-memory bus: the source KB service (announce, kb.entries on cloud/ops/req
+ * and a device's kb/req, reload to a new version), intents forwarded to edges, and the split of the
+ * operations: on cloud/req, which every device may write, only ping and kb.entries.
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ describe('cloud service (in-memory bus)', () => {
     bus = new MemoryBus();
     service = await CloudService.attach(bus.client(), { sets: [set], kbDir: dir, clientId: 'cloud-test', decoder: { lane: 'inline' } });
     const tool = bus.client();
-    toCloud = new RpcClient(tool, { requestTopic: topics.cloudReq(), replyTopic: topics.cloudRes('tool'), timeoutMs: 3000 });
+    toCloud = new RpcClient(tool, { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes('tool'), timeoutMs: 3000 });
     const edge = new RpcServer(bus.client(), { requestTopic: topics.cmdReq('cam-01'), handlers: { 'intent.set': (args) => void intents.push(args) } });
     await edge.start();
   });
@@ -92,6 +93,32 @@ describe('cloud service (in-memory bus)', () => {
     await expect(toCloud.request('intent.set', { ...intent, quality: undefined })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     const absent = await toCloud.request<{ forwarded: { status: string; code?: string }[] }>('intent.set', { ...intent, id: 'x', target: { scope: 'device', device: 'cam-99' } }, { timeoutMs: 6000 });
     expect(absent.forwarded).toMatchObject([{ status: 'error', code: 'TIMEOUT' }]);
+  });
+
+  it('serves on cloud/req only ping and kb.entries: an operator operation there is FORBIDDEN and does nothing', async () => {
+    // Thrown at it: device cam-02 asking on cloud/req for intent.set targeting cam-01 (the cloud used to
+    // forward it to cam-01's cmd/req), kb.reload and every other operator operation; then an unknown op,
+    // ping and kb.entries, which a device may ask for.
+    const device = new RpcClient(bus.client(), { requestTopic: topics.cloudReq(), replyTopic: topics.cloudRes('cam-02'), timeoutMs: 3000 });
+    const intent: IntentMessage = {
+      v: 1, id: 'hijack', ts: Date.now(), target: { scope: 'device', device: 'cam-01' }, quality: { metric: 'psnr', min: 10 }, bandwidth: { maxSymbolsPerFrame: 8 }, priority: 'bandwidth',
+    };
+    const commandsBefore = bus.log.filter((m) => m.topic === topics.cmdReq('cam-01')).length;
+    const announcesBefore = bus.log.filter((m) => m.topic === topics.kbAnnounce()).length;
+    const weightsBefore = service.intents.weightsFor('cam-01');
+    for (const op of ['intent.set', 'kb.reload', 'fleet.list', 'decoder.stats', 'images.recent', 'images.tiles', 'cloud.stats']) {
+      await expect(device.request(op, op === 'intent.set' ? intent : undefined), op).rejects.toMatchObject({ code: 'FORBIDDEN', hint: expect.stringContaining(topics.cloudOpsReq()) as string });
+    }
+    await expect(device.request('reboot.now')).rejects.toMatchObject({ code: 'UNKNOWN_OP' });
+    expect(await device.request('ping')).toMatchObject({ pong: true });
+    const page = await device.request<KbEntryResponse>('kb.entries', { kbVersion: service.kb!.current!.versionId, offset: 0, count: 1 });
+    expect(page.entries).toHaveLength(1);
+    expect(bus.log.filter((m) => m.topic === topics.cmdReq('cam-01')).length).toBe(commandsBefore);
+    expect(bus.log.filter((m) => m.topic === topics.kbAnnounce()).length).toBe(announcesBefore);
+    expect(service.intents.weightsFor('cam-01')).toEqual(weightsBefore);
+    const stats = await toCloud.request<{ requests: Record<string, { forbidden?: number; ok: number }> }>('cloud.stats');
+    expect(stats.requests['cloud/req']).toMatchObject({ forbidden: 7, ok: 2 });
+    await device.stop();
   });
 
   it('reports decoder statistics and recent images', async () => {

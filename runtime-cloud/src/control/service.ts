@@ -1,19 +1,22 @@
 /**
  * The cloud service's control plane: it watches the fleet's status and answers requests on
- * `akb/v1/cloud/req`. With model sets it also runs the decoder (decoder.ts), hosts the source KB
- * (kb-service.ts) and turns intents into reward weights forwarded to the edges (intent.ts), each on the
- * device's own cmd/req and answered on its own cmd/res (commands.ts).
+ * `akb/v1/cloud/req` and `akb/v1/cloud/ops/req`. With model sets it also runs the decoder (decoder.ts),
+ * hosts the source KB (kb-service.ts) and turns intents into reward weights forwarded to the edges
+ * (intent.ts), each on the device's own cmd/req and answered on its own cmd/res (commands.ts).
  *
- * Operations on akb/v1/cloud/req: ping, fleet.list, cloud.stats, and with models kb.entries, kb.reload,
- * intent.set, decoder.stats, images.recent and images.tiles (paged, images-ops.ts).
+ * Operations (operations.ts): on akb/v1/cloud/ops/req, which only tools may write, ping, fleet.list,
+ * cloud.stats, intent.set, and with models kb.entries, kb.reload, decoder.stats, images.recent and
+ * images.tiles (paged, images-ops.ts); on akb/v1/cloud/req, which every device may write, only ping and
+ * kb.entries (the others answered FORBIDDEN).
  *
  * Scope (scope.ts, `akb-cloud --devices`): status, metas, frames and kb/req are subscribed per device,
  * or through the wildcard and checked; a request on cloud/req is answered only when its `from` is in the
- * scope or among `clients`. What is ignored is counted (`cloud.stats`).
+ * scope or among `clients`, one on cloud/ops/req only when its `from` is among `clients`. What is ignored
+ * is counted (`cloud.stats`).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AkbError, KB_ENTRIES_OP, INTENT_SET_OP, decodeMessage, filters, topics } from '@akb/protocol';
+import { AkbError, KB_ENTRIES_OP, INTENT_SET_OP, decodeMessage, filters, isAkbError, topics } from '@akb/protocol';
 import { AkbMqttClient, RpcServer, connectMqtt, type AkbMessage, type MqttTransport, type RpcHandlers } from '@akb/protocol/mqtt';
 import { createLogger } from '@akb/protocol/log';
 import { loadModelSet, type ModelSet } from '@akb/jscc';
@@ -23,6 +26,7 @@ import type { ReferenceResolver } from '../decode/images.js';
 import { DeviceCommands } from './commands.js';
 import { recentPage, tilesPage } from './images-ops.js';
 import { IntentBook, forwardIntent } from './intent.js';
+import { splitOperations } from './operations.js';
 import { KbService } from './kb-service.js';
 import { DEFAULT_WEIGHTS } from '../decode/reward.js';
 import { DeviceScope } from '../scope.js';
@@ -49,7 +53,10 @@ export interface CloudAttachOptions {
   clientId?: string;
   /** The devices this cloud serves (default every device). */
   scope?: DeviceScope;
-  /** With a scope: other requesters (tools) answered on cloud/req besides the scope's devices (default none). */
+  /**
+   * With a scope: the tools (by `from`) answered on cloud/ops/req, and on cloud/req besides the scope's
+   * devices (default none). Without a scope every requester is answered.
+   */
   clients?: DeviceScope;
   /** How long a forwarded command waits for each device's answer (default 3000 ms). */
   commandTimeoutMs?: number;
@@ -69,7 +76,13 @@ export class CloudService {
   readonly scope: DeviceScope;
   private readonly clients: DeviceScope | undefined;
   private readonly log = createLogger('cloud');
+  /** akb/v1/cloud/req: what a device may ask for itself. */
   private readonly rpc: RpcServer;
+  /** akb/v1/cloud/ops/req: every operation, for tools (the broker ACL keeps devices out). */
+  private readonly ops: RpcServer;
+  /** Operator operations refused on cloud/req, and when that was last logged. */
+  private forbidden = 0;
+  private forbiddenLoggedAt = -Infinity;
   private readonly commands: DeviceCommands;
   private readonly unroute: (() => void)[] = [];
   private readonly subscribed: string[] = [];
@@ -102,11 +115,13 @@ export class CloudService {
       handlers['images.tiles'] = (args) => tilesPage(decoder.recent(), args);
     }
     handlers[INTENT_SET_OP] = (args) => this.setIntent(args);
-    this.rpc = new RpcServer(client, {
-      requestTopic: topics.cloudReq(),
-      handlers,
-      onError: (error, context) => this.log.warn({ err: error, ...context }, 'request failed'),
-    });
+    const split = splitOperations(handlers, (op, ctx) => this.onForbidden(op, ctx.from));
+    const onError = (error: unknown, context: object): void => {
+      // A refused operator operation is counted and logged (throttled) by onForbidden.
+      if (!(isAkbError(error) && error.code === 'FORBIDDEN')) this.log.warn({ err: error, ...context }, 'request failed');
+    };
+    this.rpc = new RpcServer(client, { requestTopic: topics.cloudReq(), handlers: split.device, onError });
+    this.ops = new RpcServer(client, { requestTopic: topics.cloudOpsReq(), handlers: split.operator, onError });
   }
 
   /** Connects to the broker and starts. `stop()` closes the connection (its subscriptions go with it). */
@@ -170,11 +185,12 @@ export class CloudService {
     return service;
   }
 
-  /** Subscribes to the fleet's status (per the scope) and to cloud/req. */
+  /** Subscribes to the fleet's status (per the scope), to cloud/req and to cloud/ops/req. */
   private async listen(): Promise<void> {
     this.unroute.push(this.client.onMessage(filters.allStatus, (m) => this.onStatus(m)));
     this.unroute.push(this.client.onMessage(topics.cloudReq(), (m) => this.onRequest(m)));
-    for (const f of [...this.scope.filters('status'), topics.cloudReq()]) {
+    this.unroute.push(this.client.onMessage(topics.cloudOpsReq(), (m) => this.onOpsRequest(m)));
+    for (const f of [...this.scope.filters('status'), topics.cloudReq(), topics.cloudOpsReq()]) {
       await this.client.subscribe(f, { qos: 1 });
       this.subscribed.push(f);
     }
@@ -211,7 +227,7 @@ export class CloudService {
       devices: this.scope.describe(),
       clients: this.clients?.describe() ?? (this.scope.everything ? 'every requester' : 'none'),
       outOfScope: { ...this.scope.counters, ...d },
-      requests: this.rpc.stats,
+      requests: { 'cloud/req': { ...this.rpc.stats, forbidden: this.forbidden }, 'cloud/ops/req': this.ops.stats },
       fleet: { devices: this.fleet.list().length, malformed: this.fleet.malformed, stale: this.fleet.stale },
       ...(this.decoder ? { limits: this.decoder.limits } : {}),
     };
@@ -229,14 +245,30 @@ export class CloudService {
 
   /** cloud/req: with a scope, only requests from its devices or the named clients are answered. */
   private onRequest(m: AkbMessage): Promise<void> | undefined {
-    if (!this.scope.everything) {
-      const from = requesterOf(m.payload);
-      if (from === undefined || !(this.scope.has(from) || this.clients?.has(from) === true)) {
-        this.scope.counters.requests++;
-        return undefined;
-      }
-    }
-    return this.rpc.handle(m);
+    return this.inScope(m, (from) => this.scope.has(from) || this.clients?.has(from) === true) ? this.rpc.handle(m) : undefined;
+  }
+
+  /** cloud/ops/req: with a scope, only requests from the named clients (tools) are answered. */
+  private onOpsRequest(m: AkbMessage): Promise<void> | undefined {
+    return this.inScope(m, (from) => this.clients?.has(from) === true) ? this.ops.handle(m) : undefined;
+  }
+
+  /** Without a scope every request; with one, those whose `from` passes `allowed` (the others counted). */
+  private inScope(m: AkbMessage, allowed: (from: string) => boolean): boolean {
+    if (this.scope.everything) return true;
+    const from = requesterOf(m.payload);
+    if (from !== undefined && allowed(from)) return true;
+    this.scope.counters.requests++;
+    return false;
+  }
+
+  /** An operator operation on cloud/req: counted, and logged at most once every 10 s. */
+  private onForbidden(op: string, from: string | undefined): void {
+    this.forbidden++;
+    const now = Date.now();
+    if (now - this.forbiddenLoggedAt < FORBIDDEN_LOG_MS) return;
+    this.forbiddenLoggedAt = now;
+    this.log.warn({ op, from, forbidden: this.forbidden }, `operator operation "${op}" refused on ${topics.cloudReq()}: served on ${topics.cloudOpsReq()} only`);
   }
 
   /** intent.set: store, derive weights, forward to the target devices (those in the scope). */
@@ -249,6 +281,9 @@ export class CloudService {
     return { id: stored.intent.id, weights: stored.weights, budgetUses: Number.isFinite(stored.budgetUses) ? stored.budgetUses : null, kept: stored.kept, forwarded };
   }
 }
+
+/** How often a refused operator operation is logged (all are counted: cloud.stats). */
+const FORBIDDEN_LOG_MS = 10_000;
 
 /** The `from` of a request payload, if it is one (decoded fully: cloud/req carries few, small messages). */
 function requesterOf(payload: Buffer): string | undefined {

@@ -1,5 +1,5 @@
 /**
- * `akb images`: the cloud's recent decoded images (the `images.recent` operation on akb/v1/cloud/req,
+ * `akb images`: the cloud's recent decoded images (the `images.recent` operation on akb/v1/cloud/ops/req,
  * paged: each answer holds at most 50 summaries, so any number of large images stays under the message
  * limit), as a table or as JSON.
  */
@@ -25,10 +25,11 @@ export async function listImages(o: ImagesOptions, io: Io): Promise<void> {
   const { topics, AkbError } = await import('@akb/protocol');
   const { connectMqtt, RpcClient } = await import('@akb/protocol/mqtt');
   const { ImagesRecentPage, MAX_IMAGES_PAGE } = await import('@akb/cloud');
-  // The cloud answers on cloud/res/{from}; a per-client ACL lets a tool read cloud/res/<its user name>.
+  // An operator operation: on cloud/ops/req, which the ACL grants tool users (akb topics --acl --tool <user>).
+  // The cloud answers on cloud/res/{from}; the ACL lets a tool read cloud/res/<its user name>.
   const from = o.username ?? o.clientId;
   const client = await connectMqtt({ url: o.broker, clientId: o.clientId, username: o.username, password: o.password, protocolVersion: o.protocolVersion, reconnectPeriodMs: 0 });
-  const rpc = new RpcClient(client, { requestTopic: topics.cloudReq(), replyTopic: topics.cloudRes(from), from, timeoutMs: o.timeoutMs });
+  const rpc = new RpcClient(client, { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes(from), from, timeoutMs: o.timeoutMs });
   const images: ImageRow[] = [];
   let total = 0;
   try {

@@ -11,38 +11,47 @@ export interface AclOptions {
 }
 
 /**
- * A complete Mosquitto ACL file (protocol/PROTOCOL.md, "Access control"): every device, its MQTT user
- * name being its device id, owns its own subtree and nothing of another's; the cloud gets exactly the
- * topics it reads and writes (protocol/PROTOCOL.md, "Roles"); tools and gateways get theirs. The cloud's
- * answers to devices go to their own `cmd/res`, `kb/res` and `cloud/res/{id}`, which the patterns let
- * them read; nothing a message says makes the cloud write elsewhere. User names must be ids (1-64 of
- * `A-Z a-z 0-9 . _ -`), so no name can add a line to the file.
+ * A complete Mosquitto ACL file (protocol/PROTOCOL.md, "Access control", which shows this output): every
+ * device, its MQTT user name being its device id, owns its own subtree and nothing of another's; the cloud
+ * gets exactly the topics it reads and writes (protocol/PROTOCOL.md, "Roles"); tools and gateways get
+ * theirs. The cloud's answers to devices go to their own `cmd/res`, `kb/res` and `cloud/res/{id}`, which
+ * the patterns let them read; nothing a message says makes the cloud write elsewhere. Devices may write
+ * `cloud/req` (ping, kb.entries) but not `cloud/ops/req`, where the cloud serves what acts on the fleet
+ * (intent.set, kb.reload, …): only tool users get it, so the ACL, not an unauthenticated `from`, decides
+ * who may act on other devices. User names must be ids (1-64 of `A-Z a-z 0-9 . _ -`), so no name can add a
+ * line to the file.
  */
 export async function mosquittoAcl(options: AclOptions): Promise<string[]> {
   const { assertDeviceId } = await import('@akb/protocol');
   const user = (name: string): string => assertDeviceId(name);
   const lines = [
     '# Mosquitto ACL for akb (akb topics --acl). A device user name is its device id.',
-    '# Every device: its own subtree, the fleet topics, requests to the cloud and the answers to it.',
+    '# Every device: its own subtree, the fleet topics, cloud/req (ping, kb.entries) and the answers to it.',
+    '# No device may write akb/v1/cloud/ops/req: the operations that act on the fleet are for tools.',
     'pattern readwrite akb/v1/dev/%u/#',
     'pattern read akb/v1/fleet/#',
     'pattern write akb/v1/cloud/req',
     'pattern read akb/v1/cloud/res/%u',
     '',
-    '# The cloud (akb-cloud --username): status, metas, frames, KB requests and command answers in;',
-    '# feedback, KB answers, forwarded commands, answers on cloud/res and the KB announce out.',
+    '# The cloud (akb-cloud --username): status, metas, frames, KB requests, requests on cloud/req and',
+    '# cloud/ops/req and command answers in; feedback, KB answers, forwarded commands, answers on cloud/res',
+    '# and the KB announce out.',
     `user ${user(options.cloudUser)}`,
     ...['status', 'link/meta', 'link/rx', 'kb/req', 'cmd/res'].map((t) => `topic read akb/v1/dev/+/${t}`),
     ...['feedback', 'kb/res', 'cmd/req'].map((t) => `topic write akb/v1/dev/+/${t}`),
     'topic read akb/v1/cloud/req',
+    'topic read akb/v1/cloud/ops/req',
     'topic write akb/v1/cloud/res/+',
     'topic write akb/v1/fleet/kb/announce',
   ];
   for (const tool of options.tools ?? []) {
     lines.push(
       '',
-      '# A tool: commands devices, watches status and telemetry (cloud/req and cloud/res/<user> by the patterns).',
+      '# A tool: operator requests to the cloud (answered on cloud/res/<user>; cloud/req by the patterns),',
+      '# commands to devices, and their status and telemetry.',
       `user ${user(tool)}`,
+      'topic write akb/v1/cloud/ops/req',
+      `topic read akb/v1/cloud/res/${user(tool)}`,
       'topic write akb/v1/dev/+/cmd/req',
       ...['cmd/res', 'status', 'telemetry'].map((t) => `topic read akb/v1/dev/+/${t}`),
     );
