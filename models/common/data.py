@@ -22,20 +22,29 @@ SHARED = "/work/shared/datasets"
 
 
 def _decode_chunk(args):
-    path, offs, lens = args
+    path, offs, lens = args[:3]
+    head = args[3] if len(args) > 3 else None  # packed form: shared JPEG header + scan, EOI appended
     out = np.empty((len(offs), 32, 32, 3), np.uint8)
     with open(path, "rb") as f:
         for i, (o, n) in enumerate(zip(offs, lens)):
             f.seek(int(o))
-            out[i] = np.asarray(Image.open(io.BytesIO(f.read(int(n)))).convert("RGB"))
+            b = f.read(int(n))
+            if head is not None:
+                b = head + b + b"\xff\xd9"
+            out[i] = np.asarray(Image.open(io.BytesIO(b)).convert("RGB"))
     return out
 
 
-CIFAR_DIR = os.environ.get("AKB_CIFAR_DIR", "cifar10")  # "cifar10s": a strided training subset (see prepare_data)
+CIFAR_DIR = os.environ.get("AKB_CIFAR_DIR", "cifar10")  # "cifar10s": a strided training subset; "cifar10p": packed (see prepare_data)
+
+
+def _dir(split: str, root: str = DATA) -> str:
+    d = os.path.join(root, CIFAR_DIR, split)  # packed form: one folder per split
+    return d if os.path.isdir(d) else os.path.join(root, CIFAR_DIR)
 
 
 def meta(split: str, root: str = DATA):
-    p = os.path.join(root, CIFAR_DIR, f"{split}.meta.npz")
+    p = os.path.join(_dir(split, root), f"{split}.meta.npz")
     if os.path.exists(p):
         m = np.load(p)
         return m["offsets"].astype(np.int64), m["lengths"].astype(np.int64), m["labels"]
@@ -51,15 +60,20 @@ def load_cifar(split: str, root: str = DATA, limit: int | None = None, workers: 
         z = np.load(cache)
         return z["x"], z["y"]
     offs, lens, labels = meta(split, root)
-    path = os.path.join(root, CIFAR_DIR, f"{split}.jpgs")
-    if not os.path.exists(path):
+    path = os.path.join(_dir(split, root), f"{split}.jpgs")
+    head = None
+    if os.path.exists(os.path.join(_dir(split, root), "header.jpg")):  # packed: models/train/prepare_data.py --packed
+        path = os.path.join(_dir(split, root), f"{split}.scan")
+        with open(os.path.join(_dir(split, root), "header.jpg"), "rb") as f:
+            head = f.read()
+    elif not os.path.exists(path):
         path = os.path.join(SHARED, "cifar10", f"{split}.jpgs")
     if limit is not None:
         # a class-balanced subset: the packed file is in class order
         idx = np.linspace(0, len(offs) - 1, limit).astype(np.int64)
         offs, lens, labels = offs[idx], lens[idx], labels[idx]
     chunks = np.array_split(np.arange(len(offs)), max(1, workers * 4))
-    jobs = [(path, offs[c], lens[c]) for c in chunks if len(c)]
+    jobs = [(path, offs[c], lens[c], head) for c in chunks if len(c)]
     if workers > 1 and len(offs) > 2000:
         with ProcessPoolExecutor(workers) as ex:
             parts = list(ex.map(_decode_chunk, jobs))
