@@ -113,12 +113,13 @@ export class ChunkRunner {
     }
   }
 
-  /** Frames each tile of a prepared chunk and hands it to the link. Failures drop tiles; nothing throws. */
-  async send(c: PreparedChunk): Promise<void> {
+  /** Frames each tile of a prepared chunk and hands it to the link; returns the bytes framed. Failures drop tiles; nothing throws. */
+  async send(c: PreparedChunk): Promise<number> {
     const { ctx } = this;
     const { set, link } = ctx;
     const { n, times } = c;
     const mtu = link.capabilities.mtu;
+    let framed = 0;
     for (let i = 0; i < n; i++) {
       const job = c.rowJob[i]!;
       if (job.failed) continue;
@@ -158,6 +159,7 @@ export class ChunkRunner {
         error = e ?? new Error('send failed');
       }
       times.send += performance.now() - t3;
+      framed += bytes;
       const uses = c.lengths[i]! + c.indexUses[i]!;
       job.tileSent({
         actionId: action.id, ratePrefix: uses, power: 10 ** (action.powerDb / 10), latent: c.lengths[i]!, indexUses: c.indexUses[i]!,
@@ -166,6 +168,7 @@ export class ChunkRunner {
     }
     // The policy counts explored tiles per chunk, not per tile: each image gets its share.
     for (const [job, count] of c.rows) job.charge(times, count / n, c.snrEstimateDb, Math.round((c.explored * count) / n));
+    return framed;
   }
 
   /** Lets go of a job's pixels (idempotent). */

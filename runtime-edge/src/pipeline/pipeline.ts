@@ -20,7 +20,7 @@ import { ChannelPolicy, type ChannelPolicyOptions, type FeedbackOutcome } from '
 import { ChunkRunner } from './chunk.js';
 import { ImageJob } from './job.js';
 import { FrameLedger, randomSessionId } from './frames.js';
-import { GARBAGE_BYTES_PER_PIXEL, GarbageGate } from './memory.js';
+import { CHUNK_GARBAGE_PER_FRAME_BYTE, GarbageGate, PIXEL_BYTES, SCRATCH_BYTES_PER_PIXEL } from './memory.js';
 import { emptyCounters, type FeedbackEvent, type ImageReport, type PipelineCounters } from './report.js';
 
 export interface EdgePipelineOptions {
@@ -97,7 +97,7 @@ export class EdgePipeline {
         },
         released: (pixels) => {
           this.heldPixels -= pixels;
-          this.garbage.died(pixels * GARBAGE_BYTES_PER_PIXEL);
+          this.garbage.died(pixels * PIXEL_BYTES);
         },
       },
       this.maxBatch,
@@ -149,7 +149,7 @@ export class EdgePipeline {
     let image: RgbImage;
     let ms: number;
     try {
-      this.garbage.beforeDecode();
+      this.garbage.collectIfDue(); // the last image's pixels, before this one's decode adds its own
       const t0 = performance.now();
       image = await decodeImage(bytes, name);
       ms = performance.now() - t0;
@@ -159,7 +159,8 @@ export class EdgePipeline {
       this.counts.imagesFailed++;
       throw e;
     }
-    this.garbage.died(bytes.length);
+    this.garbage.died(bytes.length + image.width * image.height * SCRATCH_BYTES_PER_PIXEL);
+    this.garbage.collectIfDue(); // the decoder's scratch, while the pixels stay
     try {
       return this.sendImage(image, name, ms);
     } finally {
@@ -238,6 +239,7 @@ export class EdgePipeline {
     let sending: Promise<unknown> = Promise.resolve();
     try {
       for (;;) {
+        this.garbage.collectIfDue();
         const next = await this.guard(() => this.chunks.prepare(this.queue));
         await sending;
         this.settleHead();
@@ -245,7 +247,7 @@ export class EdgePipeline {
           if (this.queue.length === 0 || !this.queue.some((j) => j.remaining > 0 && !j.failed)) break;
           continue;
         }
-        sending = this.guard(() => this.chunks.send(next));
+        sending = this.guard(async () => this.garbage.died(CHUNK_GARBAGE_PER_FRAME_BYTE * (await this.chunks.send(next))));
       }
     } finally {
       // cleared before any caller resumes, so a call made on a resolved image starts a new drain
