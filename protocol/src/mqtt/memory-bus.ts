@@ -4,8 +4,8 @@
  * tests and single-process simulations (edge, emulator and receiver without a broker); real brokers
  * stay the rule for integration tests.
  */
-import type { AkbMessage, MessageHandler, MqttTransport, PublishOptions, QoS } from '@akb/protocol/mqtt';
-import { topicMatches } from '@akb/protocol/mqtt';
+import type { AkbMessage, MessageHandler, MqttTransport, PublishOptions, QoS } from './transport.js';
+import { topicMatches } from './topic-match.js';
 
 export interface MemoryPublish {
   readonly topic: string;
