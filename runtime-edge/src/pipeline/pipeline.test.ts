@@ -65,7 +65,7 @@ describe('edge pipeline', () => {
     const pipeline = await EdgePipeline.create({
       deviceId: 'cam', set, link: new TestLink(), maxBatch: 16,
       garbage: new GarbageGate(() => events.push('gc'), 64 * 64 * PIXEL_BYTES), // one image's planes
-      onImageMeta: (m) => events.push(m.name),
+      onImageMeta: (m) => events.push(m.name ?? '?'),
     });
     const png = await encodePng({ width: 64, height: 64, data: new Float32Array(3 * 64 * 64).fill(0.25) });
     const first = pipeline.sendBytes(png, 'first');
