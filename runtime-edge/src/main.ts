@@ -47,7 +47,7 @@ async function parseArgs() {
     .option('epsilon', { type: 'number', describe: 'exploration rate of the policy (default 0.05)' })
     .option('telemetry-ms', { type: 'number', default: 1000, describe: 'telemetry period, ms; 0 for none' })
     .option('max-batch', { type: 'number', describe: "most tiles per model run (default from the profile's memory: 16 below 2 GiB, else 32)" })
-    .option('threads', { type: 'number', describe: "onnxruntime's intra-op threads (default: the profile's cores, at most this machine's)" })
+    .option('threads', { type: 'number', describe: "onnxruntime's intra-op threads (default: AKB_ORT_THREADS, else onnxruntime's choice)" })
     .option('once', { type: 'boolean', default: false, describe: 'with --images: exit when the folder is sent, printing the peak resident memory' })
     .strict()
     .parseAsync();
@@ -137,7 +137,7 @@ async function main(): Promise<number> {
           deviceId: device, profile: profile.id, set, link: args.link, channelSnrDb: args.snrDb, seed: args.seed,
           mtu: args.mtu, dtype: args.dtype, policy: args.policy, epsilon: args.epsilon, telemetryMs: args.telemetryMs, source,
           backends: edgeBackends(limits.threads), backendOrder: limits.backends, maxBatch: limits.maxBatch,
-          snapshot: { limits },
+          snapshot: { limits: { ...limits, threads: limits.threads ?? null } },
           onReport: (r) => process.stdout.write(`akb-edge: sent ${r.name}: ${r.tiles} tiles, ${r.channelUses} channel uses, ${r.ms.total.toFixed(1)} ms\n`),
           onError: (e, name) => process.stderr.write(`akb-edge: skipped ${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`),
         });

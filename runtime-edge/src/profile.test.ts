@@ -1,8 +1,7 @@
 /**
- * The profile decides the edge's backends, threads and batch. Thrown at it: a Jetson profile on a
- * machine whose TensorRT and CUDA backends cannot load (recorded by a registry whose backends log every
- * attempt), a WASM-only profile, memory on both sides of the batch rule, more profile cores than the
- * machine has, and user overrides.
+ * The profile decides the edge's backends and batch. Thrown at it: a Jetson profile on a machine whose
+ * TensorRT and CUDA backends cannot load (recorded by a registry whose backends log every attempt), a
+ * WASM-only profile, memory on both sides of the batch rule, and user overrides.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -51,20 +50,19 @@ function recordingRegistry(attempts: BackendName[]): BackendRegistry {
 describe('edge limits from the device profile', async () => {
   const catalogue = await ProfileCatalogue.load();
 
-  it("takes the profile's backends in order, its cores at most the machine's, and the batch its memory allows", () => {
-    expect(edgeLimits(catalogue.get('jetson-orin-nano'), {}, 16)).toEqual({
+  it("takes the profile's backends in order and the batch its memory allows; threads only when asked", () => {
+    expect(edgeLimits(catalogue.get('jetson-orin-nano'))).toEqual({
       backends: ['onnxruntime-node-tensorrt', 'onnxruntime-node-cuda', 'onnxruntime-node-cpu'],
-      threads: 6,
+      threads: undefined,
       maxBatch: 32,
     });
-    expect(edgeLimits(catalogue.get('jetson-orin-nano'), {}, 2).threads).toBe(2);
-    expect(edgeLimits(catalogue.get('rpi-3'), {}, 4)).toEqual({ backends: ['onnxruntime-web-wasm'], threads: 4, maxBatch: 16 });
-    expect(edgeLimits(catalogue.get('rpi-4-arm64'), {}, 4)).toEqual({ backends: ['onnxruntime-node-cpu', 'onnxruntime-web-wasm'], threads: 4, maxBatch: 32 });
-    expect(edgeLimits(catalogue.get('generic-x64'), {}, 64)).toEqual({ backends: ['onnxruntime-node-cpu', 'onnxruntime-web-wasm'], threads: 2, maxBatch: 16 });
+    expect(edgeLimits(catalogue.get('rpi-3'))).toEqual({ backends: ['onnxruntime-web-wasm'], threads: undefined, maxBatch: 16 });
+    expect(edgeLimits(catalogue.get('rpi-4-arm64'))).toMatchObject({ backends: ['onnxruntime-node-cpu', 'onnxruntime-web-wasm'], maxBatch: 32 });
+    expect(edgeLimits(catalogue.get('generic-x64'))).toMatchObject({ backends: ['onnxruntime-node-cpu', 'onnxruntime-web-wasm'], maxBatch: 16 });
   });
 
   it('lets flags override the threads and the batch', () => {
-    expect(edgeLimits(catalogue.get('generic-x64'), { threads: 1, maxBatch: 48 }, 8)).toMatchObject({ threads: 1, maxBatch: 48 });
+    expect(edgeLimits(catalogue.get('generic-x64'), { threads: 1, maxBatch: 48 })).toMatchObject({ threads: 1, maxBatch: 48 });
   });
 
   it('covers every memory size with the batch rule, smaller memory never getting a larger batch', () => {
@@ -73,24 +71,25 @@ describe('edge limits from the device profile', async () => {
       expect(BATCH_BY_MEMORY[i]!.belowMb).toBeGreaterThan(BATCH_BY_MEMORY[i - 1]!.belowMb);
       expect(BATCH_BY_MEMORY[i]!.maxBatch).toBeGreaterThanOrEqual(BATCH_BY_MEMORY[i - 1]!.maxBatch);
     }
-    for (const p of catalogue.profiles) expect(edgeLimits(p, {}, 4).maxBatch, p.id).toBeGreaterThan(0);
+    for (const p of catalogue.profiles) expect(edgeLimits(p).maxBatch, p.id).toBeGreaterThan(0);
   });
 
   it('says in one line which profile, how it was chosen, and what it set', () => {
-    const limits = edgeLimits(catalogue.get('generic-x64'), {}, 2);
+    const limits = edgeLimits(catalogue.get('generic-x64'));
     expect(describeProfile({ id: 'generic-x64', choice: 'generic', reason: 'generic-x64 (generic for x64: no board detected)', limits })).toBe(
-      'profile generic-x64 (generic for x64: no board detected): backends onnxruntime-node-cpu > onnxruntime-web-wasm; 16 tiles per model run; 2 threads',
+      "profile generic-x64 (generic for x64: no board detected): backends onnxruntime-node-cpu > onnxruntime-web-wasm; 16 tiles per model run; onnxruntime's threads",
     );
+    expect(describeProfile({ id: 'rpi-5', choice: 'given', reason: 'rpi-5 (given)', limits: edgeLimits(catalogue.get('rpi-5'), { threads: 1 }) })).toMatch(/; 32 tiles per model run; 1 thread$/);
   });
 
   it('registers every backend akb ships', () => {
-    expect(edgeBackends(2).names.sort()).toEqual(['onnxruntime-node-cpu', 'onnxruntime-node-cuda', 'onnxruntime-node-tensorrt', 'onnxruntime-web-wasm']);
+    expect(edgeBackends().names.sort()).toEqual(['onnxruntime-node-cpu', 'onnxruntime-node-cuda', 'onnxruntime-node-tensorrt', 'onnxruntime-web-wasm']);
   });
 
   it("hands the profile's order to the registry for every model: TensorRT, then CUDA, then the CPU that loads", async () => {
     const attempts: BackendName[] = [];
     const set = await loadModelSet(zoo, 'akb-k256');
-    const limits = edgeLimits(catalogue.get('jetson-orin-nano'), {}, 2);
+    const limits = edgeLimits(catalogue.get('jetson-orin-nano'));
     const pipeline = await EdgePipeline.create({
       deviceId: 'orin-1', set, link: new NullLink(), backends: recordingRegistry(attempts), backendOrder: limits.backends, maxBatch: limits.maxBatch,
     });
@@ -108,7 +107,7 @@ describe('edge limits from the device profile', async () => {
   it('reports every failure at once when no backend of a WASM-only profile loads', async () => {
     const attempts: BackendName[] = [];
     const set = await loadModelSet(zoo, 'deepjscc-r12-snr7');
-    const limits = edgeLimits(catalogue.get('rpi-4-armhf'), {}, 4);
+    const limits = edgeLimits(catalogue.get('rpi-4-armhf'));
     await expect(EdgePipeline.create({ deviceId: 'pi-1', set, link: new NullLink(), backends: recordingRegistry(attempts), backendOrder: limits.backends })).rejects.toMatchObject({
       code: 'NO_BACKEND',
       message: expect.stringContaining('onnxruntime-web-wasm: onnxruntime-web-wasm: no such library here') as string,

@@ -1,20 +1,24 @@
 /**
  * What the device profile decides for the edge, and nothing else does: the inference backends the
- * registry tries, in the profile's order; onnxruntime's intra-op threads (the profile's cores, at most
- * the cores this machine has); and the default tiles per model run (from the profile's memory). Flags
- * override each. The profile schema has no field for threads or batch, so both are derived here from
- * `cpu.cores` and `memoryMb`, by the rules below and in README.md.
+ * registry tries, in the profile's order, and the default tiles per model run (from the profile's
+ * memory; the schema has no batch field). `--max-batch` overrides the batch.
+ *
+ * Threads are not taken from the profile's `cpu.cores`: onnxruntime's intra-op threads spin between runs
+ * and take the cores the main thread needs for decoding, framing and MQTT. On the 2-core test VM, two
+ * threads (its cores) made akb-edge's busy time per Kodak image 1.7-2.6x longer than onnxruntime's own
+ * choice (one thread there), and still 1.3x with spinning turned off; a board's onnxruntime picks its
+ * physical cores, which is what the profile says anyway. `--threads` (or jscc's AKB_ORT_THREADS) sets them.
  */
-import { availableParallelism } from 'node:os';
 import type { DeviceProfile } from '@akb/protocol';
 import { BackendRegistry, type BackendName, ortNodeBackend, ortWebBackend } from '@akb/jscc';
 import type { ProfileChoice } from '@akb/devices';
 
 /**
  * Default tiles per model run by the profile's memory: the first row whose `belowMb` exceeds it.
- * Batch 16 against 32 at 32x32: ~13% fewer images/s, and the same peak memory within 2 MB at 768x512
- * (bench/edge.ts); the smaller batch is kept where memory is scarcest, where a slower board also has
- * the least to gain from a larger batch.
+ * bench/edge.ts (2026-12-02): batch 32 sent 14-34% more 32x32 images/s than 16 (null link and
+ * Mosquitto) and about the same at 768x512; peak memory moved by at most 5 MiB either way (Kodak 140.0
+ * against 135.5 MiB, 1.5 Mpixel photographs 153.0 against 158.6). The smaller batch is kept below
+ * 2 GiB (the generic profiles, the Pi 3), where those few MiB are worth more than the speed.
  */
 export const BATCH_BY_MEMORY: readonly { belowMb: number; maxBatch: number }[] = [
   { belowMb: 2048, maxBatch: 16 },
@@ -24,8 +28,8 @@ export const BATCH_BY_MEMORY: readonly { belowMb: number; maxBatch: number }[] =
 export interface EdgeLimits {
   /** Inference backends, in the order the registry tries them. */
   readonly backends: readonly BackendName[];
-  /** onnxruntime-node's intra-op threads (the WASM backend runs one). */
-  readonly threads: number;
+  /** onnxruntime-node's intra-op threads; undefined: AKB_ORT_THREADS, else onnxruntime's choice (the WASM backend runs one). */
+  readonly threads: number | undefined;
   /** Most tiles per model run. */
   readonly maxBatch: number;
 }
@@ -35,21 +39,17 @@ export interface EdgeLimitOverrides {
   maxBatch?: number;
 }
 
-/** The profile's limits, with the user's overrides; `cores` is what this machine has (default: availableParallelism()). */
-export function edgeLimits(profile: DeviceProfile, overrides: EdgeLimitOverrides = {}, cores: number = availableParallelism()): EdgeLimits {
+/** The profile's limits, with the user's overrides. */
+export function edgeLimits(profile: DeviceProfile, overrides: EdgeLimitOverrides = {}): EdgeLimits {
   const byMemory = BATCH_BY_MEMORY.find((row) => profile.memoryMb < row.belowMb)!;
-  return {
-    backends: profile.backends,
-    threads: overrides.threads ?? Math.max(1, Math.min(profile.cpu.cores, cores)),
-    maxBatch: overrides.maxBatch ?? byMemory.maxBatch,
-  };
+  return { backends: profile.backends, threads: overrides.threads, maxBatch: overrides.maxBatch ?? byMemory.maxBatch };
 }
 
-/** A fresh registry of every backend akb ships, onnxruntime-node's with `threads` intra-op threads. */
-export function edgeBackends(threads: number): BackendRegistry {
+/** A fresh registry of every backend akb ships; onnxruntime-node's with `threads` intra-op threads when given. */
+export function edgeBackends(threads?: number): BackendRegistry {
   const registry = new BackendRegistry();
   for (const name of ['onnxruntime-node-cpu', 'onnxruntime-node-cuda', 'onnxruntime-node-tensorrt'] as const) {
-    registry.register(ortNodeBackend(name, { intraOpThreads: threads }));
+    registry.register(ortNodeBackend(name, threads === undefined ? {} : { intraOpThreads: threads }));
   }
   return registry.register(ortWebBackend());
 }
@@ -65,5 +65,6 @@ export interface EdgeProfileReport {
 /** One line for the log: which profile, how it was chosen, and what it set. */
 export function describeProfile(p: EdgeProfileReport): string {
   const { backends, maxBatch, threads } = p.limits;
-  return `profile ${p.reason}: backends ${backends.join(' > ')}; ${maxBatch} tiles per model run; ${threads} thread${threads === 1 ? '' : 's'}`;
+  const threadText = threads === undefined ? "onnxruntime's threads" : `${threads} thread${threads === 1 ? '' : 's'}`;
+  return `profile ${p.reason}: backends ${backends.join(' > ')}; ${maxBatch} tiles per model run; ${threadText}`;
 }
