@@ -25,7 +25,7 @@ export interface ImageLimits {
   maxPixels: number;
   /** Most tiles of one image (default 16384 = a 4096 x 4096 image in 32-pixel tiles). */
   maxTiles: number;
-  /** Open images per device (default 8). */
+  /** Open images per device (default 256: the edge sends bursts of small images, up to 32 in one model run; the byte budgets bound memory). */
   maxOpenImagesPerDevice: number;
   /** Bytes of open images per device (default 256 MiB: one 4096 x 4096 image takes 192 MiB). */
   maxOpenBytesPerDevice: number;
@@ -37,7 +37,7 @@ export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
   maxSide: 4096,
   maxPixels: 4096 * 4096,
   maxTiles: 16384,
-  maxOpenImagesPerDevice: 8,
+  maxOpenImagesPerDevice: 256,
   maxOpenBytesPerDevice: 256 * 2 ** 20,
   maxOpenBytes: 2 ** 30,
 });
