@@ -12,18 +12,22 @@ import { describeBrokers, uniqueId, type BrokerHandle } from '../support/index.j
 
 const bin = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
-function daemon(path: string, args: string[]): { child: ChildProcess; output: () => string; ready: Promise<void> } {
+function daemon(path: string, args: string[]): { child: ChildProcess; output: () => string; errors: () => string; ready: Promise<void> } {
   const child = spawn(process.execPath, [bin(path), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
+  let errors = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (b: Buffer) => {
       text += b.toString();
       if (/online at|akb-cloud: watching /.test(text)) resolve();
     });
-    child.stderr?.on('data', (b: Buffer) => (text += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => {
+      text += b.toString();
+      errors += b.toString();
+    });
     child.once('exit', (code) => reject(new Error(`${path} exited with ${code}: ${text}`)));
   });
-  return { child, output: () => text, ready };
+  return { child, output: () => text, errors: () => errors, ready };
 }
 
 async function exited(child: ChildProcess): Promise<number | null> {
@@ -97,8 +101,9 @@ describeBrokers('akb-edge and akb-cloud daemons', (kind) => {
     const edge = daemon('runtime-edge/dist/main.js', ['--broker', 'mqtt://127.0.0.1:1', '--device', 'nobroker']);
     edge.ready.catch(() => undefined);
     expect(await exited(edge.child)).not.toBe(0);
-    const lines = edge.output().trim().split('\n');
+    // stdout may say which device profile it chose before connecting; the error is one line on stderr.
+    const lines = edge.errors().trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^akb-edge: /);
+    expect(lines[0]).toMatch(/^akb-edge: cannot connect to mqtt:\/\/127\.0\.0\.1:1: .*\(check the broker URL/);
   });
 });
