@@ -8,12 +8,15 @@
  *    is the target (≤ 10%); the baseline is the same session.run calls alone, back to back on the same
  *    tiles (`modelOnly`), so `ratio` = pipeline img/s ÷ model-only img/s.
  * 2. memory: peak resident set of `akb-edge --once` (a child process, frames over the emulated channel
- *    through Mosquitto) with bin/akb-edge's memory settings, against `node dist/main.js` without them.
+ *    through Mosquitto) with bin/akb-edge's memory settings, against `node dist/main.js` without them:
+ *    the CIFAR-10 samples, the Kodak samples, and two large photographs of odd size made from Kodak
+ *    images (1531x1023 colour and 1531x1023 1-channel grayscale, test/edge/images.ts).
  *
  *   npx tsx bench/edge.ts        prints JSON on stdout
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connectMqtt } from '../protocol/src/mqtt/index.js';
@@ -22,6 +25,7 @@ import { LinkBase, MqttLink, type LinkCapabilities, type LinkDriver } from '../l
 import { ChannelPolicy, EdgePipeline, TileEncoder, pumpImages, type ImageSource, type SourceImage } from '../runtime-edge/src/index.js';
 import { startMosquitto, type MosquittoHandle } from '../test/support/mosquitto.js';
 import { findProgram, missingMessage } from '../test/support/programs.js';
+import { MEMORY_IMAGES, edgeMemoryImages } from '../test/edge/images.js';
 import { median } from './measure.js';
 
 const CIFAR = 'models/samples/cifar10-test';
@@ -123,6 +127,7 @@ const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function runEdgeBench(options: { repeats?: number; smallImages?: number; kodakImages?: number } = {}): Promise<object> {
   const repeats = options.repeats ?? 3;
+  const temps: string[] = [];
   const sizes = [
     { name: '32x32', files: readImages(CIFAR), count: options.smallImages ?? 640 },
     { name: '768x512', files: readImages(KODAK), count: options.kodakImages ?? 4 },
@@ -161,7 +166,10 @@ export async function runEdgeBench(options: { repeats?: number; smallImages?: nu
     }
     const memory: Record<string, object> = {};
     if (mosquitto) {
-      for (const [name, dir] of [['32x32', CIFAR], ['768x512', KODAK]] as const) {
+      const large = mkdtempSync(join(tmpdir(), 'akb-bench-edge-'));
+      temps.push(large);
+      await edgeMemoryImages(large, MEMORY_IMAGES.filter((m) => m.width === 1531 && m.height === 1023));
+      for (const [name, dir] of [['32x32', CIFAR], ['768x512', KODAK], ['1531x1023 colour + grey', large]] as const) {
         for (const maxBatch of [16, 32]) {
           const tuned = median([await edgePeakMiB(true, mosquitto.url, dir, maxBatch), await edgePeakMiB(true, mosquitto.url, dir, maxBatch)]);
           const plain = await edgePeakMiB(false, mosquitto.url, dir, maxBatch);
@@ -172,12 +180,13 @@ export async function runEdgeBench(options: { repeats?: number; smallImages?: nu
     }
     return {
       bench: 'edge',
-      what: 'edge sending side (akb-k256): images/s and share of time outside session.run (target ≤ 0.10) vs the model runs alone; akb-edge peak resident memory (target ≤ 150 MB) vs plain node',
+      what: 'edge sending side (akb-k256): images/s and share of time outside session.run (target ≤ 0.10) vs the model runs alone; akb-edge peak resident memory (targets in runtime-edge/README.md) vs plain node',
       throughput,
       memory: mosquitto ? memory : missingMessage('mosquitto', 'mosquitto'),
     };
   } finally {
     await mosquitto?.close();
+    for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
 }
 

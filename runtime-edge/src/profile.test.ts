@@ -3,6 +3,8 @@
  * TensorRT and CUDA backends cannot load (recorded by a registry whose backends log every attempt), a
  * WASM-only profile, memory on both sides of the batch rule, and user overrides.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ProfileCatalogue } from '@akb/devices';
@@ -80,6 +82,19 @@ describe('edge limits from the device profile', async () => {
       "profile generic-x64 (generic for x64: no board detected): backends onnxruntime-node-cpu > onnxruntime-web-wasm; 16 tiles per model run; onnxruntime's threads",
     );
     expect(describeProfile({ id: 'rpi-5', choice: 'given', reason: 'rpi-5 (given)', limits: edgeLimits(catalogue.get('rpi-5'), { threads: 1 }) })).toMatch(/; 32 tiles per model run; 1 thread$/);
+  });
+
+  it('knows no board by name: no if/else over boards anywhere in the edge', async () => {
+    const src = fileURLToPath(new URL('.', import.meta.url));
+    const words = new Set(['jetson', 'raspberry', 'rpi', 'orin', 'xavier', 'tegra', ...catalogue.ids]);
+    const offenders: string[] = [];
+    for (const entry of await readdir(src, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts')) continue;
+      const path = join(entry.parentPath, entry.name);
+      const text = (await readFile(path, 'utf8')).toLowerCase();
+      for (const word of words) if (new RegExp(`\\b${word}\\b`).test(text)) offenders.push(`${path.slice(src.length)}: ${word}`);
+    }
+    expect(offenders).toEqual([]);
   });
 
   it('registers every backend akb ships', () => {

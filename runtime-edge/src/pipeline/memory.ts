@@ -11,9 +11,9 @@
  * the reference models: every decode then starts from ~126 MiB, the level of an edge holding no image.
  *
  * At 8 MiB that is about one collection per Kodak image (768x512) and three per 1.5 Mpixel photograph;
- * 16 MiB halved them and let Kodak peaks rise by 5-7 MiB (132-136 against 137-142 MiB on ten). A
- * collection of this ~20 MB heap took 40-90 ms on the 2-core test machine under load (load average 6-8),
- * about 2% of the images' encoding time there.
+ * 16 MiB made fewer and let Kodak peaks rise by 5-7 MiB (132-136 against 137-142 MiB on ten). A
+ * collection of this ~20 MB heap took 20-100 ms (typically 30) on the 2-core test machine under load,
+ * about 2.5% of the Kodak images' busy time there.
  *
  * The collector is `globalThis.gc`, present when node runs with `--expose-gc` (bin/akb-edge passes it,
  * with `--no-concurrent-array-buffer-sweeping`, so that dead buffers are freed before gc() returns rather
