@@ -15,10 +15,10 @@ import type { ProfileChoice } from '@akb/devices';
 
 /**
  * Default tiles per model run by the profile's memory: the first row whose `belowMb` exceeds it.
- * bench/edge.ts (2026-12-02): batch 32 sent 14-34% more 32x32 images/s than 16 (null link and
- * Mosquitto) and about the same at 768x512; peak memory moved by at most 5 MiB either way (Kodak 140.0
- * against 135.5 MiB, 1.5 Mpixel photographs 153.0 against 158.6). The smaller batch is kept below
- * 2 GiB (the generic profiles, the Pi 3), where those few MiB are worth more than the speed.
+ * bench/edge.ts: batch 32 against 16 at 32x32 was +13% (2026-11-25), +34% and -14% (two runs on
+ * 2026-12-02), within the shared machine's noise; peak memory moved by at most 5 MiB either way (Kodak
+ * 140.0 against 136.5 MiB, 1.5 Mpixel photographs 152.2 against 155.5). 32 (half the runs, each with
+ * its fixed cost) where memory is plentiful; 16 below 2 GiB (the generic profiles, the Pi 3).
  */
 export const BATCH_BY_MEMORY: readonly { belowMb: number; maxBatch: number }[] = [
   { belowMb: 2048, maxBatch: 16 },
