@@ -158,8 +158,8 @@ describe('edge pipeline over MQTT', () => {
     const rx = await Inbox.open(tool, topics.linkRx(device), 1);
     const telemetry = await Inbox.open(tool, topics.telemetry(device), 1);
     const agent = await EdgeAgent.start({
-      brokerUrl: broker.url, deviceId: device, profile: 'host-x64', models: modelVersions(set), kb: set.kb!.versionId, capabilities: ['jscc'],
-      attach: async (client) => (await startEdgeRuntime(client, { deviceId: device, profile: 'host-x64', set, link: 'emulated', channelSnrDb: 12, telemetryMs: 100, source: { kind: 'ingest' } })).attachment,
+      brokerUrl: broker.url, deviceId: device, profile: 'generic-x64', models: modelVersions(set), kb: set.kb!.versionId, capabilities: ['jscc'],
+      attach: async (client) => (await startEdgeRuntime(client, { deviceId: device, profile: 'generic-x64', set, link: 'emulated', channelSnrDb: 12, telemetryMs: 100, source: { kind: 'ingest' } })).attachment,
     });
     const rpc = new RpcClient(tool, { requestTopic: topics.cmdReq(device), replyTopic: topics.cloudRes(uniqueId('probe')), timeoutMs: 10_000 });
     expect(await rpc.request('intent.set', { v: 1, reward: { costUse: 3 } })).toMatchObject({ applied: true, weights: { costUse: 3, costPower: 1 } });

@@ -144,7 +144,7 @@ export function demoBirth(device: string, session: number): StatusOnline {
     session,
     ts: now,
     state: 'online',
-    profile: 'host-x64',
+    profile: 'generic-x64',
     bootTime: now,
     versions: { runtime: '0.1.0', protocol: '1.0', models: [], kb: null },
     capabilities: ['demo'],
