@@ -12,7 +12,7 @@ function pair(): [Float32Array, Float32Array] {
       for (let x = 0; x < W; x++) {
         const i = c * W * H + y * W + x;
         a[i] = (((c * 7 + y * W + x) * 37) % 101) / 100;
-        b[i] = Math.min(1, Math.max(0, Math.fround(a[i]! + Math.fround(0.05 * Math.sin(c + y * 0.7 + x * 1.3)))));
+        b[i] = Math.min(1, Math.max(0, Math.fround(a[i] + Math.fround(0.05 * Math.sin(c + y * 0.7 + x * 1.3)))));
       }
     }
   }
