@@ -55,6 +55,11 @@ export interface RpcServerOptions {
   defaultReplyTopic?: string;
   /** Replaces the reply table (default `decideReply`). */
   replyRule?: ReplyRuleFn;
+  /**
+   * Whom this server answers at all, by the request's `from` (undefined when it names none): a request it
+   * refuses is dropped unanswered and counted (`refused`) before any handler runs. Default: everyone.
+   */
+  accept?: (from: string | undefined) => boolean;
   /** QoS of the subscription and of the answers (default 1). */
   qos?: QoS;
   /** Clock for deadlines (default Date.now). */
@@ -76,6 +81,8 @@ export interface RpcServerStats {
   dropped: number;
   /** Requests whose `replyTo` or MQTT 5 response topic named another topic than the fixed one: not honoured. */
   replyToIgnored: number;
+  /** Requests whose `from` the `accept` option refused: dropped unanswered. */
+  refused: number;
   publishFailures: number;
 }
 
@@ -84,7 +91,7 @@ const MAX_MESSAGE = 2000;
 export class RpcServer {
   private readonly counters: RpcServerStats = {
     received: 0, answered: 0, ok: 0, errors: 0, unknownOp: 0, badRequest: 0, expired: 0,
-    handlerFailures: 0, dropped: 0, replyToIgnored: 0, publishFailures: 0,
+    handlerFailures: 0, dropped: 0, replyToIgnored: 0, refused: 0, publishFailures: 0,
   };
   private readonly handlers: ReadonlyMap<string, RpcHandler>;
   private readonly qos: QoS;
@@ -138,6 +145,7 @@ export class RpcServer {
     } catch (e) {
       return this.reject(message, e);
     }
+    if (!this.accepts(req.from)) return;
     const replyTopic = this.replyTopic(message, req.from, req.op, req.replyTo, req.id);
     if (replyTopic === undefined) return;
     const ctx: RpcContext = { id: req.id, op: req.op, from: req.from, topic: message.topic, deadline: req.deadline, replyTopic };
@@ -202,6 +210,7 @@ export class RpcServer {
     if (id === undefined) return this.drop(message, `${why}; no correlation id to answer`);
     const op = typeof fields.op === 'string' ? fields.op.slice(0, 64) : '';
     const from = typeof fields.from === 'string' ? fields.from : undefined;
+    if (!this.accepts(from)) return;
     const replyTopic = this.replyTopic(message, from, op, fields.replyTo, id, why);
     if (replyTopic === undefined) return;
     const ctx: RpcContext = { id, op, from: undefined, topic: message.topic, deadline: undefined, replyTopic };
@@ -210,6 +219,12 @@ export class RpcServer {
       message: why.slice(0, MAX_MESSAGE),
       hint: 'send {"v":1,"id":…,"op":…,"args":…,"from":…} as UTF-8 JSON',
     });
+  }
+
+  private accepts(from: string | undefined): boolean {
+    if (this.options.accept === undefined || this.options.accept(from)) return true;
+    this.counters.refused++;
+    return false;
   }
 
   private drop(message: AkbMessage, why: string, id?: string, op?: string): void {

@@ -81,6 +81,23 @@ describe('RpcServer: answers go where the request topic says, never where the me
     expect(JSON.parse(t.published[0]!.payload)).toMatchObject({ data: { from: 'tool-1', replyTopic: topics.cloudRes('tool-1') } });
   });
 
+  it('answers only the requesters accept allows: others are dropped unanswered and counted, no handler runs', async () => {
+    // Thrown at it: a request from a device outside the allowed set, one naming no from, and a malformed
+    // request (unknown field) from an outsider, which would otherwise be answered BAD_REQUEST.
+    const t = new MemoryTransport();
+    let ran = 0;
+    const { server: s } = server(t, { requestTopic: topics.cloudReq(), accept: (from) => from === 'tool-1', handlers: { ping: () => ++ran } });
+    await deliver(t, s, topics.cloudReq(), { v: 1, id: 'o-1', op: 'ping', from: 'cam-9' });
+    await deliver(t, s, topics.cloudReq(), { v: 1, id: 'o-2', op: 'ping' });
+    await deliver(t, s, topics.cloudReq(), { v: 1, id: 'o-3', op: 'ping', from: 'cam-9', sneaky: true });
+    expect(t.published).toEqual([]);
+    expect(ran).toBe(0);
+    expect(s.stats).toMatchObject({ received: 3, refused: 3, answered: 0 });
+    await deliver(t, s, topics.cloudReq(), { v: 1, id: 'o-4', op: 'ping', from: 'tool-1' });
+    expect(t.topics()).toEqual([topics.cloudRes('tool-1')]);
+    expect(ran).toBe(1);
+  });
+
   it('answers fleet requests on its own cmd/res when it knows its device id', async () => {
     const t = new MemoryTransport();
     const { server: s } = server(t, { requestTopic: topics.fleetCmdReq(), deviceId: 'cam-07' });

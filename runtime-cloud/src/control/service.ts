@@ -16,7 +16,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AkbError, KB_ENTRIES_OP, INTENT_SET_OP, decodeMessage, filters, isAkbError, topics } from '@akb/protocol';
+import { AkbError, KB_ENTRIES_OP, INTENT_SET_OP, filters, isAkbError, topics } from '@akb/protocol';
 import { AkbMqttClient, RpcServer, connectMqtt, type AkbMessage, type MqttTransport, type RpcHandlers } from '@akb/protocol/mqtt';
 import { createLogger } from '@akb/protocol/log';
 import { loadModelSet, type ModelSet } from '@akb/jscc';
@@ -120,8 +120,16 @@ export class CloudService {
       // A refused operator operation is counted and logged (throttled) by onForbidden.
       if (!(isAkbError(error) && error.code === 'FORBIDDEN')) this.log.warn({ err: error, ...context }, 'request failed');
     };
-    this.rpc = new RpcServer(client, { requestTopic: topics.cloudReq(), handlers: split.device, onError });
-    this.ops = new RpcServer(client, { requestTopic: topics.cloudOpsReq(), handlers: split.operator, onError });
+    // With a scope: cloud/req answers its devices and the named clients, cloud/ops/req the named clients only.
+    const accept = (allowed: (from: string) => boolean) => (from: string | undefined): boolean => {
+      if (this.scope.everything || (from !== undefined && allowed(from))) return true;
+      this.scope.counters.requests++;
+      return false;
+    };
+    const device = accept((from) => this.scope.has(from) || this.clients?.has(from) === true);
+    const operator = accept((from) => this.clients?.has(from) === true);
+    this.rpc = new RpcServer(client, { requestTopic: topics.cloudReq(), handlers: split.device, onError, accept: device });
+    this.ops = new RpcServer(client, { requestTopic: topics.cloudOpsReq(), handlers: split.operator, onError, accept: operator });
   }
 
   /** Connects to the broker and starts. `stop()` closes the connection (its subscriptions go with it). */
@@ -188,8 +196,8 @@ export class CloudService {
   /** Subscribes to the fleet's status (per the scope), to cloud/req and to cloud/ops/req. */
   private async listen(): Promise<void> {
     this.unroute.push(this.client.onMessage(filters.allStatus, (m) => this.onStatus(m)));
-    this.unroute.push(this.client.onMessage(topics.cloudReq(), (m) => this.onRequest(m)));
-    this.unroute.push(this.client.onMessage(topics.cloudOpsReq(), (m) => this.onOpsRequest(m)));
+    this.unroute.push(this.client.onMessage(topics.cloudReq(), (m) => this.rpc.handle(m)));
+    this.unroute.push(this.client.onMessage(topics.cloudOpsReq(), (m) => this.ops.handle(m)));
     for (const f of [...this.scope.filters('status'), topics.cloudReq(), topics.cloudOpsReq()]) {
       await this.client.subscribe(f, { qos: 1 });
       this.subscribed.push(f);
@@ -244,24 +252,6 @@ export class CloudService {
   }
 
   /** cloud/req: with a scope, only requests from its devices or the named clients are answered. */
-  private onRequest(m: AkbMessage): Promise<void> | undefined {
-    return this.inScope(m, (from) => this.scope.has(from) || this.clients?.has(from) === true) ? this.rpc.handle(m) : undefined;
-  }
-
-  /** cloud/ops/req: with a scope, only requests from the named clients (tools) are answered. */
-  private onOpsRequest(m: AkbMessage): Promise<void> | undefined {
-    return this.inScope(m, (from) => this.clients?.has(from) === true) ? this.ops.handle(m) : undefined;
-  }
-
-  /** Without a scope every request; with one, those whose `from` passes `allowed` (the others counted). */
-  private inScope(m: AkbMessage, allowed: (from: string) => boolean): boolean {
-    if (this.scope.everything) return true;
-    const from = requesterOf(m.payload);
-    if (from !== undefined && allowed(from)) return true;
-    this.scope.counters.requests++;
-    return false;
-  }
-
   /** An operator operation on cloud/req: counted, and logged at most once every 10 s. */
   private onForbidden(op: string, from: string | undefined): void {
     this.forbidden++;
@@ -284,20 +274,6 @@ export class CloudService {
 
 /** How often a refused operator operation is logged (all are counted: cloud.stats). */
 const FORBIDDEN_LOG_MS = 10_000;
-
-/** The `from` of a request payload, if it is one (decoded fully: cloud/req carries few, small messages). */
-function requesterOf(payload: Buffer): string | undefined {
-  try {
-    return decodeMessage('request', payload).from;
-  } catch {
-    try {
-      const from = (JSON.parse(payload.toString('utf8')) as { from?: unknown } | null)?.from;
-      return typeof from === 'string' ? from : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-}
 
 /** The KB folder named by the first AKB set's file in models/sets/. */
 async function kbDirOf(models: CloudModelOptions, sets: readonly ModelSet[]): Promise<string | undefined> {
