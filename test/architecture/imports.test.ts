@@ -19,9 +19,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   jscc: ['@akb/protocol'],
   link: ['@akb/protocol'],
   'toolkit/quantize': ['@akb/jscc', '@akb/protocol'],
-  'runtime-edge': ['@akb/jscc', '@akb/link', '@akb/devices', '@akb/protocol'],
+  'toolkit/flash': ['@akb/devices', '@akb/protocol'],
+  'runtime-edge': ['@akb/jscc', '@akb/link', '@akb/devices', '@akb/flash', '@akb/protocol'],
   'runtime-cloud': ['@akb/jscc', '@akb/protocol'],
-  toolkit: ['@akb/protocol', '@akb/devices', '@akb/jscc', '@akb/link', '@akb/quantize', '@akb/edge', '@akb/cloud'],
+  toolkit: ['@akb/protocol', '@akb/devices', '@akb/jscc', '@akb/link', '@akb/quantize', '@akb/flash', '@akb/edge', '@akb/cloud'],
 };
 
 const workspaces = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
