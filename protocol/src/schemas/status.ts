@@ -3,7 +3,9 @@
  * after connecting and registers a death (`state: "offline"`) as its MQTT last will before connecting, so
  * the death carries only what is known then. Birth and death of one connection share `session`, so a
  * reader can tell a late death of an earlier connection from the death of the current one (Sparkplug's
- * bdSeq idea).
+ * bdSeq idea). While a bundle is installed, the install agent (`akb-agent`, a process of its own) publishes
+ * each change of its state as a third variant (`state: "updating"`), with its own session: readers that
+ * track presence leave a device's online/offline state as it was.
  */
 import { z } from 'zod';
 import { parseOrThrow } from './issues.js';
@@ -74,9 +76,35 @@ export const StatusOffline = z
   .describe('Death certificate: the MQTT last will (retained), or published on a clean shutdown.');
 export type StatusOffline = z.infer<typeof StatusOffline>;
 
+/** What the install agent is doing, as its events name it (toolkit/flash's AgentEvent phases). */
+export const InstallPhase = z
+  .enum(['verifying', 'writing', 'switching', 'health-check', 'committed', 'rolled-back', 'refused', 'failed', 'recovered'])
+  .describe(
+    'verifying: checking the signature and hashes; writing: unpacking into the inactive slot; switching: making it active; health-check: probing the new runtime; committed: the new slot is the last known good; rolled-back: the previous slot is active again; refused: the bundle was not installed (bad signature, downgrade...), the running slot untouched; failed: the agent stopped on an error; recovered: at boot, an interrupted install was undone.',
+  );
+export type InstallPhase = z.infer<typeof InstallPhase>;
+
+export const StatusUpdating = z
+  .strictObject({
+    ...statusBase,
+    state: z.literal('updating').describe('A change of the install agent\'s state (akb-agent), retained until the runtime\'s next birth or death.'),
+    phase: InstallPhase,
+    bundle: z
+      .strictObject({ name: Slug.describe('Artifact name of the bundle.'), version: SemVer.describe('Its version.') })
+      .optional()
+      .describe('The bundle being installed, once its signed manifest is read.'),
+    slot: z.enum(['A', 'B']).optional().describe('The slot the phase is about (written to, switched to, rolled back to).'),
+    message: Text.describe('What happened, for people, one line.'),
+  })
+  .describe('Install state change: published retained by the install agent at every step of an install or a boot recovery.');
+export type StatusUpdating = z.infer<typeof StatusUpdating>;
+
 export const StatusMessage = z
-  .discriminatedUnion('state', [StatusOnline, StatusOffline])
-  .meta({ title: 'Device status', description: 'Retained on akb/v1/dev/{device}/status: a birth (online) or a death (offline).' });
+  .discriminatedUnion('state', [StatusOnline, StatusOffline, StatusUpdating])
+  .meta({
+    title: 'Device status',
+    description: 'Retained on akb/v1/dev/{device}/status: a birth (online), a death (offline) or an install state change (updating).',
+  });
 export type StatusMessage = z.infer<typeof StatusMessage>;
 
 /**

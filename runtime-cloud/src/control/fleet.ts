@@ -39,6 +39,8 @@ export class FleetRegistry {
       return undefined;
     }
     const current = this.devices.get(device);
+    // The install agent's state changes (its own process and session) say nothing of the runtime's presence.
+    if (status.state === 'updating') return undefined;
     if (current && status.session < current.session) {
       this.stale += 1;
       return undefined;
