@@ -17,7 +17,7 @@ import { fp16OutOfRange } from './fp16-guard.js';
 import { findJscc, type JsccModelInfo } from './jscc/card.js';
 import { JsccEvaluator, type JsccEvaluation } from './jscc/evaluate.js';
 import { encodeModel, readModel, writeModelAtomic } from './onnx/io.js';
-import { topoSort } from './onnx/graph.js';
+import { opsetVersion, topoSort } from './onnx/graph.js';
 import { DataType, type Model } from './onnx/types.js';
 import { inferElemTypes } from './qdq/elem-types.js';
 import type { QuantType } from './numerics/qparams.js';
@@ -26,6 +26,7 @@ import { quantizeQdq, tensorsToCalibrate, type QdqOptions, type QdqResult } from
 import { loadData, type LoadedData } from './quantize-data.js';
 import { batchOf, rowSamples, splitRows, type RowTable } from './report/rows.js';
 import { createSession, medianLatencyMs, runAll, type Feeds } from './report/session.js';
+import { writeQuantizedCard } from './report/card-out.js';
 import { outputSqnr } from './report/output-sqnr.js';
 import { tensorSqnr } from './report/tensors.js';
 import type { QuantizeReport } from './report/types.js';
@@ -52,6 +53,8 @@ export interface QuantizeOptions {
   preset?: string | Preset;
   /** Overrides the preset's mode. */
   mode?: QuantizeMode;
+  /** Write the model card beside the output (report/card-out.ts); default true. */
+  card?: boolean;
   /** Calibration data (int8/trt need it; other modes use it as held-out data when none is given). */
   calib?: string | readonly Feeds[];
   /** At most this many calibration rows. */
@@ -241,12 +244,13 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const inBytes = (await stat(opts.input)).size;
   const outBytes = (await stat(opts.output)).size;
   const kept = new Set(sensitivity?.keptInFloat ?? []);
-  return {
+  const report: QuantizeReport = {
     input: { path: opts.input, bytes: inBytes },
     output: { path: opts.output, bytes: outBytes },
     sizeRatio: outBytes / inBytes,
     preset: {
       name: preset.name, mode: preset.mode, perChannel: qdqOpts.perChannel, reason: preset.reason, cardPreset: preset.cardPreset,
+      ...(preset.device !== undefined ? { device: preset.device } : {}),
       ...(preset.mode === 'int8' || preset.mode === 'trt' ? { activationType: qdqOpts.activationType, weightType: qdqOpts.weightType } : {}),
     },
     ...(calibration ? { calibration } : {}),
@@ -267,6 +271,10 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     seconds: (performance.now() - started) / 1000,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
+  if (opts.card === false) return report;
+  const images = typeof opts.jsccImages === 'string' ? { jsccImages: opts.jsccImages } : {};
+  const card = await writeQuantizedCard(report, { input: opts.input, output: opts.output, opset: opsetVersion(result.model) ?? 0, ...images });
+  return { ...report, card: 'path' in card ? { path: card.path } : card };
 }
 
 /**

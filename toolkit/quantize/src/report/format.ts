@@ -7,6 +7,7 @@ export function formatReport(r: QuantizeReport, opts: { tensors?: number } = {})
   const kv = (k: string, v: string): void => void lines.push(`${k.padEnd(18)} ${v}`);
   kv('input', `${r.input.path} (${kb(r.input.bytes)})`);
   kv('output', `${r.output.path} (${kb(r.output.bytes)}, ${ratio(r.sizeRatio)} of the input)`);
+  if (r.card) kv('model card', 'path' in r.card ? r.card.path : `none: ${r.card.skipped}`);
   kv('preset', `${r.preset.name} (${r.preset.reason})`);
   if (r.preset.activationType) kv('types', `activations ${r.preset.activationType}, weights ${r.preset.weightType}${r.preset.perChannel ? ' per channel' : ''}`);
   if (r.calibration) kv('calibration', `${r.calibration.method}, ${r.calibration.samples} samples from ${r.calibration.source} in ${r.calibration.seconds.toFixed(1)} s`);

@@ -26,7 +26,9 @@ export interface QuantizeReport {
   output: { path: string; bytes: number };
   /** Output bytes / input bytes. */
   sizeRatio: number;
-  preset: { name: string; mode: string; activationType?: string; weightType?: string; perChannel: boolean; reason: string; cardPreset: string };
+  preset: { name: string; mode: string; activationType?: string; weightType?: string; perChannel: boolean; reason: string; cardPreset: string; device?: string };
+  /** The model card written beside the output, or why none was. */
+  card?: { path: string } | { skipped: string };
   calibration?: { method: string; samples: number; source: string; seconds: number };
   heldOut: { samples: number; source: string };
   /** Nodes computing in int8 (int8/trt/weight-only) or float16 (fp16). */
