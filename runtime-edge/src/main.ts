@@ -4,8 +4,9 @@
  * With `--models` and `--set` it runs the JSCC pipeline on images from `--images`, `--watch` or
  * `--ingest`; without, it is the control plane only (birth, will, commands).
  *
- * The device profile (`--profile`, else detected, else the generic profile of the architecture) sets
- * the backends tried, the threads and the default batch (profile.ts); the birth names it.
+ * The device profile (`--profile`: an id or a profile file; else detected, else the generic profile of the
+ * architecture) sets the backends tried (`--backends` overrides them), the threads and the default batch
+ * (profile.ts, options.ts); the birth names it.
  *
  * The installed command is bin/akb-edge, which starts this file with memory settings for small boards
  * (see there); `node dist/main.js` runs without them.
@@ -13,9 +14,10 @@
 import { stat } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { AkbError, SYMBOL_DTYPES, describeError, isAkbError } from '@akb/protocol';
+import { AkbError, SYMBOL_DTYPES, describeError } from '@akb/protocol';
 import type { ModelSet } from '@akb/jscc';
 import { EdgeAgent, type EdgeAgentOptions } from './agent.js';
+import { parseBackends, resolveEdgeProfile } from './options.js';
 import { describeProfile, edgeLimits, type EdgeProfileReport } from './profile.js';
 
 const NO_MODELS =
@@ -27,12 +29,12 @@ async function parseArgs() {
     .usage('$0 --device <id> [--broker <url>] [--profile <id>] [--models <zoo> --set <name> (--images <dir> | --watch <dir> | --ingest)]\n\nThe akb edge runtime.')
     .option('broker', { type: 'string', default: process.env.AKB_BROKER ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker URL (env AKB_BROKER)' })
     .option('device', { type: 'string', default: process.env.AKB_DEVICE_ID, describe: 'device id, also the MQTT username (env AKB_DEVICE_ID)' })
-    .option('profile', { type: 'string', describe: 'device profile id (akb devices list); default: detected from /proc, else generic-<arch>' })
+    .option('profile', { type: 'string', default: process.env.AKB_PROFILE, describe: 'device profile id (akb devices list) or path to a profile JSON file (env AKB_PROFILE); default: detected from /proc, else generic-<arch>' })
     .option('username', { type: 'string', describe: 'MQTT username (default: the device id when a password is given)' })
     .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
     .option('mqtt5', { type: 'boolean', default: false, describe: 'speak MQTT 5 (Mosquitto, EMQX); the embedded broker speaks 3.1.1' })
     .option('models', { type: 'string', default: process.env.AKB_MODELS, describe: 'model zoo folder, e.g. models/zoo (env AKB_MODELS)' })
-    .option('set', { type: 'string', default: 'akb-k256', describe: 'model set: a name in <zoo>/../sets/ or a path to its JSON' })
+    .option('set', { type: 'string', default: process.env.AKB_SET ?? 'akb-k256', describe: "model set: a name in <zoo>/../sets/ or a path to its JSON, whose model names are folders of --models (env AKB_SET)" })
     .option('images', { type: 'string', describe: 'send the PNG/JPEG files of this folder, in name order' })
     .option('watch', { type: 'string', describe: 'send PNG/JPEG files as they appear in this folder' })
     .option('ingest', { type: 'boolean', describe: `take images sent with the image.send command (base64) on the device's cmd/req` })
@@ -47,6 +49,7 @@ async function parseArgs() {
     .option('epsilon', { type: 'number', describe: 'exploration rate of the policy (default 0.05)' })
     .option('telemetry-ms', { type: 'number', default: 1000, describe: 'telemetry period, ms; 0 for none' })
     .option('max-batch', { type: 'number', describe: "most tiles per model run (default from the profile's memory: 16 below 2 GiB, else 32)" })
+    .option('backends', { type: 'string', default: process.env.AKB_BACKENDS, describe: "inference backends to try, comma-separated, instead of the profile's order (env AKB_BACKENDS); under qemu-user native onnxruntime-node crashes (SIGSEGV) on load: force onnxruntime-web-wasm" })
     .option('threads', { type: 'number', describe: "onnxruntime's intra-op threads (default: AKB_ORT_THREADS, else onnxruntime's choice)" })
     .option('once', { type: 'boolean', default: false, describe: 'with --images: exit when the folder is sent, printing the peak resident memory' })
     .strict()
@@ -62,17 +65,12 @@ function positiveInt(value: number | undefined, flag: string, max: number): numb
 
 /** The profile (given, detected or generic) and what it sets; an unknown id is a usage error naming the known ones. */
 async function edgeProfile(args: Args): Promise<EdgeProfileReport> {
-  const { resolveProfile } = await import('@akb/devices');
-  let resolved;
-  try {
-    resolved = await resolveProfile({ ...(args.profile !== undefined ? { id: args.profile } : {}) });
-  } catch (e) {
-    if (isAkbError(e) && e.code === 'UNKNOWN_PROFILE') throw new AkbError(e.code, e.message, { hint: e.hint, exitCode: 2, cause: e });
-    throw e;
-  }
+  const backends = parseBackends(args.backends);
+  const resolved = await resolveEdgeProfile(args.profile);
   const limits = edgeLimits(resolved.profile, {
     threads: positiveInt(args.threads, '--threads', 256),
     maxBatch: positiveInt(args.maxBatch, '--max-batch', 4096),
+    ...(backends === undefined ? {} : { backends }),
   });
   return { id: resolved.profile.id, choice: resolved.choice, reason: resolved.reason, limits };
 }

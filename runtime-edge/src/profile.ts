@@ -1,7 +1,7 @@
 /**
  * What the device profile decides for the edge, and nothing else does: the inference backends the
  * registry tries, in the profile's order, and the default tiles per model run (from the profile's
- * memory; the schema has no batch field). `--max-batch` overrides the batch.
+ * memory; the schema has no batch field). `--max-batch` overrides the batch, `--backends` the order.
  *
  * Threads are not taken from the profile's `cpu.cores`: onnxruntime's intra-op threads spin between runs
  * and take the cores the main thread needs for decoding, framing and MQTT. On the 2-core test VM, two
@@ -37,12 +37,14 @@ export interface EdgeLimits {
 export interface EdgeLimitOverrides {
   threads?: number;
   maxBatch?: number;
+  /** Backends in the order to try, instead of the profile's (`--backends`, e.g. WASM only under qemu-user). */
+  backends?: readonly BackendName[];
 }
 
 /** The profile's limits, with the user's overrides. */
 export function edgeLimits(profile: DeviceProfile, overrides: EdgeLimitOverrides = {}): EdgeLimits {
   const byMemory = BATCH_BY_MEMORY.find((row) => profile.memoryMb < row.belowMb)!;
-  return { backends: profile.backends, threads: overrides.threads, maxBatch: overrides.maxBatch ?? byMemory.maxBatch };
+  return { backends: overrides.backends ?? profile.backends, threads: overrides.threads, maxBatch: overrides.maxBatch ?? byMemory.maxBatch };
 }
 
 /** A fresh registry of every backend akb ships; onnxruntime-node's with `threads` intra-op threads when given. */
