@@ -27,6 +27,8 @@ export interface EdgeAgentOptions {
   kb?: number | null;
   /** Capability tokens besides `cmd`. */
   capabilities?: readonly string[];
+  /** The installed bundle's version and slot when the runtime runs from one (AKB_SLOT_DIR), for the birth. */
+  installed?: { version: string; slot: 'A' | 'B' };
   /** Attaches the pipeline once connected (before commands are answered). */
   attach?: (client: AkbMqttClient) => Promise<EdgeAttachment>;
 }
@@ -144,7 +146,13 @@ function birth(options: EdgeAgentOptions, session: number, bootTime: number): St
     state: 'online',
     profile: options.profile,
     bootTime,
-    versions: { runtime: EDGE_VERSION, protocol: PROTOCOL_VERSION, models: [...(options.models ?? [])], kb: options.kb ?? null },
+    versions: {
+      runtime: EDGE_VERSION,
+      protocol: PROTOCOL_VERSION,
+      models: [...(options.models ?? [])],
+      kb: options.kb ?? null,
+      ...(options.installed ? { bundle: options.installed.version, slot: options.installed.slot } : {}),
+    },
     capabilities: ['cmd', ...(options.capabilities ?? [])],
   };
 }

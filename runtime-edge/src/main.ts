@@ -17,6 +17,7 @@ import { hideBin } from 'yargs/helpers';
 import { AkbError, SYMBOL_DTYPES, describeError } from '@akb/protocol';
 import type { ModelSet } from '@akb/jscc';
 import { EdgeAgent, type EdgeAgentOptions } from './agent.js';
+import { installedFromEnv } from './install/slot-info.js';
 import { parseBackends, resolveEdgeProfile } from './options.js';
 import { describeProfile, edgeLimits, type EdgeProfileReport } from './profile.js';
 
@@ -51,6 +52,8 @@ async function parseArgs() {
     .option('max-batch', { type: 'number', describe: "most tiles per model run (default from the profile's memory: 16 below 2 GiB, else 32)" })
     .option('backends', { type: 'string', default: process.env.AKB_BACKENDS, describe: "inference backends to try, comma-separated, instead of the profile's order (env AKB_BACKENDS); under qemu-user native onnxruntime-node crashes (SIGSEGV) on load: force onnxruntime-web-wasm" })
     .option('threads', { type: 'number', describe: "onnxruntime's intra-op threads (default: AKB_ORT_THREADS, else onnxruntime's choice)" })
+    .option('probe', { type: 'string', describe: "health check (akb-agent's): load the models, connect, encode this PNG once (bare: AKB_SLOT_DIR/probe/probe.png), print one JSON line, exit" })
+    .conflicts('probe', ['images', 'watch', 'ingest'])
     .option('once', { type: 'boolean', default: false, describe: 'with --images: exit when the folder is sent, printing the peak resident memory' })
     .strict()
     .parseAsync();
@@ -88,7 +91,7 @@ async function main(): Promise<number> {
     process.stderr.write('akb-edge: no device id (pass --device <id> or set AKB_DEVICE_ID)\n');
     return 2;
   }
-  const wantsPipeline = args.models !== undefined || args.images !== undefined || args.watch !== undefined || args.ingest === true;
+  const wantsPipeline = args.probe !== undefined || args.models !== undefined || args.images !== undefined || args.watch !== undefined || args.ingest === true;
   if (wantsPipeline && !args.models) {
     process.stderr.write(NO_MODELS);
     return 2;
@@ -109,7 +112,14 @@ async function main(): Promise<number> {
     username: args.username ?? (password !== undefined ? args.device : undefined),
     password,
     protocolVersion: args.mqtt5 ? 5 : 4,
+    installed: await installedFromEnv(process.env, (line) => process.stderr.write(`${line}\n`)),
   };
+  if (args.probe !== undefined && args.models) {
+    const [{ runProbe }, { edgeBackends }] = await Promise.all([import('./probe.js'), import('./profile.js')]);
+    const { models, set, probe } = args;
+    await runProbe({ base, profile, models, set, image: probe, slotDir: process.env.AKB_SLOT_DIR, backends: edgeBackends(profile.limits.threads) });
+    return 0;
+  }
   let done: Promise<unknown> | undefined;
   let agent: EdgeAgent;
   if (args.models) {
