@@ -41,6 +41,7 @@ describe('the device catalogue', async () => {
       'rpi-4-arm64',
       'rpi-4-armhf',
       'rpi-5',
+      'rpi-zero-2w',
     ]);
   });
 
@@ -121,7 +122,7 @@ describe('loadProfiles and getProfile', () => {
     const error = await rejection(getProfile('rpi-6'));
     expect(isAkbError(error)).toBe(true);
     expect(error).toMatchObject({ code: 'UNKNOWN_PROFILE', message: 'unknown device profile "rpi-6"' });
-    expect((error as { hint: string }).hint).toMatch(/^known profiles: generic-arm64, .*jetson-nano, .*rpi-5$/);
+    expect((error as { hint: string }).hint).toMatch(/^known profiles: generic-arm64, .*jetson-nano, .*rpi-5, rpi-zero-2w$/);
   });
 
   it('reads a folder of its own, and reports an invalid file by name', async () => {

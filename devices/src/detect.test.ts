@@ -1,7 +1,8 @@
 /**
  * Detection against golden fixtures: each folder under devices/fixtures/ mirrors the files of one board
- * (its /proc/device-tree/model, /proc/cpuinfo, loader and release files), and must detect as that board
- * first. Boards outside the catalogue must not be detected with confidence.
+ * (its /proc/device-tree/model, /proc/cpuinfo, loader and release files, its `uname -m` in
+ * proc/sys/kernel/arch and the ELF header of its /bin/sh), and must detect as that board first. Boards
+ * outside the catalogue must not be detected with confidence.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -45,11 +46,56 @@ describe('detectProfile', async () => {
     });
   }
 
-  it('tells a 32-bit from a 64-bit userland on the same Pi 4 by the loader present', async () => {
+  it('tells a 32-bit from a 64-bit userland on the same Pi 4 by the userland architecture', async () => {
     const arm64 = await detectProfile(directoryProbe(join(fixturesDir, 'rpi-4-arm64')));
     const armhf = await detectProfile(directoryProbe(join(fixturesDir, 'rpi-4-armhf')));
     expect(arm64.map((m) => m.profile.id).slice(0, 2)).toEqual(['rpi-4-arm64', 'rpi-4-armhf']);
     expect(armhf.map((m) => m.profile.id).slice(0, 2)).toEqual(['rpi-4-armhf', 'rpi-4-arm64']);
+    // The 32-bit userland runs on a 64-bit kernel: machine aarch64, userland arm.
+    expect(armhf[0]?.matched.filter((f) => f.source === 'machine' || f.source === 'userland').map((f) => [f.source, f.pattern])).toEqual([
+      ['userland', '^arm$'],
+      ['machine', '^aarch64$'],
+    ]);
+  });
+
+  it('does not take a Zero 2 W for a Pi 3, whose CPU it shares', async () => {
+    const zero = await detectProfile(directoryProbe(join(fixturesDir, 'rpi-zero-2w')));
+    expect(zero[0]?.profile.id).toBe('rpi-zero-2w');
+    const pi3InZero = zero.find((m) => m.profile.id === 'rpi-3');
+    expect(pi3InZero?.matched.map((f) => f.source)).toEqual(['cpuinfo', 'userland']);
+    expect(pi3InZero!.score).toBeLessThan(DETECTION_THRESHOLD);
+    const pi3 = await detectProfile(directoryProbe(join(fixturesDir, 'rpi-3')));
+    expect(pi3.find((m) => m.profile.id === 'rpi-zero-2w')!.score).toBeLessThan(DETECTION_THRESHOLD);
+  });
+
+  it('reads the machine name and the userland live from os.machine() and process.arch', async () => {
+    const { machine } = await import('node:os');
+    const live = directoryProbe('/');
+    expect(await live.machine?.()).toBe(machine());
+    expect(await live.userland?.()).toBe(process.arch);
+    const captured = directoryProbe(join(fixturesDir, 'rpi-4-armhf'));
+    expect((await captured.machine?.())?.trim()).toBe('aarch64');
+    expect(await captured.userland?.()).toBe('arm');
+  });
+
+  it('matches machine and userland clues only when the probe knows them', async () => {
+    const base = catalogue.get('rpi-5');
+    const lab: DeviceProfile = {
+      ...base,
+      id: 'lab-board',
+      detect: [
+        { source: 'machine', pattern: '^aarch64$', weight: 30 },
+        { source: 'userland', pattern: '^arm$', weight: 30 },
+      ],
+    };
+    const files = memoryProbe({});
+    expect(await detectProfile(files, { profiles: [lab] })).toEqual([]);
+    const both = { ...files, machine: () => 'aarch64\n', userland: () => Promise.resolve('arm') };
+    expect((await detectProfile(both, { profiles: [lab] }))[0]?.score).toBe(60);
+    // Thrown at it: a machine name that is not a word (a hostile probe answering a whole file), and a
+    // userland probe that throws; neither matches, neither fails detection.
+    const hostile = { ...files, machine: () => 'aarch64\nrm -rf /', userland: () => Promise.reject(new Error('EIO')) };
+    expect(await detectProfile(hostile, { profiles: [lab] })).toEqual([]);
   });
 
   it('does not take an Orin Nano for a Nano', async () => {

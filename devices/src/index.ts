@@ -10,13 +10,17 @@ export {
   readProfile,
   type CatalogueEntry,
 } from './catalogue.js';
+export { ELF_HEAD_BYTES, cleanMachine, userlandOfElf } from './arch.js';
 export {
   DETECTION_THRESHOLD,
+  MAX_CONTENT,
   SOURCE_PATHS,
   detectBestProfile,
   detectProfile,
   directoryProbe,
+  readHead,
   type DetectOptions,
+  type DirectoryProbeOptions,
   type DetectionMatch,
   type ProbeFileSystem,
 } from './detect.js';

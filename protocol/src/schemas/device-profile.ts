@@ -1,7 +1,8 @@
 /**
  * Device profiles: what akb needs to know about a board, as data (`devices/<family>/<id>.profile.json`).
- * Detection scores each profile's fingerprints against the files of a running system; nothing else in
- * akb branches on board names.
+ * Detection scores each profile's fingerprints (files, the kernel's machine name, the userland
+ * architecture) against a running system, a captured one or a shell on its serial console; nothing else
+ * in akb branches on board names.
  */
 import { z } from 'zod';
 import {
@@ -41,6 +42,26 @@ export const Fingerprint = z
     }),
     z.strictObject({
       source: z.literal('cpuinfo').describe('/proc/cpuinfo.'),
+      pattern: RegexSource,
+      flags: Flags,
+      weight: Weight,
+    }),
+    z.strictObject({
+      source: z
+        .literal('machine')
+        .describe(
+          "The kernel's machine name as `uname -m` prints it (aarch64, armv7l, x86_64): os.machine() on the live system, `uname -m` through a serial console, /proc/sys/kernel/arch in a captured root.",
+        ),
+      pattern: RegexSource,
+      flags: Flags,
+      weight: Weight,
+    }),
+    z.strictObject({
+      source: z
+        .literal('userland')
+        .describe(
+          "The userland architecture as Node names it (arm64, arm, x64): process.arch on the live system, else the ELF class and machine of /bin/sh. A 32-bit userland on a 64-bit kernel is `arm` with machine `aarch64`.",
+        ),
       pattern: RegexSource,
       flags: Flags,
       weight: Weight,

@@ -8,18 +8,19 @@
  * weights dequantized at load, float32 compute). The protocol's names `int8-qdq` and `int8-qdq-trt`
  * are accepted for `int8` and `trt`.
  *
- * A device profile (devices/{jetson,rpi}/*.profile.json) maps as follows, from NOTES-quantization.md:
- * - a TensorRT backend on a GPU of compute capability ≥ 6.1 (int8 in TensorRT; Jetson Xavier NX 7.2,
- *   Orin Nano 8.7) → `trt`: TensorRT builds int8 engines only from symmetric QDQ, and the same file runs
- *   int8 on onnxruntime's CPU provider, which is what npm's onnxruntime-node gives on arm64 (those CPUs
- *   have the dot product);
- * - a profile whose preset is `int8-qdq` → `int8-s8s8` on an arm64 CPU with `asimddp` (Raspberry Pi 5:
- *   onnxruntime runs int8 activations natively on ARM; on x64 it rewrites them to uint8 anyway),
- *   otherwise `int8` (U8S8);
- * - a profile whose preset is `fp16` without TensorRT → `fp16`;
- * - a profile whose preset is `fp32` (Raspberry Pi 3/4, Jetson Nano: Cortex-A53/A72/A57 without the dot
- *   product, where int8 kernels run no faster than fp32 and can run slower) → `weight-only`: the file
- *   gets 4x smaller and the compute stays fp32. `reduceRange` (7-bit weights) is not used for these: it
+ * A device profile (devices/<family>/*.profile.json) names its preset in its `quantization` field, and
+ * that field is the only source: profiles are data (DESIGN.md), so `akb quantize --profile <id>` writes a
+ * model whose card says exactly the profile's `quantization`, and nothing here second-guesses it from the
+ * backends or the GPU. The field maps as follows (NOTES-quantization.md says why):
+ * - `int8-qdq-trt` → `trt` (Jetson Orin Nano, Xavier NX): TensorRT builds int8 engines only from
+ *   symmetric QDQ, and the same file runs int8 on onnxruntime's CPU provider, which is all npm's
+ *   onnxruntime-node gives on arm64;
+ * - `int8-qdq` → `int8-s8s8` on an arm64 CPU with `asimddp` (Raspberry Pi 5: onnxruntime runs int8
+ *   activations natively on ARM with the dot product), otherwise `int8` (U8S8, onnxruntime's x64 kernels);
+ * - `fp16` → `fp16`;
+ * - `fp32` (Raspberry Pi Zero 2 W/3/4, Jetson Nano: Cortex-A53/A72/A57 without the dot product, where int8
+ *   kernels run no faster than fp32 and can run slower) → `weight-only`: the file gets 4x smaller and the
+ *   compute stays fp32, so its card says `fp32`. `reduceRange` (7-bit weights) is not used for these: it
  *   works around int16 saturation in x64 kernels without VNNI and buys nothing on ARM.
  */
 import { AkbError } from '@akb/protocol';
@@ -68,31 +69,29 @@ export interface ProfileLike {
   name: string;
   quantization: string;
   cpu: { arch: string; model: string; features?: string[] };
-  accelerators?: { kind: string; name: string; computeCapability?: string }[];
-  backends: string[];
 }
 
-/** The preset for a device profile, with the reason in terms of the board. */
+/**
+ * The preset for a device profile, from its `quantization` field alone (its card preset is that field),
+ * with the reason in terms of the board.
+ */
 export function presetForProfile(profile: ProfileLike): Preset {
-  const gpu = (profile.accelerators ?? []).find((a) => a.kind === 'gpu' && a.computeCapability !== undefined);
-  const cc = gpu?.computeCapability ? Number(gpu.computeCapability) : NaN;
   const withReason = (p: Preset, reason: string): Preset => ({ ...p, reason: `${profile.id}: ${reason}`, device: profile.id });
-  if (profile.backends.includes('onnxruntime-node-tensorrt') && cc >= 6.1) {
-    return withReason(PRESETS.trt!, `TensorRT on compute capability ${gpu!.computeCapability} runs int8 from symmetric QDQ; the same file runs int8 on the ${profile.cpu.model} CPU`);
-  }
-  const dot = (profile.cpu.features ?? []).includes('asimddp');
   switch (profile.quantization) {
-    case 'int8-qdq':
     case 'int8-qdq-trt':
-      return profile.cpu.arch === 'arm64' && dot
+      return withReason(PRESETS.trt!, `the profile prepares symmetric int8 QDQ: TensorRT builds int8 engines from it, and the same file runs int8 on the ${profile.cpu.model} CPU`);
+    case 'int8-qdq':
+      return profile.cpu.arch === 'arm64' && (profile.cpu.features ?? []).includes('asimddp')
         ? withReason(PRESETS['int8-s8s8']!, `the ${profile.cpu.model} has the dot product (asimddp): onnxruntime runs int8 activations natively (S8S8)`)
         : withReason(PRESETS.int8!, `int8 QDQ on ${profile.cpu.arch}: U8S8, the activation type onnxruntime's x64 kernels use`);
     case 'fp16':
       return withReason(PRESETS.fp16!, 'the profile prepares models in fp16');
     case 'fp32':
-      return withReason(PRESETS['weight-only']!, `the ${profile.cpu.model} has no dot product, so int8 compute is no faster than fp32: int8 weights (4x smaller file), fp32 compute`);
+      return withReason(PRESETS['weight-only']!, `the profile keeps fp32 compute (the ${profile.cpu.model} gains nothing from int8 kernels): int8 weights (4x smaller file), fp32 compute`);
     default:
-      throw new AkbError('BAD_PROFILE', `${profile.id}: unknown quantization preset "${profile.quantization}"`);
+      throw new AkbError('BAD_PROFILE', `${profile.id}: unknown quantization preset "${profile.quantization}"`, {
+        hint: 'a profile\'s quantization is one of int8-qdq, int8-qdq-trt, fp16, fp32',
+      });
   }
 }
 
