@@ -53,3 +53,19 @@ export const BundleManifest = z
   })
   .meta({ title: 'Bundle manifest', description: 'manifest.json of an akb bundle: artifact, targets and the hash of every payload file.' });
 export type BundleManifest = z.infer<typeof BundleManifest>;
+
+/** The content of `akb-bundle`, the first member: the format version as ASCII text. */
+export const BUNDLE_VERSION_TEXT = `akb-bundle ${BUNDLE_FORMAT_VERSION}\n`;
+
+export const BundleSignature = z
+  .strictObject({
+    v: z.literal(1).describe('Version of this signature document.'),
+    algorithm: z.literal('ed25519').describe('Signature algorithm: Ed25519 (RFC 8032, pure, no pre-hash).'),
+    keyId: Sha256Hex.describe('SHA-256 of the raw 32-byte Ed25519 public key that signed.'),
+    signature: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{86}==$/, 'base64 of 64 bytes')
+      .describe('Base64 (with padding) of the 64-byte Ed25519 signature over the exact bytes of manifest.json.'),
+  })
+  .meta({ title: 'Bundle signature', description: 'manifest.sig of an akb bundle: who signed manifest.json, and the signature.' });
+export type BundleSignature = z.infer<typeof BundleSignature>;

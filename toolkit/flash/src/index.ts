@@ -1,4 +1,6 @@
 /**
  * @akb/flash: bundles (reproducible signed tars), their verification, and the install agent's A/B slots.
  */
-export {};
+export * from './bundle/index.js';
+export * from './keys.js';
+export * from './agent/index.js';
