@@ -26,3 +26,4 @@ export {
 } from './detect.js';
 export { cpuArchOf, resolveProfile, type ProfileChoice, type ResolveProfileOptions, type ResolvedProfile } from './resolve.js';
 export type { DeviceProfile } from '@akb/protocol';
+export { SYSTEMD_UNITS, renderSystemdTemplate, renderSystemdUnit, systemdTemplateDir, systemdValues, type SystemdUnitName } from './systemd.js';

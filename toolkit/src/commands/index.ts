@@ -7,9 +7,10 @@ import { imagesCommand } from './images.js';
 import { inspectCommand } from './inspect.js';
 import { linkCommand } from './link.js';
 import { messageCommand } from './message.js';
+import { packageCommand } from './package.js';
 import { quantizeCommand } from './quantize.js';
 import { schemaCommand } from './schema.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand];
