@@ -24,6 +24,7 @@ export {
   type DetectionMatch,
   type ProbeFileSystem,
 } from './detect.js';
+export { MAX_SHELL_READ, ShellProbe, probeOverShell, shellQuote, type ByteLine, type ShellProbeOptions } from './shell-probe.js';
 export { cpuArchOf, resolveProfile, type ProfileChoice, type ResolveProfileOptions, type ResolvedProfile } from './resolve.js';
 export type { DeviceProfile } from '@akb/protocol';
 export { SYSTEMD_UNITS, renderSystemdTemplate, renderSystemdUnit, systemdTemplateDir, systemdValues, type SystemdUnitName } from './systemd.js';
