@@ -1,10 +1,12 @@
 import type { AkbCommand } from './define.js';
 import { brokerCommand } from './broker.js';
+import { bundleCommand } from './bundle.js';
 import { demoCommand } from './demo.js';
 import { devicesCommand } from './devices.js';
 import { frameCommand } from './frame.js';
 import { imagesCommand } from './images.js';
 import { inspectCommand } from './inspect.js';
+import { keysCommand } from './keys.js';
 import { linkCommand } from './link.js';
 import { messageCommand } from './message.js';
 import { packageCommand } from './package.js';
@@ -13,4 +15,4 @@ import { schemaCommand } from './schema.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand];
