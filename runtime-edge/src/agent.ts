@@ -20,6 +20,8 @@ export interface EdgeAgentOptions {
   profileChoice?: ProfileChoice;
   username?: string;
   password?: string;
+  /** MQTT client id (default: the device id; the health probe uses its own, not to take over a running runtime's connection). */
+  clientId?: string;
   protocolVersion?: 4 | 5;
   /** Models loaded, for the birth and status.get. */
   models?: readonly ModelVersion[];
@@ -81,6 +83,7 @@ export class EdgeAgent {
     const client = await connectDevice({
       url: options.brokerUrl,
       deviceId: options.deviceId,
+      clientId: options.clientId,
       username: options.username,
       password: options.password,
       protocolVersion: options.protocolVersion ?? 4,

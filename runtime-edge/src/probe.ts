@@ -90,7 +90,8 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
   const { registry, used } = recording(o.backends);
   const encoder = await TileEncoder.create(set, { backends: registry, backendOrder: o.profile.limits.backends, maxBatch: o.profile.limits.maxBatch });
   const image = await decodeImage(bytes, 'probe image');
-  const agent = await EdgeAgent.start({ ...o.base, models: modelVersions(set), kb: set.kb?.versionId ?? null, capabilities: ['jscc', 'probe'] });
+  // Its own client id: a runtime still running from the other slot keeps its connection.
+  const agent = await EdgeAgent.start({ ...o.base, clientId: `${o.base.deviceId}-probe`, models: modelVersions(set), kb: set.kb?.versionId ?? null, capabilities: ['jscc', 'probe'] });
   try {
     const grid = tileGrid(image.width, image.height, encoder.tile);
     const count = tileCount(grid);
