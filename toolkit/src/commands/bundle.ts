@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { BundleHeader } from '@akb/flash';
-import { DEFAULT_BUNDLE_LIMITS, describeLimits } from '@akb/flash';
+// the limits alone (not the whole package), so `akb --help` stays quick
+import { DEFAULT_BUNDLE_LIMITS, describeLimits } from '@akb/flash/limits';
 import { defineCommand, defineGroup } from './define.js';
 import { emit } from '../run-command.js';
 
