@@ -24,6 +24,7 @@ export {
   type DetectionMatch,
   type ProbeFileSystem,
 } from './detect.js';
+export { ADAPTERS_FILE, listSerialPorts, loadUsbSerialAdapters, type ListPortsOptions, type SerialPortInfo, type UsbSerialAdapter } from './ports.js';
 export { MAX_SHELL_READ, ShellProbe, probeOverShell, shellQuote, type ByteLine, type ShellProbeOptions } from './shell-probe.js';
 export { cpuArchOf, resolveProfile, type ProfileChoice, type ResolveProfileOptions, type ResolvedProfile } from './resolve.js';
 export type { DeviceProfile } from '@akb/protocol';

@@ -33,21 +33,57 @@ const show = defineCommand({
 
 const detect = defineCommand({
   command: 'detect',
-  describe: 'Score this machine (or a mounted root file system) against every profile',
+  describe: 'Score this machine, a mounted root file system, or a board on a serial console against every profile',
   builder: (y) =>
     y
-      .option('root', { type: 'string', default: '/', describe: 'root to read /proc and /lib from, e.g. a mounted SD card' })
+      .option('root', { type: 'string', default: '/', describe: 'root to read /proc and /lib from, e.g. a mounted SD card; with --port, a folder on the board' })
+      .option('port', { type: 'string', describe: 'serial port with a shell on the board\'s console, e.g. /dev/ttyUSB0: detection runs commands over it' })
+      .option('baud', { type: 'number', default: 115200, describe: 'baud rate of --port' })
       .option('json', { type: 'boolean', default: false }),
   run: async (args, io) => {
-    const { detectProfile, directoryProbe, DETECTION_THRESHOLD } = await import('@akb/devices');
-    const matches = await detectProfile(directoryProbe(args.root));
+    const { detectProfile, directoryProbe, probeOverShell, DETECTION_THRESHOLD } = await import('@akb/devices');
+    let matches;
+    if (args.port === undefined) {
+      matches = await detectProfile(directoryProbe(args.root));
+    } else {
+      const { openSerialLine } = await import('./devices-serial.js');
+      const opened = await openSerialLine(args.port, args.baud);
+      try {
+        matches = await probeOverShell(opened.line, { root: args.root }, (probe) => detectProfile(probe));
+      } finally {
+        await opened.close();
+      }
+    }
+    const where = args.port ?? args.root;
     const rows = matches.map((m) => ({ id: m.profile.id, score: m.score, confident: m.score >= DETECTION_THRESHOLD }));
     emit(io, args.json, rows, () =>
       rows.length === 0
-        ? [`no profile matches ${args.root}; pass --profile to commands that need one`]
+        ? [`no profile matches ${where}; pass --profile to commands that need one`]
         : rows.map((r) => `${r.id.padEnd(18)} score ${String(r.score).padStart(4)}${r.confident ? '  (confident)' : ''}`),
     );
   },
 });
 
-export const devicesCommand = defineGroup('devices', 'Device profiles: list, show, detect', [list, show, detect]);
+const ports = defineCommand({
+  command: 'ports',
+  describe: 'List serial ports (from sysfs), naming known USB serial adapters and boards\' USB serial ports',
+  builder: (y) =>
+    y.option('sysfs', { type: 'string', default: '/sys', describe: 'sysfs root to read' }).option('json', { type: 'boolean', default: false }),
+  run: async (args, io) => {
+    const { listSerialPorts } = await import('@akb/devices');
+    const found = await listSerialPorts({ sysfs: args.sysfs });
+    emit(io, args.json, found, () =>
+      found.length === 0
+        ? ['no serial ports found']
+        : found.map((p) => {
+            const id = p.vendorId !== undefined ? `${p.vendorId}:${p.productId ?? '????'}` : '-';
+            const what = p.adapter?.name ?? [p.manufacturer, p.product].filter((x) => x !== undefined).join(' ');
+            const serial = p.serialNumber !== undefined ? `  serial ${p.serialNumber}` : '';
+            const note = p.adapter?.note !== undefined ? `  (${p.adapter.note})` : '';
+            return `${p.path.padEnd(16)} ${p.bus.padEnd(8)} ${id.padEnd(10)} ${what || (p.bus === 'builtin' ? 'built-in UART' : 'unknown USB device')}${serial}${note}`;
+          }),
+    );
+  },
+});
+
+export const devicesCommand = defineGroup('devices', 'Device profiles: list, show, detect; serial ports', [list, show, detect, ports]);
