@@ -58,9 +58,12 @@ export class CrashFs implements AgentFs {
   /** Changes made so far (writes, syncs, creations, renames, removals), counted across crashes. */
   ops = 0;
 
-  /** Every change after the `k`-th (counted from now) fails, and so does every later call: a power cut. */
-  cutAfter(k: number): void {
-    this.cutAt = this.ops + k;
+  /**
+   * Every change after the `k`-th (counted from now) fails, and so does every later call: a power cut.
+   * undefined: no cut planned (one already made stays until `crash()`).
+   */
+  cutAfter(k: number | undefined): void {
+    this.cutAt = k === undefined ? undefined : this.ops + k;
   }
 
   /** True once the cut has happened (until `crash()`). */
