@@ -46,7 +46,8 @@ async function walk(dir: string, base: string, keep: (rel: string) => boolean): 
 }
 
 async function copyPackage(name: string, dir: string, keep: (rel: string) => boolean): Promise<PayloadFile[]> {
-  const files = await walk(dir, dir, (rel) => rel === 'package.json' || /^LICEN[CS]E/i.test(rel) || keep(rel));
+  // Nested package.json files too: onnxruntime-common's dist/cjs and dist/esm each say their module type.
+  const files = await walk(dir, dir, (rel) => rel === 'package.json' || (rel.startsWith('dist/') && rel.endsWith('/package.json')) || /^LICEN[CS]E/i.test(rel) || keep(rel));
   return files.map((file) => ({
     path: `${MODULES}/${name}/${relative(dir, file).split(sep).join('/')}`,
     role: file.endsWith('.node') || file.endsWith('.so.1') || file.endsWith('.wasm') ? 'native-addon' : 'runtime',
