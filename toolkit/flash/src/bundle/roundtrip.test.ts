@@ -114,6 +114,33 @@ describe('bundle round trip', () => {
   });
 });
 
+describe('sinks', () => {
+  it('a sink that stops early: the reader drains and still checks the hash; a sink error passes through unchanged', async () => {
+    const dir = tempDir('sinks');
+    const { key, trusted } = ed25519();
+    await writeBundle(join(dir, 'b.akb'), options(key, dir));
+    const seen: string[] = [];
+    const lazy: BundleSink = {
+      async file(entry, content) {
+        seen.push(entry.path);
+        for await (const _ of content) break; // reads one chunk, then returns
+      },
+    };
+    await expect(readBundle(join(dir, 'b.akb'), { trustedKeys: [trusted], sink: lazy })).resolves.toBeDefined();
+    expect(seen.length).toBe(5);
+    // thrown: a sink failing like a full disk on the second file
+    const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    let calls = 0;
+    const failing: BundleSink = {
+      async file(_entry, content) {
+        if (++calls === 2) throw full;
+        for await (const _ of content);
+      },
+    };
+    await expect(readBundle(join(dir, 'b.akb'), { trustedKeys: [trusted], sink: failing })).rejects.toBe(full);
+  });
+});
+
 describe('writeBundle refuses bad input with one line and leaves no file', () => {
   const cases: [string, (o: WriteBundleOptions) => WriteBundleOptions, string][] = [
     // thrown: two inputs with the same path
