@@ -150,6 +150,34 @@ describe('InstallAgent', () => {
     expect(await agent.install(bundles['1.1.0'] as string)).toMatchObject({ status: 'committed', slot: 'B' });
   });
 
+  it('a full disk while switching, committing or rolling back is one line, and boot finds a bootable slot', async () => {
+    for (const health of [healthy, sick]) {
+      const probe = await board();
+      await agentOn(probe).install(bundles['1.0.0'] as string);
+      const start = probe.bytesWritten;
+      await agentOn(probe, health).install(bundles['1.1.0'] as string);
+      const total = probe.bytesWritten - start;
+      // thrown: ENOSPC at each of the last 3000 bytes an install writes (the state files, the lock)
+      for (let n = total - 3000; n < total; n += 149) {
+        const fs = await board();
+        await agentOn(fs).install(bundles['1.0.0'] as string);
+        fs.failWritesAfter(n);
+        const result: unknown = await agentOn(fs, health)
+          .install(bundles['1.1.0'] as string)
+          .catch((e: unknown) => e);
+        if (result instanceof Error) {
+          expect(isAkbError(result) && result.code, `ENOSPC after ${n} bytes`).toBe('DISK_FULL');
+          expect(isAkbError(result) && result.toLine()).not.toContain('\n');
+        }
+        fs.failWritesAfter(undefined);
+        const boot = await agentOn(fs).boot();
+        expect(boot.active, `ENOSPC after ${n} bytes`).not.toBeNull();
+        const verdict = await verifySlot(fs, `${ROOT}/slot-${(boot.active ?? 'A').toLowerCase()}`, [signer.trusted]);
+        expect(verdict.ok, `ENOSPC after ${n} bytes`).toBe(true);
+      }
+    }
+  });
+
   it('a read-only file system is one clear error; nothing changes', async () => {
     const fs = await board();
     const agent = agentOn(fs);

@@ -184,18 +184,23 @@ export class InstallAgent {
       await pointCurrent(this.fs, this.root, target);
     } catch (e) {
       if (errnoOf(e) === undefined) throw e;
-      await this.restore(before);
-      throw diskError(e, `switching to slot ${target}`);
+      const restored = await this.restore(before).then(
+        () => true,
+        () => false,
+      );
+      const left = restored ? 'the running slot is untouched' : `the next boot goes back to ${from === null ? 'no slot' : `slot ${from}`}`;
+      throw diskError(e, `switching to slot ${target}`, left);
     }
     this.emit({ phase: 'health-check', slot: target, bundle, message: `health-checking slot ${target}` });
     const health = await this.check(target, manifest);
+    const onTrial = `slot ${target} stays on trial and the next boot goes back to ${from === null ? 'no slot' : `slot ${from}`}`;
     if (health.ok) {
-      await this.onDisk(`committing slot ${target}`, () => writeState(this.fs, this.root, { ...trial, lastGood: target, trial: false }));
+      await this.onDisk(`committing slot ${target}`, () => writeState(this.fs, this.root, { ...trial, lastGood: target, trial: false }), onTrial);
       const message = `slot ${target} committed: ${bundle.name} ${bundle.version}${health.detail ? ` (${health.detail})` : ''}`;
       this.emit({ phase: 'committed', slot: target, bundle, message });
       return { status: 'committed', slot: target, message };
     }
-    await this.onDisk(`rolling back from slot ${target}`, () => this.restore({ ...trial, active: from, lastGood: from, trial: false }));
+    await this.onDisk(`rolling back from slot ${target}`, () => this.restore({ ...trial, active: from, lastGood: from, trial: false }), onTrial);
     if (from === null) {
       const message = `health check of slot ${target} failed: ${health.reason}; no earlier slot to roll back to, so no slot is active`;
       this.emit({ phase: 'failed', slot: target, bundle, message });
@@ -229,11 +234,11 @@ export class InstallAgent {
   }
 
   /** Runs a disk step; an errno error becomes one line (AkbError) saying what was being done. */
-  private async onDisk<T>(doing: string, step: () => Promise<T>): Promise<T> {
+  private async onDisk<T>(doing: string, step: () => Promise<T>, left?: string): Promise<T> {
     try {
       return await step();
     } catch (e) {
-      throw diskError(e, doing);
+      throw diskError(e, doing, left);
     }
   }
 

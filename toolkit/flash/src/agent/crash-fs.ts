@@ -57,6 +57,8 @@ export class CrashFs implements AgentFs {
   private readOnly = false;
   /** Changes made so far (writes, syncs, creations, renames, removals), counted across crashes. */
   ops = 0;
+  /** Bytes written so far, counted across crashes. */
+  bytesWritten = 0;
 
   /**
    * Every change after the `k`-th (counted from now) fails, and so does every later call: a power cut.
@@ -137,6 +139,7 @@ export class CrashFs implements AgentFs {
         this.change('write', path);
         if (data.byteLength > this.bytesLeft) throw fsError('ENOSPC', 'write', path);
         this.bytesLeft -= data.byteLength;
+        this.bytesWritten += data.byteLength;
         node.chunks.push(Buffer.from(data));
         await Promise.resolve();
       },

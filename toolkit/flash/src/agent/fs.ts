@@ -71,12 +71,15 @@ const DISK_ERRORS: Record<string, { code: string; what: string; hint: string }> 
   EPERM: { code: 'DISK_ACCESS', what: 'operation not permitted', hint: 'run the agent as the user that owns the install root' },
 };
 
-/** Turns an error of the disk into one clear line (AkbError); other errors are returned as they are. */
-export function diskError(e: unknown, doing: string): unknown {
+/**
+ * Turns an error of the disk into one clear line (AkbError) saying what was being done and what it left;
+ * other errors are returned as they are.
+ */
+export function diskError(e: unknown, doing: string, left = 'the running slot is untouched'): unknown {
   const errno = errnoOf(e);
   const known = errno === undefined ? undefined : DISK_ERRORS[errno];
   if (!known) return e;
-  return new AkbError(known.code, `${doing}: ${known.what} (${errno}); the running slot is untouched`, { hint: known.hint, cause: e });
+  return new AkbError(known.code, `${doing}: ${known.what} (${errno}); ${left}`, { hint: known.hint, cause: e });
 }
 
 /** Writes a whole file and fsyncs it (its folder entry still needs `syncDir`). */
