@@ -2,13 +2,15 @@
  * The install agent on CrashFs (no power cuts here; crash.test.ts cuts): installs, health-check failures
  * and rollbacks with their events in order, refusals (downgrade, same version, wrong profile, tampered
  * payload, untrusted key) that leave the running slot and state.json byte-identical, disk errors
- * (ENOSPC at the Nth byte, EROFS) as one line, a concurrent second install refused, and boot's handling of
+ * (ENOSPC at the Nth byte, EROFS) as one line, truncated and hostile archives refused, a concurrent second install refused, and boot's handling of
  * stale and live locks. Bundles are real, made by writeBundle with a test key.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isAkbError } from '@akb/protocol';
-import { ed25519, tempDir } from '../../test/craft.js';
-import { makeBundle, makeTamperedBundle, treeOf } from '../../test/agent-fixtures.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ed25519, gz, manifestFor, rawTar, signedHead, tempDir } from '../../test/craft.js';
+import { makeBundle, makeTamperedBundle, payloadOf, treeOf } from '../../test/agent-fixtures.js';
 import { InstallAgent, type AgentEvent, type HealthCheck } from './agent.js';
 import { CrashFs } from './crash-fs.js';
 import { readCurrent } from './state.js';
@@ -131,6 +133,40 @@ describe('InstallAgent', () => {
     expect(await snapshot(fs)).toEqual(before);
     expect(await fs.stat(`${ROOT}/slot-b`)).toBeUndefined(); // the half-written slot was removed
     expect(events.filter((e) => e.phase === 'refused')).toHaveLength(3);
+  });
+
+  it('refuses truncated and hostile archives (escaping path, symlink, oversized member) without writing outside the slot', async () => {
+    const fs = await board();
+    const agent = agentOn(fs);
+    await agent.install(bundles['1.0.0'] as string);
+    const before = await snapshot(fs);
+    const dir = tempDir('hostile');
+    const whole = await readFile(bundles['1.1.0'] as string);
+    const files = payloadOf('1.1.0');
+    const manifest = manifestFor(files, { name: 'akb-edge-test', version: '1.1.0' });
+    const hostile: Record<string, Buffer> = {
+      // thrown: the 1.1.0 bundle cut to 60 % of its bytes
+      truncated: whole.subarray(0, Math.floor(whole.length * 0.6)),
+      // thrown: a payload member named payload/../../etc/evil
+      escaping: gz(rawTar([...signedHead(manifest, signer.key), { name: 'payload/../../etc/evil', content: Buffer.from('x') }])),
+      // thrown: a symbolic link member where the first payload file should be
+      symlink: gz(rawTar([...signedHead(manifest, signer.key), { name: `payload/${files[0]?.path ?? ''}`, type: '2', linkName: '/etc/passwd' }])),
+      // thrown: a member whose header claims 2 GiB (over the 1 MiB member limit passed to the agent)
+      oversized: gz(rawTar([...signedHead(manifest, signer.key), { name: `payload/${files[0]?.path ?? ''}`, size: 2 ** 31, content: Buffer.alloc(0) }], false)),
+    };
+    const codes: Record<string, string> = { truncated: 'BUNDLE_TRUNCATED', escaping: 'BUNDLE_UNSAFE_MEMBER', symlink: 'BUNDLE_UNSAFE_MEMBER', oversized: 'BUNDLE_TOO_LARGE' };
+    const limited = new InstallAgent({ root: ROOT, profile: 'rpi-5', fs, trustedKeys: [signer.trusted], healthCheck: healthy, limits: { maxMemberBytes: 1 << 20 } });
+    for (const [what, bytes] of Object.entries(hostile)) {
+      const path = join(dir, `${what}.akb`);
+      await writeFile(path, bytes);
+      const result = await limited.install(path);
+      expect(result.status, what).toBe('refused');
+      expect(result.code, what).toBe(codes[what]);
+      expect(result.message, what).not.toContain('\n');
+      expect(await snapshot(fs), what).toEqual(before);
+      expect(await fs.readdir('/'), what).toEqual(['opt']);
+      expect(await fs.readdir(ROOT), what).toEqual(['current', 'slot-a', 'state.json']);
+    }
   });
 
   it('a full disk at the Nth byte is one clear error; the running slot and state.json are untouched', async () => {
