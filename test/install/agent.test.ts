@@ -131,7 +131,7 @@ describe('akb-agent install', () => {
     const run = await install(label, ...extra);
     expect(run.code).toBe(4);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/rolled-back/);
+    expect(run.stderr).toMatch(/rolled back to slot B/);
     expect(await state()).toMatchObject({ active: 'B', lastGood: 'B', trial: false });
     expect(statuses().some((s) => s.state === 'updating' && s.phase === 'rolled-back' && s.slot === 'B')).toBe(true);
     const again = await runSlotProbe(join(root, 'slot-b'), { deviceId: DEVICE, brokerUrl: broker.url });

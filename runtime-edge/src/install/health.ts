@@ -75,6 +75,16 @@ function describe(line: ProbeLine): string {
   return `probe ok: ${line.backend ?? '?'} encoded ${line.symbols ?? '?'} symbols in ${line.encodeMs ?? '?'} ms`;
 }
 
+/**
+ * The probe's environment: the agent's, less what names a slot. An agent started by the running slot's
+ * launcher carries that slot's AKB_PROFILE, AKB_MODELS and AKB_SET, which the new slot's launcher would
+ * otherwise keep (it only fills them in when unset) and so probe the old slot's models.
+ */
+export function probeEnv(env: NodeJS.ProcessEnv, slotDir: string): NodeJS.ProcessEnv {
+  const { AKB_PROFILE: _p, AKB_MODELS: _m, AKB_SET: _s, ...rest } = env;
+  return { ...rest, AKB_SLOT_DIR: slotDir };
+}
+
 /** Runs the slot's probe once; resolves with the verdict (never rejects). */
 export function runSlotProbe(slotDir: string, o: ProbeHealthOptions): Promise<HealthResult> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_S * 1000;
@@ -85,7 +95,7 @@ export function runSlotProbe(slotDir: string, o: ProbeHealthOptions): Promise<He
     const stderr = new Tail(MAX_STDERR_BYTES);
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const child = spawn(launcher, args, { cwd: slotDir, env: { ...(o.env ?? process.env), AKB_SLOT_DIR: slotDir }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(launcher, args, { cwd: slotDir, env: probeEnv(o.env ?? process.env, slotDir), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const group = (signal: NodeJS.Signals): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, signal);

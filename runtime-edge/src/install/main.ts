@@ -81,7 +81,7 @@ async function main(): Promise<number> {
     root, profile, trust, deviceId: device, brokerUrl: broker, healthTimeoutS: Number(args.healthTimeout), force: Boolean(args.force), out,
   });
   if (args.json) out(JSON.stringify(result));
-  else (result.status === 'committed' ? out : (l: string) => void process.stderr.write(`${l}\n`))(`akb-agent: ${result.status}: ${result.message}`);
+  else (result.status === 'committed' ? out : (l: string) => void process.stderr.write(`${l}\n`))(`akb-agent: ${result.message}`);
   return result.status === 'committed' ? 0 : result.status === 'refused' ? 3 : 4;
 }
 

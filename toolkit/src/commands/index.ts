@@ -6,6 +6,7 @@ import { devicesCommand } from './devices.js';
 import { frameCommand } from './frame.js';
 import { imagesCommand } from './images.js';
 import { inspectCommand } from './inspect.js';
+import { installCommand } from './install.js';
 import { keysCommand } from './keys.js';
 import { linkCommand } from './link.js';
 import { messageCommand } from './message.js';
@@ -15,4 +16,4 @@ import { schemaCommand } from './schema.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand];
