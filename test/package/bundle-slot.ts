@@ -40,7 +40,7 @@ function folderSink(slot: string): BundleSink {
   };
 }
 
-/** Packages `profile` with `set` into `work`/<profile>.akb and unpacks it, verified, into `work`/slot-<profile>. */
+/** Packages `profile` with `set` into `work`/<profile>.akb and unpacks it, verified, into `work`/root-<profile>/slot-a. */
 export async function packageAndUnpack(profile: string, set: string, work: string): Promise<UnpackedSlot> {
   const keys = await generateKeyFiles(work, 'ci');
   const bundle = join(work, `${profile}.akb`);
@@ -53,7 +53,8 @@ export async function packageAndUnpack(profile: string, set: string, work: strin
     node: { kind: 'registry' },
     cache: process.env.AKB_CACHE ?? join(repoRoot, '.cache/akb'),
   });
-  const slot = join(work, `slot-${profile}`);
+  // slot-a of an install root, as a board's agent lays it out (the edge names the slot from the folder).
+  const slot = join(work, `root-${profile}`, 'slot-a');
   const header = await readBundle(bundle, { trustedKeys: await loadTrustedKeys([keys.publicKey]), sink: folderSink(slot) });
   // As the install agent leaves a slot (toolkit/flash/README.md, "Slot layout"): the edge's birth names the bundle from these.
   await mkdir(join(slot, '.akb'), { recursive: true });
