@@ -52,7 +52,7 @@ describe.runIf(reachable || requireAll())('akb package with the Node.js runtime 
     const size = (await fh.stat()).size;
     const b = Buffer.alloc(1);
     await fh.read(b, 0, 1, size >> 1);
-    b[0] ^= 0xff;
+    b[0] = b[0]! ^ 0xff;
     await fh.write(b, 0, 1, size >> 1);
     await fh.close();
     const r = runAkb(['package', '--profile', 'generic-x64', '--set', 'deepjscc-r12-snr10', '--key', work.key, '-o', join(work.dir, 'bad.akb')], { AKB_CACHE: cache });
