@@ -7,7 +7,6 @@
  * replaced the same way, and is rebuilt from `state.json` at boot.
  */
 import { posix } from 'node:path';
-import { AkbError } from '@akb/protocol';
 import { errnoOf, writeFileSynced, type AgentFs } from './fs.js';
 
 export type SlotId = 'A' | 'B';
@@ -134,9 +133,4 @@ export async function readCurrent(fs: AgentFs, root: string): Promise<SlotId | u
   if (stat?.kind !== 'symlink') return undefined;
   const target = await fs.readlink(paths.current);
   return SLOT_IDS.find((id) => paths.slotName(id) === target);
-}
-
-/** A refusal of the install root itself (a state file that cannot be read). */
-export function corruptStateError(root: string): AkbError {
-  return new AkbError('BAD_STATE', `${layout(root).state} is not a slot state`, { hint: 'the agent rebuilds it from the slots at boot' });
 }
