@@ -34,7 +34,7 @@ export interface AgentRunOptions {
 
 function positiveSeconds(value: number | undefined): number {
   if (value === undefined) return DEFAULT_HEALTH_TIMEOUT_S;
-  if (!Number.isFinite(value) || value <= 0 || value > 24 * 3600) {
+  if (!Number.isFinite(value) || value < 1 || value > 24 * 3600) {
     throw new AkbError('BAD_OPTION', `--health-timeout ${value} is not a number of seconds from 1 to 86400`, { exitCode: 2 });
   }
   return value;
