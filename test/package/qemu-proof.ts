@@ -16,10 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithProgram, startAedes, type AedesHandle } from '../support/index.js';
 import { packageAndUnpack, type UnpackedSlot } from './bundle-slot.js';
-import { QEMU_TARGETS, compareFrames, ensureSysroot, repoRoot, runSlotEdge, type QemuArch } from './qemu.js';
-
-/** The CIFAR-10 test images sent (three: one per model run at the start, within a few minutes under qemu). */
-export const PROOF_IMAGES = ['00000-airplane.jpg', '03034-cat.jpg', '08029-ship.jpg'];
+import { PROOF_IMAGES, QEMU_TARGETS, compareFrames, ensureSysroot, repoRoot, runSlotEdge, type QemuArch } from './qemu.js';
 
 export interface QemuProof {
   profile: string;

@@ -18,6 +18,9 @@ import { Inbox, uniqueId } from '../support/inbox.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/** The CIFAR-10 test images (models/samples/cifar10-test) a proof run sends: three keep a run under qemu to about a minute. */
+export const PROOF_IMAGES = ['00000-airplane.jpg', '03034-cat.jpg', '08029-ship.jpg'];
+
 export type QemuArch = 'arm64' | 'armhf';
 
 export interface QemuTarget {
