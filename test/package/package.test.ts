@@ -83,6 +83,17 @@ describe('akb package: what each profile gets', () => {
     expect(unit).toContain('SupplementaryGroups=dialout');
     expect(unit).toMatch(/^ExecStartPre=\+\/bin\/sh -c .*akb-agent" boot --root \/opt\/akb/m);
     expect(unit).not.toMatch(/@[A-Z_]+@/);
+    const agent = await readFile(join(bundles.get('rpi-5')!.slot, 'systemd', 'akb-agent.service'), 'utf8');
+    expect(agent).toMatch(/^Type=oneshot$/m);
+    expect(agent).toContain('"$s/bin/akb-agent" boot --root /opt/akb');
+  });
+
+  it('carries the install agent, whose launcher answers --help', () => {
+    const { slot } = bundles.get('generic-x64')!;
+    expect(paths('generic-x64')).toContain('app/akb-agent.mjs');
+    const r = spawnSync(join(slot, 'bin', 'akb-agent'), ['--help'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('akb-agent <install|boot|status>');
   });
 
   it('gives identical bytes for the same inputs and SOURCE_DATE_EPOCH', async () => {

@@ -38,7 +38,7 @@ export async function appEntries(): Promise<{ entries: AppEntry[]; workspace: st
   const edgeMain = join(edgeDist, 'main.js');
   if (!(await exists(edgeMain))) throw new AkbError('NOT_BUILT', `${edgeMain} is missing`, { hint: 'run `npx tsc -b` in the akb checkout' });
   const entries: AppEntry[] = [{ path: 'app/akb-edge.mjs', entry: edgeMain }];
-  const agentCandidates = [join(edgeDist, 'install', 'main.js'), join(edgeDist, 'agent-main.js')];
+  const agentCandidates = [join(edgeDist, 'install', 'main.js')];
   let agent: string | undefined;
   for (const c of agentCandidates) if (agent === undefined && (await exists(c))) agent = c;
   if (agent !== undefined) entries.push({ path: 'app/akb-agent.mjs', entry: agent });
