@@ -5,10 +5,11 @@
  * one install root: a first version (slot A), a second (slot B); a bundle whose model card does not match
  * its model, one whose runtime exits 1, one whose runtime hangs past --health-timeout (each rolled back,
  * the old slot's probe passing again afterwards); an older version (refused, then forced); a bundle signed
- * by a key the board does not trust (refused, nothing changed).
+ * by a key the board does not trust (refused, nothing changed); a trust folder with no key (boot and
+ * install refused, nothing changed).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,6 +151,19 @@ describe('akb-agent install', () => {
     expect(await state()).toMatchObject({ active: 'A', lastGood: 'A' });
     expect((await state()).slots.A!.version).toBe('0.9.0');
   }, 120_000);
+
+  // Thrown: boot and install with a trust folder holding no key (boot would otherwise deactivate every slot).
+  it('refuses to boot or install with no trusted key, leaving the slots as they were', async () => {
+    const before = await readFile(join(root, 'state.json'));
+    const empty = join(dir, 'no-keys');
+    await mkdir(empty);
+    const boot = await agent(['boot', '--root', root, '--profile', PROFILE_ID, '--trust', empty]);
+    expect(boot.code).toBe(1);
+    expect(boot.stderr.trim().split('\n')).toEqual([expect.stringMatching(/no trusted keys/)]);
+    const run = await agent(['install', bundles.get('v2')!, '--root', root, '--profile', PROFILE_ID, '--trust', empty, '--device', DEVICE, '--broker', broker.url]);
+    expect(run.code).toBe(1);
+    expect(await readFile(join(root, 'state.json'))).toEqual(before);
+  });
 
   // Thrown: a bundle signed by a key not among the trusted ones.
   it('refuses a bundle signed by an untrusted key, leaving everything as it was', async () => {

@@ -43,7 +43,12 @@ function positiveSeconds(value: number | undefined): number {
 async function withAgent<T>(o: AgentRunOptions, fn: (agent: InstallAgent) => Promise<T>): Promise<T> {
   const timeoutMs = positiveSeconds(o.healthTimeoutS) * 1000;
   const trustedKeys = await loadTrustedKeys(o.trust);
-  if (trustedKeys.length === 0) o.out(`akb-agent: no trusted keys in ${o.trust.join(', ') || '(none given)'}: every bundle will be refused`);
+  // With no key, boot would find no slot verifying and deactivate the running one: refuse instead.
+  if (trustedKeys.length === 0) {
+    throw new AkbError('NO_TRUSTED_KEYS', `no trusted keys in ${o.trust.join(', ') || '(none given)'}: nothing could be verified, so nothing is installed or recovered`, {
+      hint: "put the release key's .pub in /etc/akb/keys, or pass --trust <pub|folder>",
+    });
+  }
   const reporter = await StatusReporter.open({ deviceId: o.deviceId, brokerUrl: o.brokerUrl, username: o.username, password: o.password, out: o.out });
   const healthCheck =
     o.healthCheck ??
