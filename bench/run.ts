@@ -9,6 +9,7 @@ import { runCodecBench } from './codec.js';
 import { runEdgeBench } from './edge.js';
 import { runLinkBench } from './link.js';
 import { runLinkChannelBench } from './link-channel.js';
+import { runPackageBench } from './package/index.js';
 import { runQuantizeBench } from './quantize.js';
 
 const benches: Record<string, () => Promise<object>> = {
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<object>> = {
   link: runLinkBench,
   edge: runEdgeBench,
   quantize: runQuantizeBench,
+  package: runPackageBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -1,5 +1,5 @@
 /**
- * Every command a README shows works right after `npm ci`: each `akb …`, `akb-edge …` and `akb-cloud …`
+ * Every command a README shows works right after `npm ci`: each `akb …`, `akb-edge …`, `akb-cloud …` and `akb-agent …`
  * line in a code block of a README is run with `--help` through node_modules/.bin, as `npx` would, and must
  * exit 0 with a usage text. The bins are committed launchers; `npm ci` builds what they load (`prepare`).
  */
@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const run = promisify(execFile);
-const BINS = ['akb', 'akb-edge', 'akb-cloud'];
+const BINS = ['akb', 'akb-edge', 'akb-cloud', 'akb-agent'];
 
 function readmes(dir: string): string[] {
   const out: string[] = [];
@@ -53,7 +53,7 @@ for (const file of readmes(root)) {
 }
 
 describe('README commands through node_modules/.bin', () => {
-  it('finds the commands of the READMEs (all three programs)', () => {
+  it('finds the commands of the READMEs (all four programs)', () => {
     const bins = new Set([...commands.keys()].map((c) => c.split(' ')[0]));
     expect([...bins].sort()).toEqual([...BINS].sort());
   });
