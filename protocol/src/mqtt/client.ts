@@ -6,7 +6,7 @@
  * filter, each handler isolated from the others. Works over MQTT 3.1.1 (protocolVersion 4) and MQTT 5.
  */
 import type { Writable } from 'node:stream';
-import type { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
+import type { IClientOptions, IClientPublishOptions, IPublishPacket, ISubscriptionMap, MqttClient } from 'mqtt';
 import { AkbError } from '../errors.js';
 import { topics } from '../topics.js';
 import { Fanout } from './fanout.js';
@@ -23,6 +23,15 @@ import {
 } from './transport.js';
 
 export type DeathReason = 'will' | 'shutdown';
+
+/** How many times a subscription lost to a dropped connection is sent again after reconnecting. */
+export const SUBSCRIBE_RECONNECT_TRIES = 5;
+
+/** mqtt.js's rejection of a packet that was pending when the connection closed. */
+function isConnectionLoss(e: unknown): boolean {
+  const text = e instanceof Error ? e.message : String(e);
+  return /connection closed|client disconnecting|client disconnected/i.test(text);
+}
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const PUBLISH_OPTIONS: Readonly<Record<QoS, readonly [IClientPublishOptions, IClientPublishOptions]>> = {
@@ -248,6 +257,27 @@ export class AkbMqttClient implements MqttTransport {
     return (this.drain ??= new Promise<void>((resolve) => (this.resolveDrain = resolve)));
   }
 
+  /** Resolves once the client is connected again; rejects with AkbError('CLOSED') when it is closed first. */
+  private reconnected(): Promise<void> {
+    if (this.raw.connected) return RESOLVED;
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        this.raw.off('connect', onConnect);
+        this.raw.off('end', onEnd);
+      };
+      const onConnect = (): void => {
+        done();
+        resolve();
+      };
+      const onEnd = (): void => {
+        done();
+        reject(new AkbError('CLOSED', 'the MQTT client closed while waiting to reconnect'));
+      };
+      this.raw.on('connect', onConnect);
+      this.raw.on('end', onEnd);
+    });
+  }
+
   private readonly onDrain = (): void => {
     const resolve = this.resolveDrain;
     this.drain = undefined;
@@ -255,9 +285,33 @@ export class AkbMqttClient implements MqttTransport {
     resolve?.();
   };
 
-  /** Subscribes; throws AkbError('SUBSCRIBE_REFUSED') when the broker refuses (e.g. by ACL). */
+  /**
+   * Subscribes; throws AkbError('SUBSCRIBE_REFUSED') when the broker refuses (e.g. by ACL). A connection
+   * lost while the subscription is pending (mqtt.js rejects it with "Connection closed") is not the
+   * caller's failure: the subscription is sent again after the reconnect, at most
+   * SUBSCRIBE_RECONNECT_TRIES times; closing the client ends the wait with AkbError('CLOSED').
+   */
   async subscribe(filter: string, options: { qos?: QoS } = {}): Promise<void> {
-    const granted = await this.raw.subscribeAsync(filter, { qos: options.qos ?? 0 });
+    let granted: { qos: number }[];
+    for (let tries = 1; ; tries++) {
+      try {
+        // After a loss mqtt.js counts the topic as subscribed and would answer a plain call at once with
+        // nothing granted: `resubscribe` makes it send a SUBSCRIBE whose SUBACK this waits for.
+        const qos = options.qos ?? 0;
+        granted = await (tries === 1 ? this.raw.subscribeAsync(filter, { qos }) : this.raw.subscribeAsync({ [filter]: { qos }, resubscribe: true } as ISubscriptionMap));
+        break;
+      } catch (e) {
+        if (this.closing) throw new AkbError('CLOSED', `the MQTT client closed before the subscription to ${filter} was granted`, { cause: e });
+        if (!isConnectionLoss(e)) throw new AkbError('SUBSCRIBE_FAILED', `cannot subscribe to ${filter}: ${errorText(e)}`, { cause: e });
+        if (tries >= SUBSCRIBE_RECONNECT_TRIES) {
+          throw new AkbError('SUBSCRIBE_FAILED', `cannot subscribe to ${filter}: the connection was lost ${tries} times while it was pending`, {
+            hint: 'check that the broker stays up and accepts this client (a second client with the same id takes its connection over)',
+            cause: e,
+          });
+        }
+        await this.reconnected();
+      }
+    }
     const refused = granted.find((g) => g.qos === 128);
     if (refused !== undefined) {
       throw new AkbError('SUBSCRIBE_REFUSED', `broker refused the subscription to ${filter}`, {

@@ -9,6 +9,7 @@ export { MemoryBus, MemoryClient, type MemoryPublish } from './memory-bus.js';
 export {
   AkbMqttClient,
   defaultDeath,
+  SUBSCRIBE_RECONNECT_TRIES,
   type ClientStats,
   type CloseOptions,
   type DeviceConnectOptions,
