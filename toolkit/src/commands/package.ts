@@ -14,7 +14,7 @@ const EPILOG = [
   'it offline; --no-node leaves it out (the board\'s own node runs, 20.11 or newer). Reproducible: SOURCE_DATE_EPOCH,',
   'else the commit time, is the bundle\'s `created`. Refused with one line: an unknown profile, a missing model set',
   'or model, an fp16 model for a profile without a GPU backend, models over memoryMb/8, a key that is not Ed25519.',
-].join('\n');
+].join(' ');
 
 export const packageCommand = defineCommand({
   command: 'package',
