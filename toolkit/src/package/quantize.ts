@@ -6,7 +6,7 @@
  * the source card (size, SHA-256, quantization, derivedFrom; the source's quality kept). Other models (the
  * policy, which takes a state vector, and the decoder, which only the cloud runs) stay as they are.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AkbError, decodeMessage, encodeMessage, type DeviceProfile, type ModelCard } from '@akb/protocol';
@@ -44,6 +44,7 @@ export async function quantizeEdgeModels(
       progress(`quantizing ${m.name} (${preset.name} for ${profile.id})`);
       const dir = join(staging, m.name);
       const output = join(dir, m.card.onnx.file);
+      await mkdir(dir, { recursive: true });
       await quantizeModel({ input: m.onnx, output, preset, calib, latencyRuns: 1 });
       const bytes = await cardFor(m, output, join(dir, 'card.json'), preset.cardPreset);
       const card = decodeMessage('model-card', bytes);
