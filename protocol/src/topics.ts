@@ -11,7 +11,7 @@
  *   akb/v1/dev/{device}/feedback        JSON feedback from the receiver to the edge
  *   akb/v1/dev/{device}/cmd/req         JSON request envelopes to the device
  *   akb/v1/dev/{device}/cmd/res         JSON response envelopes from the device
- *   akb/v1/dev/{device}/ota/{kind}      OTA transfer: offer, block requests, blocks, result
+ *   akb/v1/dev/{device}/ota/{kind}      OTA transfer: offer, block requests, blocks, progress, result
  *   akb/v1/dev/{device}/kb/{kind}       KB sync: requests and responses of one device
  *   akb/v1/fleet/kb/announce            retained JSON: the current source-KB version
  *   akb/v1/fleet/cmd/req                JSON request envelopes to every device
@@ -19,13 +19,15 @@
  *   akb/v1/cloud/ops/req                operator requests to the cloud (fleet, intents, KB reload, stats):
  *                                       tools only, the broker ACL grants devices no write here
  *   akb/v1/cloud/res/{client}           the cloud's answers to both, by the request's `from`
+ *   akb/v1/ota/job/{job}                retained JSON: the state of an OTA rollout (protocol 1.1), by its sender
+ *   akb/v1/ota/job/{job}/abort          a tool asks the sender of a job to stop it; devices may not write either
  *
  * Where each request is answered is fixed by its topic: reply-topic.ts.
  */
 import { ProtocolError } from './errors.js';
 
 export const TOPIC_ROOT = 'akb/v1';
-export const OTA_KINDS = ['offer', 'get', 'block', 'result'] as const;
+export const OTA_KINDS = ['offer', 'get', 'block', 'progress', 'result'] as const;
 export const KB_KINDS = ['req', 'res'] as const;
 export type OtaKind = (typeof OTA_KINDS)[number];
 export type KbKind = (typeof KB_KINDS)[number];
@@ -61,6 +63,9 @@ export const topics = {
   cloudReq: () => `${TOPIC_ROOT}/cloud/req`,
   cloudOpsReq: () => `${TOPIC_ROOT}/cloud/ops/req`,
   cloudRes: (clientId: string) => `${TOPIC_ROOT}/cloud/res/${assertDeviceId(clientId)}`,
+  /** Job ids follow the device id rule, so they are safe in a topic level. */
+  otaJob: (jobId: string) => `${TOPIC_ROOT}/ota/job/${assertDeviceId(jobId)}`,
+  otaJobAbort: (jobId: string) => `${TOPIC_ROOT}/ota/job/${assertDeviceId(jobId)}/abort`,
 } as const;
 
 /** Subscription filters, with `+` for the device level. */
@@ -71,6 +76,7 @@ export const filters = {
   allLinkRx: `${TOPIC_ROOT}/dev/+/link/rx`,
   allLinkMeta: `${TOPIC_ROOT}/dev/+/link/meta`,
   allCmdRes: `${TOPIC_ROOT}/dev/+/cmd/res`,
+  allOta: (kind: OtaKind) => `${TOPIC_ROOT}/dev/+/ota/${kind}`,
   /** A shared subscription: the broker hands each message to one member of `group`. */
   shared: (group: string, filter: string) => `$share/${assertDeviceId(group)}/${filter}`,
 } as const;

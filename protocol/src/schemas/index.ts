@@ -12,6 +12,7 @@ import { ImageMetaMessage } from './image-meta.js';
 import { KbAnnounce, KbEntryRequest, KbEntryResponse } from './kb.js';
 import { ModelCard } from './model-card.js';
 import { OtaBlock, OtaGet, OtaOffer, OtaResult } from './ota.js';
+import { OtaAbort, OtaJob, OtaProgress } from './ota-job.js';
 import { StatusMessage } from './status.js';
 import { TelemetryMessage } from './telemetry.js';
 
@@ -23,6 +24,7 @@ export * from './image-meta.js';
 export * from './kb.js';
 export * from './kb-digest.js';
 export * from './ota.js';
+export * from './ota-job.js';
 export * from './model-card.js';
 export * from './bundle.js';
 export * from './device-profile.js';
@@ -46,6 +48,9 @@ export const messageSchemas = {
   'ota-get': OtaGet,
   'ota-block': OtaBlock,
   'ota-result': OtaResult,
+  'ota-progress': OtaProgress,
+  'ota-job': OtaJob,
+  'ota-abort': OtaAbort,
   'model-card': ModelCard,
   'bundle-manifest': BundleManifest,
   'device-profile': DeviceProfile,

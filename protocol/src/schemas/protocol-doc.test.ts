@@ -16,6 +16,7 @@ import { INTENT_SET_OP, KB_ENTRIES_OP, MESSAGE_KINDS, TOPIC_CATALOG, kbDigest, k
 const doc = readFileSync(new URL('../../PROTOCOL.md', import.meta.url), 'utf8');
 const DEVICE = 'dev-x';
 const CLIENT = 'client-y';
+const JOB = 'job-z';
 
 describe('PROTOCOL.md', () => {
   it('lists every topic of topics.ts in TOPIC_CATALOG, and nothing else', () => {
@@ -35,8 +36,10 @@ describe('PROTOCOL.md', () => {
       topics.cloudReq(),
       topics.cloudOpsReq(),
       topics.cloudRes(CLIENT),
+      topics.otaJob(JOB),
+      topics.otaJobAbort(JOB),
     ].sort();
-    const fromCatalog = TOPIC_CATALOG.map((t) => t.topic.replace('{device}', DEVICE).replace('{client}', CLIENT)).sort();
+    const fromCatalog = TOPIC_CATALOG.map((t) => t.topic.replace('{device}', DEVICE).replace('{client}', CLIENT).replace('{job}', JOB)).sort();
     expect(fromCatalog).toEqual(fromCode);
   });
 

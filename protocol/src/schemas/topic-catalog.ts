@@ -9,7 +9,7 @@ import type { MessageKind } from './index.js';
 export type QosLevel = 0 | 1 | 2;
 
 export interface TopicSpec {
-  /** Topic with `{device}` / `{client}` placeholders for one level each. */
+  /** Topic with `{device}` / `{client}` / `{job}` placeholders for one level each. */
   readonly topic: string;
   /** Who talks to whom. */
   readonly direction: string;
@@ -35,6 +35,7 @@ export const TOPIC_CATALOG: readonly TopicSpec[] = [
   { topic: 'akb/v1/dev/{device}/ota/offer', direction: 'sender → edge', payload: 'ota-offer', qos: 1, retained: false, publishers: 'tools, cloud' },
   { topic: 'akb/v1/dev/{device}/ota/get', direction: 'edge → sender', payload: 'ota-get', qos: 1, retained: false, publishers: 'the device' },
   { topic: 'akb/v1/dev/{device}/ota/block', direction: 'sender → edge', payload: 'ota-block', qos: 1, retained: false, publishers: 'tools, cloud' },
+  { topic: 'akb/v1/dev/{device}/ota/progress', direction: 'edge → sender', payload: 'ota-progress', qos: 0, retained: false, publishers: 'the device' },
   { topic: 'akb/v1/dev/{device}/ota/result', direction: 'edge → sender', payload: 'ota-result', qos: 1, retained: false, publishers: 'the device' },
   { topic: 'akb/v1/dev/{device}/kb/req', direction: 'edge → cloud', payload: 'request', carries: 'kb-entry-request', qos: 1, retained: false, publishers: 'the device' },
   { topic: 'akb/v1/dev/{device}/kb/res', direction: 'cloud → edge', payload: 'response', carries: 'kb-entry-response', qos: 1, retained: false, publishers: 'cloud' },
@@ -43,4 +44,6 @@ export const TOPIC_CATALOG: readonly TopicSpec[] = [
   { topic: 'akb/v1/cloud/req', direction: 'edge, tools → cloud', payload: 'request', qos: 1, retained: false, publishers: 'devices, tools' },
   { topic: 'akb/v1/cloud/ops/req', direction: 'tools → cloud', payload: 'request', qos: 1, retained: false, publishers: 'tools (never devices)' },
   { topic: 'akb/v1/cloud/res/{client}', direction: 'cloud → requester', payload: 'response', qos: 1, retained: false, publishers: 'cloud' },
+  { topic: 'akb/v1/ota/job/{job}', direction: 'sender → tools', payload: 'ota-job', qos: 1, retained: true, publishers: 'the sender running the job (tools)' },
+  { topic: 'akb/v1/ota/job/{job}/abort', direction: 'tools → sender', payload: 'ota-abort', qos: 1, retained: false, publishers: 'tools' },
 ];

@@ -48,12 +48,16 @@ export async function mosquittoAcl(options: AclOptions): Promise<string[]> {
     lines.push(
       '',
       '# A tool: operator requests to the cloud (answered on cloud/res/<user>; cloud/req by the patterns),',
-      '# commands to devices, and their status and telemetry.',
+      '# commands to devices, their status and telemetry, and OTA jobs (akb deploy): offers and blocks out,',
+      '# block requests, progress and results in, the retained job state and aborts both ways.',
       `user ${user(tool)}`,
       'topic write akb/v1/cloud/ops/req',
       `topic read akb/v1/cloud/res/${user(tool)}`,
       'topic write akb/v1/dev/+/cmd/req',
       ...['cmd/res', 'status', 'telemetry'].map((t) => `topic read akb/v1/dev/+/${t}`),
+      ...['offer', 'block'].map((k) => `topic write akb/v1/dev/+/ota/${k}`),
+      ...['get', 'progress', 'result'].map((k) => `topic read akb/v1/dev/+/ota/${k}`),
+      'topic readwrite akb/v1/ota/job/#',
     );
   }
   for (const gateway of options.gateways ?? []) {
