@@ -6,3 +6,4 @@ export { installBundle, bootSlots, slotStatus, describeSlotStatus, type AgentRun
 export { probeHealthCheck, runSlotProbe, probeLineOf, DEFAULT_HEALTH_TIMEOUT_S, type ProbeHealthOptions } from './health.js';
 export { StatusReporter, type ReporterOptions } from './reporter.js';
 export { readInstalledSlot, installedFromEnv, type InstalledSlot } from './slot-info.js';
+export { OtaReceiver, type OtaReceiverOptions, type OtaReceiverStats } from './ota.js';

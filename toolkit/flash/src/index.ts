@@ -4,3 +4,4 @@
 export * from './bundle/index.js';
 export * from './keys.js';
 export * from './agent/index.js';
+export * from './ota/index.js';
