@@ -6,6 +6,8 @@
  *   is a line on stdout and an "updating" status on the device's status topic.
  * - `akb-agent boot`: the recovery alone, for systemd's ExecStartPre.
  * - `akb-agent status [--json]`: what is installed.
+ * - `akb-agent ota --broker <url> --device <id>`: receives bundles over MQTT (`akb deploy`) and installs them
+ *   the same way (ota-run.ts); `--once` exits after the first result.
  * Defaults come from the board's profile (`--profile`, else AKB_PROFILE, which a slot's launcher sets,
  * else detected): the root is its `install.root`; trusted keys are /etc/akb/keys/*.pub.
  * Exit codes: 0 committed (or nothing to do), 3 refused, 4 rolled back, 1 or 2 for errors (one line).
@@ -27,7 +29,7 @@ async function parseArgs() {
   } as const;
   return yargs(hideBin(process.argv))
     .scriptName('akb-agent')
-    .usage('$0 <install|boot|status> [options]\n\nThe akb install agent: two slots, verify before switch, health check, rollback.')
+    .usage('$0 <install|boot|status|ota> [options]\n\nThe akb install agent: two slots, verify before switch, health check, rollback.')
     .command('install <bundle>', 'install a bundle into the inactive slot, health-check it, roll back on failure', (y) =>
       y
         .positional('bundle', { type: 'string', demandOption: true, describe: 'the .akb file' })
@@ -41,8 +43,15 @@ async function parseArgs() {
         .option('broker', { type: 'string', default: process.env.AKB_BROKER, describe: 'MQTT broker for the "recovered" status (env AKB_BROKER)' }),
     )
     .command('status', 'what is installed: the active slot, the last known good, each slot\'s bundle')
+    .command('ota', 'receive bundles over MQTT (akb deploy): fetch, verify, install, health-check, report', (y) =>
+      y.option('broker', { type: 'string', default: process.env.AKB_BROKER ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker (env AKB_BROKER)' })
+        .option('device', { type: 'string', default: process.env.AKB_DEVICE_ID, describe: 'device id (env AKB_DEVICE_ID)' })
+        .option('max-size', { type: 'number', describe: 'largest bundle taken, bytes (default 2 GiB)' })
+        .option('health-timeout', { type: 'number', default: DEFAULT_HEALTH_TIMEOUT_S, describe: "the probe's time limit, seconds" })
+        .option('once', { type: 'boolean', default: false, describe: 'exit after the first result (0 installed, 4 not)' }),
+    )
     .options(common)
-    .demandCommand(1, 'name a command: install, boot or status')
+    .demandCommand(1, 'name a command: install, boot, status or ota')
     .strict()
     .parseAsync();
 }
@@ -75,6 +84,12 @@ async function main(): Promise<number> {
     const result = await run.bootSlots({ root, profile, trust, deviceId: device ?? 'akb-agent', ...(device && broker ? { brokerUrl: broker } : {}), out });
     out(args.json ? JSON.stringify(result) : `akb-agent: ${result.message}`);
     return 0;
+  }
+  if (command === 'ota') {
+    if (!device || !broker) throw new AkbError('BAD_OPTION', 'akb-agent ota needs a device id and a broker', { hint: 'pass --device <id> and --broker <url>', exitCode: 2 });
+    const { runOta } = await import('./ota-run.js');
+    const maxSize = args.maxSize === undefined ? undefined : Number(args.maxSize);
+    return runOta({ root, profile, trust, deviceId: device, brokerUrl: broker, healthTimeoutS: Number(args.healthTimeout), once: Boolean(args.once), out, ...(maxSize !== undefined ? { maxSize } : {}) });
   }
   if (!device) throw new AkbError('BAD_OPTION', 'no device id for the health check', { hint: 'pass --device <id> or set AKB_DEVICE_ID', exitCode: 2 });
   const result = await run.installBundle(String(args.bundle), {

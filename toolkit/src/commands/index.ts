@@ -2,6 +2,7 @@ import type { AkbCommand } from './define.js';
 import { brokerCommand } from './broker.js';
 import { bundleCommand } from './bundle.js';
 import { demoCommand } from './demo.js';
+import { deployCommand } from './deploy.js';
 import { devicesCommand } from './devices.js';
 import { frameCommand } from './frame.js';
 import { imagesCommand } from './images.js';
@@ -16,4 +17,4 @@ import { schemaCommand } from './schema.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand, deployCommand];
