@@ -1,0 +1,71 @@
+/**
+ * A "fresh board" for the bootstrap tests and bench: a throwaway user (useradd, a password set with
+ * chpasswd; removed with its home by `remove()`) whose login shell is /bin/sh, reached through a real
+ * `/bin/login` on a pty of its own behind socat, as a getty would run it on a serial console. Its
+ * `~/.profile` can narrow PATH to a folder of symlinks, so the board lacks python3, or base64 and
+ * sha256sum, as a busybox board would. Needs root (useradd, login); `unavailable()` says why not.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findProgram } from '../support/programs.js';
+import { socatPty, type SocatPty } from '../support/pty.js';
+
+/** Why a board cannot be made here, or undefined. */
+export function unavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to create a throwaway user and run login (run as root, as CI does)';
+  for (const p of ['socat', 'useradd', 'userdel', 'chpasswd']) if (findProgram(p, `${process.env.PATH ?? ''}:/usr/sbin:/sbin`) === undefined) return `${p} is not installed`;
+  return undefined;
+}
+
+export interface Board {
+  user: string;
+  password: string;
+  home: string;
+  /** Narrows the login's PATH to these programs (symlinks in ~/path-<name>), or restores the full PATH. */
+  onlyPrograms(programs: readonly string[] | undefined): void;
+  /** A console: socat with login on one end; the path to open as the serial port. */
+  console(dir: string): Promise<SocatPty>;
+  remove(): void;
+}
+
+const BASICS = ['sh', 'cat', 'mkdir', 'mv', 'rm', 'chmod', 'test', 'stty', 'dirname', 'node', 'printf'];
+
+export function makeBoard(): Board {
+  const user = `akbbs${randomBytes(3).toString('hex')}`;
+  const password = `pw-${randomBytes(6).toString('hex')}`;
+  const sbin = { env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` }, stdio: 'pipe' } as const;
+  execFileSync('useradd', ['-m', '-s', '/bin/sh', user], sbin);
+  execFileSync('chpasswd', [], { ...sbin, input: `${user}:${password}\n` });
+  const home = `/home/${user}`;
+  const ids = execFileSync('id', ['-u', user]).toString().trim();
+  const gid = Number(execFileSync('id', ['-g', user]).toString().trim());
+  return {
+    user,
+    password,
+    home,
+    onlyPrograms(programs) {
+      if (programs === undefined) {
+        writeFileSync(join(home, '.profile'), '');
+        return;
+      }
+      const dir = join(home, `path-${randomBytes(3).toString('hex')}`);
+      mkdirSync(dir);
+      for (const p of [...BASICS, ...programs]) {
+        const at = findProgram(p, '/usr/local/bin:/usr/bin:/bin');
+        if (at !== undefined) symlinkSync(at, join(dir, p));
+      }
+      chownSync(dir, Number(ids), gid);
+      writeFileSync(join(home, '.profile'), `PATH=${dir}\nexport PATH\n`);
+    },
+    console: (dir) => socatPty(dir, 'tty', '/bin/login'),
+    remove() {
+      try {
+        execFileSync('userdel', ['-r', '-f', user], sbin);
+      } catch {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  };
+}
