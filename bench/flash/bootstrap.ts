@@ -1,0 +1,68 @@
+/**
+ * bench/flash/bootstrap: effective throughput of the serial bootstrap's push (toolkit/flash/src/bootstrap)
+ * as a share of the line rate, at 115200 baud, for each receiver (python3; sh with base64 and sha256sum).
+ * The board is a real login (a throwaway user behind /bin/login on a socat pty: test/flash/bootstrap-board.ts);
+ * what the host writes is paced to the line rate (8N1: 10 bits a byte; a pty would otherwise move it at
+ * memory speed), so the share is honest: bytes of the file checked on the board per second over
+ * baud/10. The payload is 96 KiB of random bytes, which gzip cannot shrink, so compression does not
+ * inflate the figure. The ceiling of the line format is 1024/1440 = 0.711 (base64 and the per-line
+ * sequence number and SHA-256); the rest of the gap is waiting for acknowledgements.
+ * Needs root (useradd, login); without it the result says so. Run alone: `npx tsx bench/flash/bootstrap.ts`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConsoleText, detectTools, loginShell } from '../../toolkit/flash/src/bootstrap/index.js';
+import { sendFile, writeReceiver } from '../../toolkit/flash/src/bootstrap/transfer.js';
+import { makeBoard, unavailable } from '../../test/flash/bootstrap-board.js';
+import { openPtyLine } from '../../test/flash/bootstrap-line.js';
+
+const BAUD = 115_200;
+const PAYLOAD = 96 * 1024;
+
+export async function runFlashBootstrapBench(): Promise<object> {
+  const why = unavailable();
+  if (why !== undefined) return { skipped: why };
+  const dir = await mkdtemp(join(tmpdir(), 'akb-bench-bootstrap-'));
+  const board = makeBoard();
+  const results: Record<string, object> = {};
+  try {
+    for (const kind of ['python3', 'sh'] as const) {
+      board.onlyPrograms(kind === 'sh' ? ['base64', 'sha256sum', 'gzip'] : ['python3']);
+      const pty = await board.console(dir);
+      const line = openPtyLine(pty.path, { baud: BAUD });
+      try {
+        const shell = await loginShell(new ConsoleText(line), { user: board.user, password: board.password });
+        const tools = await detectTools(shell, kind);
+        const rx = await writeReceiver(shell, tools, board.home);
+        const data = randomBytes(PAYLOAD);
+        const started = performance.now();
+        const sent = await sendFile(shell, tools, rx, join(board.home, 'payload'), data, { gzip: false, baud: BAUD });
+        const seconds = (performance.now() - started) / 1000;
+        const bytesPerSecond = PAYLOAD / seconds;
+        results[kind] = {
+          baud: BAUD,
+          bytes: PAYLOAD,
+          seconds: Number(seconds.toFixed(2)),
+          bytesPerSecond: Math.round(bytesPerSecond),
+          shareOfLineRate: Number((bytesPerSecond / (BAUD / 10)).toFixed(3)),
+          wireBytes: sent.wireBytes,
+          resends: sent.resends,
+        };
+        shell.console.close();
+      } finally {
+        line.close();
+        await pty.stop();
+      }
+    }
+  } finally {
+    board.remove();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { payload: 'random bytes (incompressible)', target: 'shareOfLineRate >= 0.5', ...results };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(await runFlashBootstrapBench(), null, 2));
+}
