@@ -58,6 +58,9 @@ export interface OtaReceiverStats {
 }
 
 const PROGRESS_INTERVAL_MS = 250;
+/** The held blocks are fsynced and the bitmap replaced every 16 MiB or every second, whichever comes first. */
+const COMMIT_BYTES = 16 * 1024 * 1024;
+const COMMIT_MS = 1000;
 const REASONS: Readonly<Record<string, Failure>> = {
   BUNDLE_BAD_SIGNATURE: 'BAD_SIGNATURE',
   BUNDLE_UNTRUSTED_KEY: 'UNTRUSTED_KEY',
@@ -80,6 +83,8 @@ export class OtaReceiver {
   private lastBlockAt = 0;
   private lastAskAt = 0;
   private lastProgressAt = 0;
+  private uncommitted = 0;
+  private committedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private offs: (() => void)[] = [];
@@ -115,6 +120,8 @@ export class OtaReceiver {
     if (this.timer) clearInterval(this.timer);
     for (const off of this.offs) off();
     await this.chain;
+    const d = this.current;
+    if (d && !this.installing) await this.store.commit(Buffer.from(d.bitmap)).catch(() => undefined);
     await this.store.closeFile();
   }
 
@@ -155,6 +162,8 @@ export class OtaReceiver {
     if (refusal) return this.fail(offer, refusal.reason, refusal.message);
     this.say(`offer ${offer.transfer}: ${offer.bundle.name} ${offer.bundle.version}, ${offer.size} bytes in blocks of ${offer.blockSize}`);
     this.current = await this.store.begin(offer);
+    this.uncommitted = 0;
+    this.committedAt = this.now();
     this.lastBlockAt = this.now();
     await this.ask();
   }
@@ -220,12 +229,16 @@ export class OtaReceiver {
     this.stats.blocks++;
     this.lastBlockAt = this.now();
     if (this.wanted.size > 0) return;
-    const bitmap = Buffer.from(d.bitmap);
-    for (const i of this.window) bitmap[i >> 3]! |= 1 << (i & 7);
-    await this.store.commit(bitmap);
-    d.bitmap = bitmap;
+    for (const i of this.window) d.bitmap[i >> 3]! |= 1 << (i & 7);
     this.progress(d, 'downloading', false);
+    // The next window is asked for first, so the sender works while this one is made durable.
     await this.ask();
+    this.uncommitted += this.window.length * d.offer.blockSize;
+    if (this.current === d && (this.uncommitted >= COMMIT_BYTES || this.now() - this.committedAt >= COMMIT_MS)) {
+      await this.store.commit(Buffer.from(d.bitmap));
+      this.uncommitted = 0;
+      this.committedAt = this.now();
+    }
   }
 
   private progress(d: Download, phase: Phase, force: boolean): void {

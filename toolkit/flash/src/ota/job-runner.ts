@@ -214,7 +214,9 @@ export class OtaJobRunner {
     await Promise.all(
       indices.map(async (index) => {
         const data = await this.reader!.read(index);
-        const payload = encodeMessage('ota-block', { v: 1, transfer: this.o.jobId, index, data: data.toString('base64') });
+        // Built without the schema check: every field is ours and Buffer's base64 is canonical; the check
+        // (strict base64 over 87 K characters) cost ~0.8 ms a 64 KiB block, half the sender's CPU.
+        const payload = JSON.stringify({ v: 1, transfer: this.o.jobId, index, data: data.toString('base64') });
         await this.o.transport.publish(topic, payload, { qos: 1 });
         this.stats.blocksSent++;
         this.stats.bytesSent += data.length;
