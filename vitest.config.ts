@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^@akb\/protocol$/, replacement: here('./protocol/src/index.ts') },
       { find: /^@akb\/devices$/, replacement: here('./devices/src/index.ts') },
       { find: /^@akb\/flash\/limits$/, replacement: here('./toolkit/flash/src/bundle/limits.ts') },
+      { find: /^@akb\/flash\/bootstrap$/, replacement: here('./toolkit/flash/src/bootstrap/index.ts') },
       { find: /^@akb\/flash$/, replacement: here('./toolkit/flash/src/index.ts') },
       { find: /^@akb\/quantize$/, replacement: here('./toolkit/quantize/src/index.ts') },
       { find: /^@akb\/toolkit$/, replacement: here('./toolkit/src/index.ts') },

@@ -96,11 +96,12 @@ describe.skipIf(why !== undefined)(`akb flash --bootstrap over a real login${why
     result.shell.console.close();
   }, 120_000);
 
-  it('a board with python3 but no base64 or sha256sum: the python3 receiver, nothing compressed by gzip', async () => {
+  it('a board with python3 but no base64 or sha256sum: the python3 receiver, which also unpacks (zlib)', async () => {
     board.onlyPrograms(['python3']);
     const result = await runBootstrap(await openConsole(), options());
     expect(result.receiver).toBe('python3');
     expect(result.tools).not.toContain('base64');
+    expect(result.sent[0]!.pushedBytes).toBeLessThan(result.sent[0]!.bytes);
     await expectAgentFiles(result);
     result.shell.console.close();
   }, 120_000);

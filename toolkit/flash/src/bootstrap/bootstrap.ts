@@ -6,14 +6,16 @@
  * the board against the signed manifest, start the agent (`bin/akb-agent status`: Node.js runs it and
  * it reads the board's slots), and say how long the rest takes at this line rate.
  * Files go to `boardDir` (default `.akb-agent`, under the login's home): `bin/akb-agent`,
- * `app/akb-agent.mjs`, `profile.json`, and `node/bin/node` when it had to be sent.
+ * `app/akb-agent.mjs`, `profile.json`, `node/bin/node` when it had to be sent, and `keys/<id>.pub` for
+ * each trusted key given (SPKI PEM; id: the first 16 hex digits of the key id), which the agent on the
+ * board then trusts (`--trust <boardDir>/keys`) when the bundle arrives.
  */
 import { stat } from 'node:fs/promises';
 import { AkbError } from '@akb/protocol';
 import type { TrustedKey } from '../keys.js';
 import { ConsoleText, type ConsoleLine } from './console.js';
 import { loginShell, type LoginOptions } from './login.js';
-import { BOOTSTRAP_SHARE, FRAMED_SHARE, NODE_FILE, formatDuration, lineSeconds, planBootstrap, type BootstrapPlan } from './plan.js';
+import { BOOTSTRAP_SHARE, FRAMED_SHARE, NODE_FILE, formatDuration, lineSeconds, planBootstrap, type BootstrapPlan, type PlannedFile } from './plan.js';
 import { shellWord, type BoardShell } from './shell.js';
 import { detectTools, nodeAtLeast, type BoardTools, type ReceiverKind } from './tools.js';
 import { sendFile, writeReceiver, type SentFile } from './transfer.js';
@@ -57,7 +59,12 @@ export interface BootstrapResult {
 
 async function readyFolder(shell: BoardShell, dir: string): Promise<void> {
   const d = shellWord(dir);
-  await shell.check(`mkdir -p ${d}/bin ${d}/app ${d}/node/bin && test -w ${d}`, `creating ${dir}`);
+  await shell.check(`mkdir -p ${d}/bin ${d}/app ${d}/node/bin ${d}/keys && test -w ${d}`, `creating ${dir}`);
+}
+
+/** The trusted keys as files for the board's agent. */
+function keyFiles(keys: readonly TrustedKey[]): PlannedFile[] {
+  return keys.map((k) => ({ path: `keys/${k.keyId.slice(0, 16)}.pub`, mode: 0o644, bytes: Buffer.from(k.key.export({ format: 'pem', type: 'spki' }).toString()) }));
 }
 
 function needsNode(tools: BoardTools, plan: BootstrapPlan | undefined): boolean {
@@ -99,6 +106,7 @@ export async function runBootstrap(line: ConsoleLine, o: BootstrapOptions): Prom
     step(`the board has no suitable Node.js: ${NODE_FILE} (${(first.nodeBytes! / 1e6).toFixed(1)} MB) goes through the shell first, about ${formatDuration(secs)} at ${o.baud} baud`);
     files = (await planBootstrap(o.bundle, { trustedKeys: o.trustedKeys, node: true, bundleBytes })).files;
   }
+  files = [...files, ...keyFiles(o.trustedKeys)];
   await readyFolder(shell, dir);
   const rx = await writeReceiver(shell, tools, dir);
   const sent: BootstrapResult['sent'] = [];

@@ -1,6 +1,9 @@
 /**
  * Logging in on a serial console: listen first (a console already showing `login:` must not get a stray
- * newline, which login would take as an empty user name), else send a newline to wake it; answer
+ * newline, which login would take as an empty user name), else send a newline to wake it (when login
+ * answers that with `Password:`, it took the newline for a user name: an empty password ends that
+ * attempt and login asks again; a `su` already asking for its password before the port opened is
+ * therefore not supported); answer
  * `login:` with the user and `Password:` with the password (from the caller: flags, or asked
  * interactively); then wait for a shell prompt or a refusal. A console already at a shell prompt is
  * used as it is. Then the shell gets our own prompt (PS1) and no echo, and a framed command proves it
@@ -54,6 +57,12 @@ export async function loginShell(console_: ConsoleText, o: LoginOptions = {}): P
   if (!seen) {
     await console_.write('\r');
     seen = await console_.waitFor(FIRST, timeoutMs);
+    if (seen && PASSWORD.test(seen[0])) {
+      // login took the newline for an empty user name (its prompt was printed before the port opened):
+      // end that attempt with an empty password and wait for the next login prompt
+      await console_.write('\r');
+      seen = await console_.waitFor(LOGIN, timeoutMs + 5000);
+    }
   }
   if (!seen) throw silent(console_, 'a newline');
   if (LOGIN.test(seen[0])) {
