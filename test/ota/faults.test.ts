@@ -88,8 +88,9 @@ describeBrokers('OTA faults', (kind) => {
     const runner = new OtaJobRunner({ transport: sender, jobId: 'resume-1', bundle: v2, devices: ['rst-1'], policy, blockSize: 1024 });
     const done = runner.run();
     await until(() => d.receiver.stats.blocks >= 100, 'blocks before the restart');
-    const before = d.receiver.stats.blocks;
+    const first = d.receiver;
     await d.restart();
+    const before = first.stats.blocks;
     const job = await done;
     expect(job.state).toBe('completed');
     expect(await d.version()).toBe('2.0.0');
