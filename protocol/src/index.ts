@@ -8,3 +8,4 @@ export * from './messages.js';
 export * from './frame/index.js';
 export * from './signal/index.js';
 export { jsonSchemaFiles, jsonSchemaOf, schemaFileName } from './schemas/json-schema.js';
+export * from './serial/index.js';
