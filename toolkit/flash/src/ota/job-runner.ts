@@ -5,9 +5,9 @@
  * offered; devices already installed keep the new version); publishes the job's state retained on
  * akb/v1/ota/job/{job} and stops when an abort arrives on its abort topic. A get is answered only for a
  * device of the job, of its transfer, inside the file, one get per device at a time and 16 blocks of it in
- * memory at a time. It runs on any MqttTransport;
- * over AkbMqttClient a broker restart costs nothing but time: offers are repeated to devices not heard
- * since, the devices ask again for what they miss, and the state is published again.
+ * memory at a time. It runs on any MqttTransport; over AkbMqttClient a broker restart costs nothing but
+ * time: offers are repeated to devices not heard since, the devices ask again for what they miss, and the
+ * state is published again.
  */
 import {
   decodeMessage,
