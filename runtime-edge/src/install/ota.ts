@@ -106,6 +106,8 @@ export class OtaReceiver {
     if (resumed) {
       this.say(`resuming transfer ${resumed.offer.transfer}: ${this.held(resumed)} of ${resumed.offer.size} bytes held`);
       this.current = resumed;
+      this.lastBlockAt = this.now();
+      this.committedAt = this.now();
       await this.ask();
     }
     this.timer = setInterval(() => void this.serial(() => this.tick()), Math.max(50, Math.floor((this.o.retryMs ?? 2000) / 4)));
