@@ -29,7 +29,7 @@ export async function runFlashBootstrapBench(): Promise<object> {
   const results: Record<string, object> = {};
   try {
     for (const kind of ['python3', 'sh'] as const) {
-      board.onlyPrograms(kind === 'sh' ? ['base64', 'sha256sum', 'gzip'] : ['python3']);
+      board.onlyPrograms(kind === 'sh' ? ['base64', 'sha256sum', 'gzip', 'node'] : ['python3', 'node']);
       const pty = await board.console(dir);
       const line = openPtyLine(pty.path, { baud: BAUD });
       try {

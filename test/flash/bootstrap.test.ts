@@ -4,7 +4,8 @@
  * the agent) is pushed: the agent's files must arrive byte-identical to the bundle's, checked on the board
  * by SHA-256, and the agent must start there. Thrown at it: a board with python3 but no base64 or sha256sum,
  * one with only sh, base64 and sha256sum (PATH narrowed by the user's profile); bytes flipped and dropped on
- * the way to the board at 1e-4 and 2e-5 a byte (chunks sent again); a wrong password (one line); a console
+ * the way to the board at 1e-4 and 2e-5 a byte (chunks sent again); a board without Node.js (the bundle's
+ * node/bin/node goes first; without one in the bundle: one line); a wrong password (one line); a console
  * where nothing answers (one line). Skipped unless root (useradd, login); required under AKB_REQUIRE_ALL=1.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isAkbError } from '@akb/protocol';
+import { loadPrivateKey, writeBundle } from '@akb/flash';
 import { runBootstrap, type BootstrapOptions, type BootstrapResult } from '../../toolkit/flash/src/bootstrap/index.js';
 import { socatPty } from '../support/pty.js';
 import { REPO } from '../install/slot-bundle.js';
@@ -97,7 +99,7 @@ describe.skipIf(why !== undefined)(`akb flash --bootstrap over a real login${why
   }, 120_000);
 
   it('a board with python3 but no base64 or sha256sum: the python3 receiver, which also unpacks (zlib)', async () => {
-    board.onlyPrograms(['python3']);
+    board.onlyPrograms(['python3', 'node']);
     const result = await runBootstrap(await openConsole(), options());
     expect(result.receiver).toBe('python3');
     expect(result.tools).not.toContain('base64');
@@ -107,7 +109,7 @@ describe.skipIf(why !== undefined)(`akb flash --bootstrap over a real login${why
   }, 120_000);
 
   it('a board with only sh, base64, sha256sum and gzip: the sh receiver', async () => {
-    board.onlyPrograms(['base64', 'sha256sum', 'gzip']);
+    board.onlyPrograms(['base64', 'sha256sum', 'gzip', 'node']);
     const result = await runBootstrap(await openConsole(), options());
     expect(result.receiver).toBe('sh');
     expect(result.tools).not.toContain('python3');
@@ -117,9 +119,9 @@ describe.skipIf(why !== undefined)(`akb flash --bootstrap over a real login${why
 
   it.each([
     ['python3', [] as string[]],
-    ['sh', ['base64', 'sha256sum', 'gzip']],
+    ['sh', ['base64', 'sha256sum', 'gzip', 'node']],
   ])('bytes flipped (1e-4) and dropped (2e-5) on the way to the board: damaged chunks are sent again (%s)', async (kind, programs) => {
-    board.onlyPrograms(kind === 'sh' ? programs : ['python3']);
+    board.onlyPrograms(kind === 'sh' ? programs : ['python3', 'node']);
     const line = await openConsole();
     // Thrown: after the login, each byte to the board has one bit flipped with chance 1e-4 or is dropped with chance 2e-5.
     const result = await runBootstrap(line, options({ onStep: (s) => s.startsWith('logged in') && (line.faults = { flip: 1e-4, drop: 2e-5, seed: 7 }) }));
@@ -130,6 +132,43 @@ describe.skipIf(why !== undefined)(`akb flash --bootstrap over a real login${why
     await expectAgentFiles(result);
     result.shell.console.close();
   }, 240_000);
+
+  it('a board without Node.js gets the bundle\'s node/bin/node first, with the time it takes; the agent runs on it', async () => {
+    // node/bin/node here is a launcher of this machine's node standing for the bundled runtime (98 MB would take minutes on a pty)
+    const withNode = join(dir, 'with-node.akb');
+    const payload = join(dir, 'unpacked/payload');
+    await writeBundle(withNode, {
+      name: 'akb-edge-test',
+      version: '1.0.0',
+      targetProfiles: ['generic-x64'],
+      created: new Date('2026-01-01T00:00:00Z'),
+      runtime: { arch: 'x64' },
+      files: [
+        { path: 'app/akb-agent.mjs', role: 'other', source: { file: join(payload, 'app/akb-agent.mjs') } },
+        { path: 'bin/akb-agent', role: 'script', mode: 0o755, source: { file: join(payload, 'bin/akb-agent') } },
+        { path: 'node/bin/node', role: 'runtime', mode: 0o755, source: { bytes: Buffer.from(`#!/bin/sh\nexec ${process.execPath} "$@"\n`) } },
+        { path: 'profile.json', role: 'config', source: { file: join(payload, 'profile.json') } },
+      ],
+      key: await loadPrivateKey(join(dir, 'release.key')),
+    });
+    board.onlyPrograms(['python3']);
+    const steps: string[] = [];
+    const result = await runBootstrap(await openConsole(), options({ bundle: withNode, onStep: (s) => steps.push(s) }));
+    expect(result.sent.map((s) => s.path)).toContain('node/bin/node');
+    expect(steps.join('\n')).toMatch(/Node\.js none/u);
+    expect(steps.join('\n')).toMatch(/no suitable Node\.js: node\/bin\/node \(0\.0 MB\) must go through the shell first/u);
+    expect(steps.join('\n')).toMatch(/\d+ files, \d+ bytes to push compressed: about \d+ s at 115200 baud/u);
+    expect(steps.join('\n')).toMatch(/agent started: .*active none/u);
+    result.shell.console.close();
+  }, 120_000);
+
+  it('a board without Node.js and a bundle without one: one line, nothing written', async () => {
+    board.onlyPrograms(['python3']);
+    // Thrown: a --no-node bundle for a board whose PATH has no node.
+    const f = await failure(runBootstrap(await openConsole(), options({ boardDir: join(board.home, 'never') })));
+    expect(f.code).toBe('BOOTSTRAP_NO_NODE');
+    await expect(readFile(join(board.home, 'never'))).rejects.toThrow();
+  }, 60_000);
 
   it('a wrong password is one line, and nothing is written on the board', async () => {
     board.onlyPrograms(undefined);

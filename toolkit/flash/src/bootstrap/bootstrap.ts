@@ -11,6 +11,7 @@
  * board then trusts (`--trust <boardDir>/keys`) when the bundle arrives.
  */
 import { stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { AkbError } from '@akb/protocol';
 import type { TrustedKey } from '../keys.js';
 import { ConsoleText, type ConsoleLine } from './console.js';
@@ -102,21 +103,24 @@ export async function runBootstrap(line: ConsoleLine, o: BootstrapOptions): Prom
         hint: 'package the bundle without --no-node, or install Node.js on the board',
       });
     }
-    const secs = lineSeconds(first.nodeBytes!, o.baud, BOOTSTRAP_SHARE);
-    step(`the board has no suitable Node.js: ${NODE_FILE} (${(first.nodeBytes! / 1e6).toFixed(1)} MB) goes through the shell first, about ${formatDuration(secs)} at ${o.baud} baud`);
+    step(`the board has no suitable Node.js: ${NODE_FILE} (${(first.nodeBytes! / 1e6).toFixed(1)} MB) must go through the shell first`);
     files = (await planBootstrap(o.bundle, { trustedKeys: o.trustedKeys, node: true, bundleBytes })).files;
   }
   files = [...files, ...keyFiles(o.trustedKeys)];
   await readyFolder(shell, dir);
   const rx = await writeReceiver(shell, tools, dir);
+  const wire = files.map((f) => (tools.gunzip ? gzipSync(f.bytes, { level: 9 }) : f.bytes));
+  const wireBytes = wire.reduce((n, b) => n + b.length, 0);
+  step(`${files.length} files, ${wireBytes} bytes to push${tools.gunzip ? ' compressed' : ''}: about ${formatDuration(lineSeconds(wireBytes, o.baud, BOOTSTRAP_SHARE))} at ${o.baud} baud`);
   const sent: BootstrapResult['sent'] = [];
   const started = performance.now();
-  for (const f of files) {
+  for (const [i, f] of files.entries()) {
     step(`sending ${f.path} (${f.bytes.length} bytes)`);
     const r = await sendFile(shell, tools, rx, `${dir}/${f.path}`, f.bytes, {
       ...o.push,
       baud: o.baud,
       gzip: tools.gunzip,
+      compressed: wire[i]!,
       mode: f.mode,
       onProgress: (held, total) => o.onProgress?.(f.path, held, total),
     });

@@ -7,7 +7,8 @@
  * `login:` with the user and `Password:` with the password (from the caller: flags, or asked
  * interactively); then wait for a shell prompt or a refusal. A console already at a shell prompt is
  * used as it is. Then the shell gets our own prompt (PS1) and no echo, and a framed command proves it
- * answers. Refused in one line: a wrong password, a console that never answers, no shell after login.
+ * answers (the console keeps no echo and no EOF character afterwards). Refused in one line: a wrong
+ * password, a console that never answers, no shell after login.
  */
 import { AkbError } from '@akb/protocol';
 import type { ConsoleText } from './console.js';
@@ -78,8 +79,9 @@ export async function loginShell(console_: ConsoleText, o: LoginOptions = {}): P
     if (REFUSED.test(after[0])) throw refusedLogin();
   }
   const shell = new BoardShell(console_, timeoutMs);
-  // Our prompt, no continuation prompt, no echo: the answers are then only what commands print.
-  const ready = await shell.tryRun("PS1='akb''$ '; PS2=''; stty -echo 2>/dev/null; true", timeoutMs);
+  // Our prompt, no continuation prompt, no echo: the answers are then only what commands print; no EOF
+  // character, so a byte damaged into ^D at the start of a line cannot log the shell out.
+  const ready = await shell.tryRun("PS1='akb''$ '; PS2=''; stty -echo 2>/dev/null; stty eof undef 2>/dev/null; true", timeoutMs);
   if (!ready) throw silent(console_, 'a command after the login');
   return shell;
 }
