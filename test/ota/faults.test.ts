@@ -1,7 +1,7 @@
 /**
  * OTA faults over real brokers (aedes and Mosquitto, Mosquitto with persistence): the broker restarted
  * mid-job (the job continues and completes); a device restarted mid-transfer (it resumes from the bitmap
- * it kept, asking only for the rest); a bundle whose manifest signature does not verify and a file whose
+ * it kept, asking only for the rest, and keeps asking when nobody answers after the restart); a bundle whose manifest signature does not verify and a file whose
  * SHA-256 is not the offer's (both refused, state.json byte-identical, the old version running).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decodeMessage, topics } from '@akb/protocol';
+import { decodeMessage, encodeMessage, topics } from '@akb/protocol';
 import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { OtaJobRunner, bundleInfo, loadPrivateKey, type BundleInfo } from '@akb/flash';
+import { BlockReader, OtaJobRunner, bundleInfo, loadPrivateKey, type BundleInfo } from '@akb/flash';
 import { brokerKind, describeBrokers, mosquittoWith, type BrokerHandle } from '../support/index.js';
 import { makeKeys, startDevice, tinyBundle, type Keys, type SimDevice } from './fleet.js';
 
@@ -99,6 +99,29 @@ describeBrokers('OTA faults', (kind) => {
     expect(after).toBeLessThanOrEqual(blocks - before + 1);
     expect(after + before).toBeGreaterThanOrEqual(blocks);
   }, 120_000);
+
+  it('resumes after a restart with nobody answering: asks again from its bitmap, no timeout', async () => {
+    const d = await device('gap-1', 4);
+    const v2 = await tinyBundle(join(dir, 'v2-gap.akb'), { version: '2.0.0', keys, payloadBytes: 10_000 });
+    const gets: { index: number }[] = [];
+    sender.onMessage(topics.ota('gap-1', 'get'), (m) => gets.push(decodeMessage('ota-get', m.payload)));
+    await sender.subscribe(topics.ota('gap-1', 'get'), { qos: 1 });
+    const offer = { v: 1, transfer: 'gap-t', ts: Date.now(), bundle: { name: v2.name, version: v2.version, targetProfiles: v2.targets }, size: v2.size, sha256: v2.sha256, blockSize: 1024, signature: { algorithm: 'ed25519', keyId: v2.keyId } };
+    await sender.publish(topics.ota('gap-1', 'offer'), encodeMessage('ota-offer', offer), { qos: 1 });
+    await until(() => gets.length === 1, 'the first get');
+    const reader = await BlockReader.open(v2, 1024);
+    for (let i = 0; i < 4; i++) {
+      const data = (await reader.read(i)).toString('base64');
+      await sender.publish(topics.ota('gap-1', 'block'), encodeMessage('ota-block', { v: 1, transfer: 'gap-t', index: i, data }), { qos: 1 });
+    }
+    await reader.close();
+    await until(() => gets.length === 2, 'the second window');
+    await d.restart();
+    // Nobody answers now: the receiver asks again every 300 ms from block 4 and does not give up.
+    await until(() => gets.length >= 5, 'gets repeated after the restart');
+    expect(gets.slice(1).map((g) => g.index)).toEqual(gets.slice(1).map(() => 4));
+    expect(d.receiver.stats.results).toEqual([]);
+  }, 60_000);
 
   it('refuses a bad signature and a hash mismatch arriving by OTA; nothing changes', async () => {
     const d = await device('sig-1');
