@@ -106,7 +106,7 @@ describeBrokers('OTA faults', (kind) => {
     const gets: { index: number }[] = [];
     sender.onMessage(topics.ota('gap-1', 'get'), (m) => gets.push(decodeMessage('ota-get', m.payload)));
     await sender.subscribe(topics.ota('gap-1', 'get'), { qos: 1 });
-    const offer = { v: 1, transfer: 'gap-t', ts: Date.now(), bundle: { name: v2.name, version: v2.version, targetProfiles: v2.targets }, size: v2.size, sha256: v2.sha256, blockSize: 1024, signature: { algorithm: 'ed25519', keyId: v2.keyId } };
+    const offer = { v: 1 as const, transfer: 'gap-t', ts: Date.now(), bundle: { name: v2.name, version: v2.version, targetProfiles: v2.targets }, size: v2.size, sha256: v2.sha256, blockSize: 1024, signature: { algorithm: 'ed25519' as const, keyId: v2.keyId } };
     await sender.publish(topics.ota('gap-1', 'offer'), encodeMessage('ota-offer', offer), { qos: 1 });
     await until(() => gets.length === 1, 'the first get');
     const reader = await BlockReader.open(v2, 1024);
