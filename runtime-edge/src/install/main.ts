@@ -6,6 +6,8 @@
  *   is a line on stdout and an "updating" status on the device's status topic.
  * - `akb-agent boot`: the recovery alone, for systemd's ExecStartPre.
  * - `akb-agent status [--json]`: what is installed.
+ * - `akb-agent receive --port <tty> [--baud N]`: waits for one bundle sent by `akb flash` (receive.ts),
+ *   installs it as `install` does and answers the outcome over the line.
  * - `akb-agent ota --broker <url> --device <id>`: receives bundles over MQTT (`akb deploy`) and installs them
  *   the same way (ota-run.ts); `--once` exits after the first result.
  * Defaults come from the board's profile (`--profile`, else AKB_PROFILE, which a slot's launcher sets,
@@ -41,6 +43,15 @@ async function parseArgs() {
     .command('boot', 'recover after a crash or reboot: roll back a slot left on trial, repair the state (systemd ExecStartPre)', (y) =>
       y.option('device', { type: 'string', default: process.env.AKB_DEVICE_ID, describe: 'device id, for the status topic (env AKB_DEVICE_ID)' })
         .option('broker', { type: 'string', default: process.env.AKB_BROKER, describe: 'MQTT broker for the "recovered" status (env AKB_BROKER)' }),
+    )
+    .command('receive', 'wait for one bundle sent by `akb flash` over a serial port, install it, answer the outcome', (y) =>
+      y
+        .option('port', { type: 'string', demandOption: true, describe: 'the serial port (tty) akb flash sends on' })
+        .option('baud', { type: 'number', default: 921600, describe: 'line rate, bits/s (8N1)' })
+        .option('data', { type: 'string', describe: 'folder for the partial transfer (default <root>/incoming)' })
+        .option('broker', { type: 'string', default: process.env.AKB_BROKER ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker for status and the probe (env AKB_BROKER)' })
+        .option('device', { type: 'string', default: process.env.AKB_DEVICE_ID, describe: 'device id (env AKB_DEVICE_ID)' })
+        .option('health-timeout', { type: 'number', default: DEFAULT_HEALTH_TIMEOUT_S, describe: "the probe's time limit, seconds" }),
     )
     .command('status', 'what is installed: the active slot, the last known good, each slot\'s bundle')
     .command('ota', 'receive bundles over MQTT (akb deploy): fetch, verify, install, health-check, report', (y) =>
@@ -92,6 +103,13 @@ async function main(): Promise<number> {
     return runOta({ root, profile, trust, deviceId: device, brokerUrl: broker, healthTimeoutS: Number(args.healthTimeout), once: Boolean(args.once), out, ...(maxSize !== undefined ? { maxSize } : {}) });
   }
   if (!device) throw new AkbError('BAD_OPTION', 'no device id for the health check', { hint: 'pass --device <id> or set AKB_DEVICE_ID', exitCode: 2 });
+  if (command === 'receive') {
+    const { receiveOverSerial } = await import('./receive.js');
+    const a = args as Args & { port?: string; baud?: number; data?: string; healthTimeout?: number };
+    const outcome = await receiveOverSerial({ root, profile, trust, deviceId: device, brokerUrl: broker, healthTimeoutS: Number(a.healthTimeout), port: String(a.port), baud: Number(a.baud), ...(a.data ? { dataDir: a.data } : {}), out });
+    out(args.json ? JSON.stringify(outcome) : `akb-agent: ${outcome.status}: ${outcome.message}`);
+    return outcome.status === 'committed' ? 0 : outcome.status === 'refused' ? 3 : 4;
+  }
   const result = await run.installBundle(String(args.bundle), {
     root, profile, trust, deviceId: device, brokerUrl: broker, healthTimeoutS: Number(args.healthTimeout), force: Boolean(args.force), out,
   });

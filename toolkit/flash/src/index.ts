@@ -5,3 +5,4 @@ export * from './bundle/index.js';
 export * from './keys.js';
 export * from './agent/index.js';
 export * from './ota/index.js';
+export * from './serial/index.js';

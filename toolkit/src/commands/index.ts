@@ -4,6 +4,7 @@ import { bundleCommand } from './bundle.js';
 import { demoCommand } from './demo.js';
 import { deployCommand } from './deploy.js';
 import { devicesCommand } from './devices.js';
+import { flashCommand } from './flash.js';
 import { frameCommand } from './frame.js';
 import { imagesCommand } from './images.js';
 import { inspectCommand } from './inspect.js';
@@ -17,4 +18,4 @@ import { schemaCommand } from './schema.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand, deployCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand, flashCommand, deployCommand];
