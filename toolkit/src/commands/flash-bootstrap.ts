@@ -1,16 +1,17 @@
 /**
  * The `--bootstrap` branch of `akb flash`: a board with only a login shell on its serial console gets
- * the install agent through that shell (@akb/flash/bootstrap), then the bundle through the framed
- * protocol. Here: the port (node-serialport, via devices-serial.ts), the user and password from the
- * flags or, when the console asks and a terminal is attached, a prompt (the password without echo); a
- * progress line with throughput and ETA on stderr (`--json`: one JSON object a line on stdout instead);
- * and the estimate for the rest. Called by flash.ts; not a command of its own.
+ * the install agent through that shell (@akb/flash/bootstrap), which is then started there as
+ * `akb-agent receive` on the console's own tty, so the framed protocol (flash.ts's sendBundle) takes the
+ * same open port on from there. Here: the user and password from the flags or, when the console asks
+ * and a terminal is attached, a prompt (the password without echo); a progress line with throughput and
+ * ETA on stderr (`--json`: one JSON object a line on stdout instead); the estimate for the rest.
+ * Called by flash.ts with its open port; not a command of its own.
  */
 import { AkbError } from '@akb/protocol';
+import type { BootstrapResult, ConsoleLine } from '@akb/flash/bootstrap';
 import type { Io } from '../run-command.js';
 
 export interface FlashBootstrapArgs {
-  port: string;
   baud: number;
   bundle: string;
   user?: string | undefined;
@@ -19,6 +20,10 @@ export interface FlashBootstrapArgs {
   boardDir?: string | undefined;
   root?: string | undefined;
   receiver?: 'sh' | 'python3' | undefined;
+  /** The device id the board's agent uses (default: the board's hostname). */
+  device?: string | undefined;
+  /** The broker the board's health check uses (default: the agent's). */
+  broker?: string | undefined;
   json: boolean;
 }
 
@@ -78,42 +83,43 @@ function progressPrinter(args: FlashBootstrapArgs, io: Io): (path: string, held:
   };
 }
 
-/** Runs the bootstrap over the serial port; returns the open port and the shell for the framed step. */
-export async function flashBootstrap(args: FlashBootstrapArgs, io: Io) {
-  const { openSerialLine } = await import('./devices-serial.js');
+/** Runs the bootstrap over the open `line` and starts the agent's receiver on the board. */
+export async function flashBootstrap(args: FlashBootstrapArgs, io: Io, line: ConsoleLine): Promise<BootstrapResult> {
   const { loadTrustedKeys } = await import('@akb/flash');
-  const { runBootstrap } = await import('@akb/flash/bootstrap');
+  const { runBootstrap, startFramedReceiver } = await import('@akb/flash/bootstrap');
   const trustedKeys = await loadTrustedKeys(args.trust);
-  const opened = await openSerialLine(args.port, args.baud);
-  try {
-    const result = await runBootstrap(opened.line, {
-      bundle: args.bundle,
-      trustedKeys,
-      baud: args.baud,
-      user: args.user ?? (() => askTerminal('login: ', false)),
-      password: args.password ?? (() => askTerminal('Password: ', true)),
-      ...(args.boardDir === undefined ? {} : { boardDir: args.boardDir }),
-      ...(args.root === undefined ? {} : { agentRoot: args.root }),
-      ...(args.receiver === undefined ? {} : { receiver: args.receiver }),
-      onStep: (line) => (args.json ? io.out(JSON.stringify({ event: 'step', phase: 'bootstrap', message: line })) : io.err(`akb flash: ${line}`)),
-      onProgress: progressPrinter(args, io),
-    });
-    const sent = result.sent.reduce((n, s) => n + s.pushedBytes, 0);
-    const summary = {
-      event: 'bootstrapped',
-      receiver: result.receiver,
-      boardDir: result.boardDir,
-      files: result.sent.map((s) => ({ path: s.path, bytes: s.bytes, pushedBytes: s.pushedBytes, resends: s.resends })),
-      seconds: Number(result.sendSeconds.toFixed(1)),
-      shareOfLineRate: Number((sent / result.sendSeconds / (args.baud / 10)).toFixed(3)),
-      restSeconds: Math.round(result.restSeconds),
-    };
-    if (args.json) io.out(JSON.stringify(summary));
-    else io.out(`akb flash: the install agent is on the board in ${result.boardDir} (${result.receiver} receiver, ${summary.seconds} s, ${summary.shareOfLineRate} of the line rate)`);
-    result.shell.console.close();
-    return { result, port: opened };
-  } catch (e) {
-    await opened.close();
-    throw e;
-  }
+  const result = await runBootstrap(line, {
+    bundle: args.bundle,
+    trustedKeys,
+    baud: args.baud,
+    user: args.user ?? (() => askTerminal('login: ', false)),
+    password: args.password ?? (() => askTerminal('Password: ', true)),
+    ...(args.boardDir === undefined ? {} : { boardDir: args.boardDir }),
+    ...(args.root === undefined ? {} : { agentRoot: args.root }),
+    ...(args.receiver === undefined ? {} : { receiver: args.receiver }),
+    onStep: (l) => (args.json ? io.out(JSON.stringify({ event: 'step', phase: 'bootstrap', message: l })) : io.err(`akb flash: ${l}`)),
+    onProgress: progressPrinter(args, io),
+  });
+  const sent = result.sent.reduce((n, s) => n + s.pushedBytes, 0);
+  const summary = {
+    event: 'bootstrapped',
+    receiver: result.receiver,
+    boardDir: result.boardDir,
+    files: result.sent.map((s) => ({ path: s.path, bytes: s.bytes, pushedBytes: s.pushedBytes, resends: s.resends })),
+    seconds: Number(result.sendSeconds.toFixed(1)),
+    shareOfLineRate: Number((sent / result.sendSeconds / (args.baud / 10)).toFixed(3)),
+    restSeconds: Math.round(result.restSeconds),
+  };
+  if (args.json) io.out(JSON.stringify(summary));
+  else io.err(`akb flash: the install agent is on the board in ${result.boardDir} (${result.receiver} receiver, ${summary.seconds} s, ${summary.shareOfLineRate} of the line rate); starting its receiver`);
+  await startFramedReceiver(result.shell, {
+    boardDir: result.boardDir,
+    baud: args.baud,
+    keysSent: trustedKeys.length > 0,
+    ...(args.root === undefined ? {} : { root: args.root }),
+    ...(args.device === undefined ? {} : { deviceId: args.device }),
+    ...(args.broker === undefined ? {} : { broker: args.broker }),
+  });
+  result.shell.console.close();
+  return result;
 }

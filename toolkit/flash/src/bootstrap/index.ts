@@ -7,4 +7,5 @@ export { BoardShell, shellWord, type ShellAnswer } from './shell.js';
 export { detectTools, type BoardTools, type ReceiverKind } from './tools.js';
 export { pushBytes, type PushOptions, type PushStats } from './push.js';
 export { AGENT_FILES, BOOTSTRAP_SHARE, FRAMED_SHARE, formatDuration, lineSeconds, planBootstrap } from './plan.js';
+export { startFramedReceiver, type ReceiverStart } from './handover.js';
 export { AGENT_NODE_MIN, DEFAULT_BOARD_DIR, runBootstrap, type BootstrapOptions, type BootstrapResult } from './bootstrap.js';
