@@ -3,7 +3,8 @@
  * the foreground of the login shell as `akb-agent receive --port "$(tty)"` (the console's own tty: the
  * shell then reads nothing, so every byte on the line is the agent's), its log in `<boardDir>/receive.log`
  * (not on the line, where it would sit between frames), trusting the keys the bootstrap sent. The
- * terminal settings are saved before and restored after, since the agent sets the tty raw. The sender
+ * tty is made raw before the agent starts (frames sent while node starts would otherwise meet a
+ * terminal that turns a 0x03 byte into SIGINT for the agent) and restored after. The sender
  * (`sendBundle`, which repeats its HELLO while the agent starts) takes the line from there.
  */
 import { randomBytes } from 'node:crypto';
@@ -37,7 +38,7 @@ export async function startFramedReceiver(shell: BoardShell, o: ReceiverStart): 
   const id = randomBytes(4).toString('hex');
   shell.console.clear();
   await shell.console.write(
-    `old=$(stty -g); printf '%s%s\\n' '@@s${id}' '@@'; ${shellWord(`${d}/bin/akb-agent`)} receive ${args.join(' ')} > ${shellWord(`${d}/receive.log`)} 2>&1; st=$?; stty "$old"; printf '%s%s %s\\n' '@@x${id}' '@@' "$st"\n`,
+    `old=$(stty -g); stty raw -echo -ixon; printf '%s%s\\n' '@@s${id}' '@@'; ${shellWord(`${d}/bin/akb-agent`)} receive ${args.join(' ')} > ${shellWord(`${d}/receive.log`)} 2>&1; st=$?; stty "$old"; printf '%s%s %s\\n' '@@x${id}' '@@' "$st"\n`,
   );
   if (!(await shell.console.waitFor(new RegExp(`@@s${id}@@`, 'u'), shell.timeoutMs))) {
     throw new AkbError('CONSOLE_SILENT', `the board's shell did not start the agent's receiver (last heard: ${shell.console.tail()})`, {
