@@ -2,9 +2,10 @@
  * bench/flash/bootstrap: effective throughput of the serial bootstrap's push (toolkit/flash/src/bootstrap)
  * as a share of the line rate, at 115200 baud, for each receiver (python3; sh with base64 and sha256sum).
  * The board is a real login (a throwaway user behind /bin/login on a socat pty: test/flash/bootstrap-board.ts);
- * what the host writes is paced to the line rate (8N1: 10 bits a byte; a pty would otherwise move it at
- * memory speed), so the share is honest: bytes of the file checked on the board per second over
- * baud/10. The payload is 96 KiB of random bytes, which gzip cannot shrink, so compression does not
+ * between them the pacing relay of the framed protocol's bench (test/support/line-relay.ts: both
+ * directions at the line rate, 8N1: 10 bits a byte; a pty would otherwise move bytes at memory speed),
+ * so the share is honest and comparable: bytes of the file checked on the board per second over baud/10,
+ * the time from the receiver's start to the file checked and in place. The payload is 96 KiB of random bytes, which gzip cannot shrink, so compression does not
  * inflate the figure. The ceiling of the line format is 1024/1440 = 0.711 (base64 and the per-line
  * sequence number and SHA-256); the rest of the gap is waiting for acknowledgements.
  * Needs root (useradd, login); without it the result says so. Run alone: `npx tsx bench/flash/bootstrap.ts`.
@@ -17,6 +18,7 @@ import { ConsoleText, detectTools, loginShell } from '../../toolkit/flash/src/bo
 import { sendFile, writeReceiver } from '../../toolkit/flash/src/bootstrap/transfer.js';
 import { makeBoard, unavailable } from '../../test/flash/bootstrap-board.js';
 import { openPtyLine } from '../../test/flash/bootstrap-line.js';
+import { LineRelay } from '../../test/support/line-relay.js';
 
 const BAUD = 115_200;
 const PAYLOAD = 96 * 1024;
@@ -30,10 +32,11 @@ export async function runFlashBootstrapBench(): Promise<object> {
   try {
     for (const kind of ['python3', 'sh'] as const) {
       board.onlyPrograms(kind === 'sh' ? ['base64', 'sha256sum', 'gzip', 'node'] : ['python3', 'node']);
-      const pty = await board.console(dir);
-      const line = openPtyLine(pty.path, { baud: BAUD });
+      const relay = await LineRelay.start({ baud: BAUD, dir: await mkdtemp(join(dir, 'relay-')) });
+      const login = await board.consoleOn(relay.boardPath);
+      const line = openPtyLine(relay.hostPath);
       try {
-        const shell = await loginShell(new ConsoleText(line), { user: board.user, password: board.password });
+        const shell = await loginShell(new ConsoleText(line), { user: board.user, password: board.password, timeoutMs: 20_000 });
         const tools = await detectTools(shell, kind);
         const rx = await writeReceiver(shell, tools, board.home);
         const data = randomBytes(PAYLOAD);
@@ -53,7 +56,8 @@ export async function runFlashBootstrapBench(): Promise<object> {
         shell.console.close();
       } finally {
         line.close();
-        await pty.stop();
+        await login.stop();
+        await relay.stop();
       }
     }
   } finally {

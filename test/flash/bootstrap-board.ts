@@ -5,10 +5,11 @@
  * `~/.profile` can narrow PATH to a folder of symlinks, so the board lacks python3, or base64 and
  * sha256sum, as a busybox board would. Needs root (useradd, login); `unavailable()` says why not.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { findProgram } from '../support/programs.js';
 import { socatPty, type SocatPty } from '../support/pty.js';
 
@@ -27,6 +28,8 @@ export interface Board {
   onlyPrograms(programs: readonly string[] | undefined): void;
   /** A console: socat with login on one end; the path to open as the serial port. */
   console(dir: string): Promise<SocatPty>;
+  /** login on the tty at `path` (the board end of a line relay): socat joins that tty to login's own pty. */
+  consoleOn(path: string): Promise<{ stop(): Promise<void> }>;
   remove(): void;
 }
 
@@ -61,6 +64,19 @@ export function makeBoard(): Board {
       writeFileSync(join(home, '.profile'), `PATH=${dir}\nexport PATH\n`);
     },
     console: (dir) => socatPty(dir, 'tty', '/bin/login'),
+    async consoleOn(path) {
+      const child = spawn('socat', [`FILE:${path},raw,echo=0`, 'SYSTEM:/bin/login,pty,stderr,setsid,ctty'], { stdio: 'ignore' });
+      await sleep(300);
+      if (child.exitCode !== null) throw new Error(`socat could not open ${path}`);
+      return {
+        stop: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    },
     remove() {
       try {
         execFileSync('userdel', ['-r', '-f', user], sbin);
