@@ -20,7 +20,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 function badVectors(): SerialVector[] {
   const good = encodeSerialFrame({ type: 'NAK', offset: 1024 });
   const flipped = good.slice();
-  flipped[3] ^= 0x01;
+  flipped[3] = flipped[3]! ^ 0x01;
   return [
     { name: 'bad-crc', wire: hex(flipped), error: 'CRC_MISMATCH' },
     { name: 'unknown-type', wire: hex(withCrc([1, 99])), error: 'BAD_HEADER' },
