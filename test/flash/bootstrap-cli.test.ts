@@ -3,9 +3,11 @@
  * node-serialport opened on the socat pty of a real login (bootstrap-board.ts): the trusted key goes to
  * the board with the agent, `--json` gives step, progress and summary lines, the agent on the board
  * trusts the key it was given, and the agent's receiver is then running on the console's tty (the
- * hand-over to the framed protocol). Thrown at it: no --password with no terminal to ask on (one line). Skipped unless root; required under AKB_REQUIRE_ALL=1.
+ * hand-over to the framed protocol); then `akb flash --bootstrap` itself as a process, to a committed
+ * install. Thrown at it: no --password with no terminal to ask on (one line); through the CLI a wrong
+ * password (one line, exit 3) and --user without --bootstrap (one line, exit 2). Skipped unless root; required under AKB_REQUIRE_ALL=1.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { isAkbError } from '@akb/protocol';
 import { openSerialLine } from '../../toolkit/src/commands/devices-serial.js';
 import { flashBootstrap, type FlashBootstrapArgs } from '../../toolkit/src/commands/flash-bootstrap.js';
 import { REPO } from '../install/slot-bundle.js';
+import { startAedes } from '../support/index.js';
 import { makeBoard, unavailable, type Board } from './bootstrap-board.js';
 
 const why = unavailable();
@@ -31,6 +34,17 @@ async function failure(p: Promise<unknown>): Promise<{ code: string; line: strin
     return { code: e.code, line: e.toLine() };
   }
   throw new Error('expected a failure');
+}
+
+function akbAsync(a: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['toolkit/bin/akb.js', ...a], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 function args(extra: Partial<FlashBootstrapArgs> = {}): FlashBootstrapArgs {
@@ -91,4 +105,39 @@ describe.skipIf(why !== undefined)(`akb flash --bootstrap through node-serialpor
       await pty.stop();
     }
   }, 60_000);
+
+  it('akb flash --bootstrap as a process: logs in, sends the agent, then the bundle by the framed protocol: committed', async () => {
+    const pty = await board.console(dir);
+    const broker = await startAedes();
+    try {
+      const run = await akbAsync(['flash', bundle, '--port', pty.path, '--bootstrap', '--user', board.user, '--password', board.password, '--trust', join(dir, 'release.pub'),
+        '--board-dir', join(board.home, 'cli-agent'), '--root', join(board.home, 'cli-root'), '--device', 'bootstrap-cli', '--broker', broker.url]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/akb flash: the install agent is on the board in .*cli-agent/u);
+      expect(run.stdout).toMatch(/^akb: flashed .*slot A committed/mu);
+    } finally {
+      await broker.close();
+      await pty.stop();
+    }
+  }, 180_000);
+
+  it('akb flash --bootstrap with a wrong password: one line, exit 3', async () => {
+    const pty = await board.console(dir);
+    try {
+      // Thrown: the right user, a wrong password.
+      const run = await akbAsync(['flash', bundle, '--port', pty.path, '--bootstrap', '--user', board.user, '--password', 'wrong', '--trust', join(dir, 'release.pub')]);
+      expect(run.code).toBe(3);
+      expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^akb: the board refused the login/u)]);
+    } finally {
+      await pty.stop();
+    }
+  }, 60_000);
+
+  it('--user without --bootstrap: one line, exit 2', async () => {
+    // Thrown: a bootstrap option on a plain framed flash.
+    const run = await akbAsync(['flash', bundle, '--port', join(dir, 'none'), '--user', 'pi']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^akb: --user only goes? with --bootstrap/u);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * `akb flash --port <tty> [--baud 921600] bundle.akb`: sends a bundle to the install agent on a board's
  * serial port (`akb-agent receive` there) with the framed protocol of @akb/flash (COBS, CRC-32C,
- * go-back-N window, resume from what the board holds), and prints the install's outcome. Progress: a bar
+ * a window with selective repeat, resume from what the board holds), and prints the install's outcome. Progress: a bar
  * with throughput and ETA on stderr when it is a terminal; `--json`: one JSON object a line on stdout
  * (`{"event":"progress",...}`, then `{"event":"result",...}`). Exit codes as akb-agent: 0 committed,
  * 3 refused, 4 rolled back or failed. The port is node-serialport's, imported only when a port opens.
@@ -9,6 +9,7 @@
 import { AkbError } from '@akb/protocol';
 import type { SendProgress, SendReport, SerialLine } from '@akb/flash';
 import { defineCommand } from './define.js';
+import { BOOTSTRAP_OPTIONS, bootstrapArgs, checkBootstrapOptions } from './flash-bootstrap-options.js';
 import type { Io } from '../run-command.js';
 
 interface OpenedPort extends SerialLine {
@@ -82,13 +83,16 @@ export const flashCommand = defineCommand({
       .option('window', { type: 'number', default: 8, describe: 'DATA frames in flight (1 to 256)' })
       .option('frame-size', { type: 'number', default: 1024, describe: 'payload bytes per DATA frame (1 to 4096)' })
       .option('json', { type: 'boolean', default: false, describe: 'JSON progress and result lines on stdout' })
-      .epilog('The board runs `akb-agent receive --port <its tty>`. Run akb flash again after a broken line or a restart: it resumes from what the board holds.'),
+      .options(BOOTSTRAP_OPTIONS)
+      .check(checkBootstrapOptions)
+      .epilog('The board runs `akb-agent receive --port <its tty>`. Run akb flash again after a broken line or a restart: it resumes from what the board holds. With --bootstrap, a board with only a login shell on that port gets the agent through that shell first, then starts it there.'),
   run: async (args, io) => {
     const bundle = String(args.bundle);
     const { sendBundle } = await import('@akb/flash');
     const port = await openPort(String(args.port), args.baud);
     let report: SendReport;
     try {
+      if (args.bootstrap) await (await import('./flash-bootstrap.js')).flashBootstrap(bootstrapArgs(bundle, args), io, port);
       report = await sendBundle(port, bundle, {
         baud: args.baud,
         force: args.force,
