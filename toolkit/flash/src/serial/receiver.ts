@@ -2,7 +2,8 @@
  * The receiving side of serial flashing (PROTOCOL.md, "Serial flashing"), run by `akb-agent receive`: it
  * answers HELLO with the offset it holds, takes DATA in order into `<dir>/serial/partial.akb`, persists
  * the offset with the SHA-256 of the bytes below it every 64 KiB (fsync, then `partial.json` by
- * write-rename), so a restarted receiver resumes; on DONE it checks the whole file's SHA-256 and hands it
+ * write-rename), so a restarted receiver resumes; frames that arrive ahead of a gap are kept (at most a window
+ * of them) so that the sender resends only what was lost (selective repeat); on DONE it checks the whole file's SHA-256 and hands it
  * to the caller's install (the agent's verified install: signature, profile, version, slots, health
  * check), sends BUSY with each phase and then RESULT. Frames are handled one at a time, in order.
  */
@@ -38,7 +39,7 @@ export interface ReceiveOptions {
 export interface ReceiveCounts {
   frames: number;
   badFrames: number;
-  /** DATA frames not at the expected offset (duplicates, gaps) or past the declared size. */
+  /** DATA frames not taken: duplicates, past the declared size, ahead of a gap beyond the window. */
   dropped: number;
   naks: number;
 }
@@ -52,6 +53,10 @@ interface Session {
   expected: number;
   persisted: number;
   nakedAt: number;
+  /** Out-of-order frames since the last NAK: a NAK is repeated every `window` of them. */
+  sinceNak: number;
+  /** Frames ahead of a gap, by offset: at most `window` of them, each at most maxData bytes. */
+  ahead: Map<number, Uint8Array>;
 }
 
 interface Persisted {
@@ -163,7 +168,7 @@ export class SerialReceiver {
     const h = offset === 0 ? createHash('sha256') : hash;
     const file = await open(this.partial, offset === 0 ? 'w+' : 'r+');
     await file.truncate(offset);
-    const session: Session = { size, sha, force, file, hash: h, expected: offset, persisted: offset, nakedAt: -1 };
+    const session: Session = { size, sha, force, file, hash: h, expected: offset, persisted: offset, nakedAt: -1, sinceNak: 0, ahead: new Map() };
     if (offset === 0) await this.persist(session);
     this.log(offset > 0 ? `receive: resuming ${sha.slice(0, 12)} at ${offset} of ${size} bytes` : `receive: new bundle ${sha.slice(0, 12)}, ${size} bytes`);
     return session;
@@ -200,21 +205,45 @@ export class SerialReceiver {
       this.counts.dropped++; // past the declared size: never written
       return;
     }
-    if (f.offset !== s.expected) {
-      this.counts.dropped++;
-      if (f.offset < s.expected) await this.send({ type: 'ACK', seq: f.seq, offset: s.expected, window: this.opts.window ?? 16 });
-      else if (s.nakedAt !== s.expected) {
-        s.nakedAt = s.expected;
-        this.counts.naks++;
-        await this.send({ type: 'NAK', offset: s.expected });
-      }
+    const window = this.opts.window ?? 16;
+    if (f.offset < s.expected) {
+      this.counts.dropped++; // a duplicate: say again where we are
+      await this.send({ type: 'ACK', seq: f.seq, offset: s.expected, window });
       return;
     }
-    await s.file.write(f.data, 0, f.data.length, f.offset);
-    s.hash.update(f.data);
-    s.expected += f.data.length;
+    if (f.offset > s.expected) {
+      // Ahead of a gap: kept (selective repeat) when within the window, and the gap NAKed.
+      if (s.ahead.size < window && f.offset - s.expected < window * MAX_SERIAL_DATA) s.ahead.set(f.offset, f.data);
+      else this.counts.dropped++;
+      await this.nak(s, window);
+      return;
+    }
+    await this.take(s, f.data);
+    for (let next = s.ahead.get(s.expected); next; next = s.ahead.get(s.expected)) {
+      s.ahead.delete(s.expected);
+      await this.take(s, next);
+    }
+    for (const o of s.ahead.keys()) if (o < s.expected) s.ahead.delete(o);
     if (s.expected - s.persisted >= (this.opts.persistEvery ?? 64 * 1024)) await this.persist(s);
-    await this.send({ type: 'ACK', seq: f.seq, offset: s.expected, window: this.opts.window ?? 16 });
+    await this.send({ type: 'ACK', seq: f.seq, offset: s.expected, window });
+    if (s.ahead.size > 0) await this.nak(s, window); // another gap behind what was kept
+  }
+
+  /** Writes bytes at the expected offset and hashes them. */
+  private async take(s: Session, data: Uint8Array): Promise<void> {
+    if (s.expected + data.length > s.size) return;
+    await s.file.write(data, 0, data.length, s.expected);
+    s.hash.update(data);
+    s.expected += data.length;
+  }
+
+  /** NAK the gap at the expected offset: once, and again after every `window` frames that still miss it. */
+  private async nak(s: Session, window: number): Promise<void> {
+    if (s.nakedAt === s.expected && ++s.sinceNak < window) return;
+    s.nakedAt = s.expected;
+    s.sinceNak = 0;
+    this.counts.naks++;
+    await this.send({ type: 'NAK', offset: s.expected });
   }
 
   private async done(f: Extract<SerialFrame, { type: 'DONE' }>): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * The sending side of serial flashing (PROTOCOL.md, "Serial flashing"): HELLO until READY, then go-back-N
- * over DATA frames with a window, resent from a NAK's offset or, after a silent timeout, from the last
- * acknowledged one; a new HELLO after three timeouts in a row, so a restarted or reconnected receiver
+ * The sending side of serial flashing (PROTOCOL.md, "Serial flashing"): HELLO until READY, then DATA
+ * frames with a window; the frame a NAK names is resent alone (the receiver kept what followed it), and
+ * after a silent timeout everything from the last acknowledged offset; a new HELLO after three timeouts in a row, so a restarted or reconnected receiver
  * tells where to resume; DONE, then the receiver's RESULT. The receiver holds the resume point, so a
  * restarted sender needs no state of its own. `sendBundle` works over any SerialLine (akb flash's
  * node-serialport port, the bootstrap's already-open console).
@@ -97,8 +97,6 @@ class Sender {
   private next = 0;
   private highest = 0;
   private seq = 0;
-  private lastNak = -1;
-  private lastNakAt = 0;
   private started = 0;
 
   constructor(
@@ -116,7 +114,7 @@ class Sender {
     this.report = { status: 'error', code: '', message: '', size, resumedFrom: -1, frames: 0, retransmissions: 0, naks: 0, timeouts: 0, badFrames: 0, transferMs: 0 };
   }
 
-  /** Go-back timeout: 1.5 times the window's time on the line, plus 0.2 s. */
+  /** Timeout before resending from the last ACK: 1.5 times the window's time on the line, plus 0.2 s. */
   private get rtoMs(): number {
     return Math.ceil(((this.window * (this.maxData + 30) * 10) / this.baud) * 1500) + 200;
   }
@@ -187,13 +185,12 @@ class Sender {
         if (f.offset > this.base) silent = 0;
         this.base = Math.max(this.base, f.offset);
         this.next = Math.max(this.next, this.base);
-      } else if (f.type === 'NAK' && f.offset <= this.size) {
-        if (f.offset === this.lastNak && Date.now() - this.lastNakAt < this.rtoMs) continue;
-        this.lastNak = f.offset;
-        this.lastNakAt = Date.now();
+      } else if (f.type === 'NAK' && f.offset < this.size) {
+        // Selective repeat: the receiver keeps what came after the gap; resend only the frame at the gap.
         this.report.naks++;
-        this.base = Math.max(this.base, Math.min(f.offset, this.next));
-        this.next = Math.max(this.base, Math.min(this.next, f.offset));
+        this.base = Math.max(this.base, f.offset);
+        if (f.offset < this.next) await this.sendData(f.offset);
+        else this.next = Math.max(this.next, f.offset);
       } else if (f.type === 'READY' && f.offset <= this.size) {
         this.resume(f.offset); // a receiver that restarted answered an earlier HELLO
       } else if (f.type === 'RESULT') return f;
@@ -203,17 +200,19 @@ class Sender {
     return undefined;
   }
 
-  private async sendData(): Promise<void> {
-    const n = Math.min(this.maxData, this.size - this.next);
+  /** Sends the frame at `at` (default: the next new one). */
+  private async sendData(at?: number): Promise<void> {
+    const offset = at ?? this.next;
+    const n = Math.min(this.maxData, this.size - offset);
     const data = new Uint8Array(n);
-    const { bytesRead } = await this.file.read(data, 0, n, this.next);
+    const { bytesRead } = await this.file.read(data, 0, n, offset);
     if (bytesRead !== n) throw new AkbError('BUNDLE_CHANGED', 'the bundle file got shorter while it was being sent', { hint: 'do not rewrite the bundle during akb flash' });
-    if (this.next < this.highest) this.report.retransmissions++;
+    if (offset < this.highest) this.report.retransmissions++;
     this.report.frames++;
-    await this.send({ type: 'DATA', seq: this.seq, offset: this.next, data });
+    await this.send({ type: 'DATA', seq: this.seq, offset, data });
     this.seq = (this.seq + 1) >>> 0;
-    this.next += n;
-    this.highest = Math.max(this.highest, this.next);
+    if (at === undefined) this.next += n;
+    this.highest = Math.max(this.highest, offset + n);
   }
 
   /** DONE until RESULT; undefined when the receiver reports missing bytes (back to transfer). */
