@@ -5,7 +5,7 @@
  * so the share is honest: bundle bytes acknowledged per second of transfer (first DATA to last ACK) over
  * baud/10. The payload is random bytes (incompressible, as a gzip bundle is), sent by sendBundle to a
  * SerialReceiver writing its partial file in a temp folder; its install step is a pass (this measures the
- * line, not the health check). The ceiling with 1024-byte frames is 1024/(1024+19+5+1) = 0.976 (header,
+ * line, not the health check). The ceiling with 1024-byte frames is 1024/(1024+18+5+1) = 0.977 (header,
  * CRC, COBS, delimiter). Also a run at 921600 with byte errors at 1e-4 (retransmissions counted).
  * Run alone: `npx tsx bench/flash/serial.ts`.
  */
