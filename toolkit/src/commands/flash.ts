@@ -89,6 +89,10 @@ export const flashCommand = defineCommand({
   run: async (args, io) => {
     const bundle = String(args.bundle);
     const { sendBundle } = await import('@akb/flash');
+    const { access } = await import('node:fs/promises');
+    await access(bundle).catch(() => {
+      throw new AkbError('BUNDLE_NOT_FOUND', `cannot read the bundle ${bundle}`, { hint: 'check the path (akb package writes one)', exitCode: 2 });
+    });
     const port = await openPort(String(args.port), args.baud);
     let report: SendReport;
     try {

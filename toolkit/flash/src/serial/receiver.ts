@@ -67,6 +67,9 @@ interface Persisted {
   prefixSha256: string;
 }
 
+/** Frames waiting to be handled, at most (a DATA frame holds at most 4 KiB: 4 MiB in all). */
+const MAX_PENDING = 1024;
+
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export class SerialReceiver {
@@ -78,6 +81,7 @@ export class SerialReceiver {
   private session: Session | undefined;
   private last: { sha: string; size: number; result: Extract<SerialFrame, { type: 'RESULT' }> } | undefined;
   private stop: (() => void) | undefined;
+  private pending = 0;
   private resolveResult: ((r: ReceiveInstallOutcome) => void) | undefined;
   readonly counts: ReceiveCounts = { frames: 0, badFrames: 0, dropped: 0, naks: 0 };
   /** Resolves with the outcome of the first install this receiver runs. */
@@ -89,7 +93,16 @@ export class SerialReceiver {
     this.record = join(this.folder, 'partial.json');
     this.deframer = new SerialDeframer((f) => {
       this.counts.frames++;
-      this.chain = this.chain.then(() => this.handle(f)).catch((e: unknown) => this.log(`receive: ${(e as Error).message}`));
+      // While an install runs frames wait their turn; past MAX_PENDING (a flood) they are dropped.
+      if (this.pending >= MAX_PENDING) {
+        this.counts.dropped++;
+        return;
+      }
+      this.pending++;
+      this.chain = this.chain
+        .then(() => this.handle(f))
+        .catch((e: unknown) => this.log(`receive: ${(e as Error).message}`))
+        .finally(() => this.pending--);
     });
     this.firstResult = new Promise((resolve) => (this.resolveResult = resolve));
   }
