@@ -8,13 +8,16 @@
  * the time from the receiver's start to the file checked and in place. The payload is 96 KiB of random bytes, which gzip cannot shrink, so compression does not
  * inflate the figure. The ceiling of the line format is 1024/1440 = 0.711 (base64 and the per-line
  * sequence number and SHA-256); the rest of the gap is waiting for acknowledgements.
+ * Then the whole bootstrap of a real packaged bundle (generic-x64, --no-node) at 115200 through the relay:
+ * login to the agent started, the seconds and the share of the line rate of the compressed bytes pushed.
  * Needs root (useradd, login); without it the result says so. Run alone: `npx tsx bench/flash/bootstrap.ts`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConsoleText, detectTools, loginShell } from '../../toolkit/flash/src/bootstrap/index.js';
+import { spawnSync } from 'node:child_process';
+import { ConsoleText, detectTools, loginShell, runBootstrap } from '../../toolkit/flash/src/bootstrap/index.js';
 import { sendFile, writeReceiver } from '../../toolkit/flash/src/bootstrap/transfer.js';
 import { makeBoard, unavailable } from '../../test/flash/bootstrap-board.js';
 import { openPtyLine } from '../../test/flash/bootstrap-line.js';
@@ -22,6 +25,38 @@ import { LineRelay } from '../../test/support/line-relay.js';
 
 const BAUD = 115_200;
 const PAYLOAD = 96 * 1024;
+
+/** The whole bootstrap of a packaged bundle at BAUD through the relay. */
+async function wholeBootstrap(dir: string, board: ReturnType<typeof makeBoard>): Promise<object> {
+  const akb = (a: string[]) => spawnSync(process.execPath, ['toolkit/bin/akb.js', ...a], { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8' });
+  akb(['keys', 'generate', '--out', dir, '--name', 'bench']);
+  const bundle = join(dir, 'b.akb');
+  const packed = akb(['package', '--profile', 'generic-x64', '--set', 'akb-k256', '--key', join(dir, 'bench.key'), '-o', bundle, '--no-node', '--version', '1.0.0']);
+  if (packed.status !== 0) return { skipped: `akb package failed: ${packed.stderr.trim().split('\n').at(-1) ?? ''}` };
+  board.onlyPrograms(undefined);
+  const relay = await LineRelay.start({ baud: BAUD, dir: await mkdtemp(join(dir, 'relay-')) });
+  const login = await board.consoleOn(relay.boardPath);
+  const line = openPtyLine(relay.hostPath);
+  try {
+    const started = performance.now();
+    const r = await runBootstrap(line, { bundle, trustedKeys: [], baud: BAUD, user: board.user, password: board.password, boardDir: join(board.home, 'agent'), agentRoot: join(board.home, 'root'), timeoutMs: 20_000 });
+    const total = (performance.now() - started) / 1000;
+    const pushed = r.sent.reduce((n, s) => n + s.pushedBytes, 0);
+    r.shell.console.close();
+    return {
+      receiver: r.receiver,
+      files: r.sent.map((s) => ({ path: s.path, bytes: s.bytes, pushedBytes: s.pushedBytes })),
+      sendSeconds: Number(r.sendSeconds.toFixed(1)),
+      totalSeconds: Number(total.toFixed(1)),
+      pushedShareOfLineRate: Number((pushed / r.sendSeconds / (BAUD / 10)).toFixed(3)),
+      restEstimateSeconds: Math.round(r.restSeconds),
+    };
+  } finally {
+    line.close();
+    await login.stop();
+    await relay.stop();
+  }
+}
 
 export async function runFlashBootstrapBench(): Promise<object> {
   const why = unavailable();
@@ -60,6 +95,7 @@ export async function runFlashBootstrapBench(): Promise<object> {
         await relay.stop();
       }
     }
+    results.agent = await wholeBootstrap(dir, board);
   } finally {
     board.remove();
     await rm(dir, { recursive: true, force: true });
