@@ -57,6 +57,8 @@ interface Session {
   sinceNak: number;
   /** Frames ahead of a gap, by offset: at most `window` of them, each at most maxData bytes. */
   ahead: Map<number, Uint8Array>;
+  /** The window agreed in READY: frames kept ahead of a gap, and how many pass before a NAK is repeated. */
+  window: number;
 }
 
 interface Persisted {
@@ -149,11 +151,12 @@ export class SerialReceiver {
       this.session = await this.openSession(f.size, sha, f.force);
     }
     this.session.force = f.force;
+    this.session.window = Math.min(f.window, this.opts.window ?? 16);
     await this.send({
       type: 'READY',
       offset: this.session.expected,
       maxData: Math.min(f.maxData, this.opts.maxData ?? MAX_SERIAL_DATA),
-      window: Math.min(f.window, this.opts.window ?? 16),
+      window: this.session.window,
     });
   }
 
@@ -181,7 +184,7 @@ export class SerialReceiver {
     const h = offset === 0 ? createHash('sha256') : hash;
     const file = await open(this.partial, offset === 0 ? 'w+' : 'r+');
     await file.truncate(offset);
-    const session: Session = { size, sha, force, file, hash: h, expected: offset, persisted: offset, nakedAt: -1, sinceNak: 0, ahead: new Map() };
+    const session: Session = { size, sha, force, file, hash: h, expected: offset, persisted: offset, nakedAt: -1, sinceNak: 0, ahead: new Map(), window: this.opts.window ?? 16 };
     if (offset === 0) await this.persist(session);
     this.log(offset > 0 ? `receive: resuming ${sha.slice(0, 12)} at ${offset} of ${size} bytes` : `receive: new bundle ${sha.slice(0, 12)}, ${size} bytes`);
     return session;
@@ -218,7 +221,7 @@ export class SerialReceiver {
       this.counts.dropped++; // past the declared size: never written
       return;
     }
-    const window = this.opts.window ?? 16;
+    const window = s.window;
     if (f.offset < s.expected) {
       this.counts.dropped++; // a duplicate: say again where we are
       await this.send({ type: 'ACK', seq: f.seq, offset: s.expected, window });
@@ -252,7 +255,7 @@ export class SerialReceiver {
 
   /** NAK the gap at the expected offset: once, and again after every `window` frames that still miss it. */
   private async nak(s: Session, window: number): Promise<void> {
-    if (s.nakedAt === s.expected && ++s.sinceNak < window) return;
+    if (s.nakedAt === s.expected && ++s.sinceNak < Math.max(2, window - 1)) return;
     s.nakedAt = s.expected;
     s.sinceNak = 0;
     this.counts.naks++;
