@@ -36,12 +36,24 @@ export interface Board {
 /** What every narrowed PATH keeps (node is not among them: a board without Node.js is one of the cases). */
 const BASICS = ['sh', 'cat', 'mkdir', 'mv', 'rm', 'chmod', 'test', 'stty', 'dirname', 'printf'];
 
+/** Runs `f` again while it fails, up to 20 times 250 ms apart: useradd, chpasswd and userdel lock /etc/passwd, and test files run in parallel. */
+function retried<T>(f: () => T): T {
+  for (let i = 0; ; i++) {
+    try {
+      return f();
+    } catch (e) {
+      if (i >= 19) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+    }
+  }
+}
+
 export function makeBoard(): Board {
   const user = `akbbs${randomBytes(3).toString('hex')}`;
   const password = `pw-${randomBytes(6).toString('hex')}`;
   const sbin = { env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` }, stdio: 'pipe' } as const;
-  execFileSync('useradd', ['-m', '-s', '/bin/sh', user], sbin);
-  execFileSync('chpasswd', [], { ...sbin, input: `${user}:${password}\n` });
+  retried(() => execFileSync('useradd', ['-m', '-s', '/bin/sh', user], sbin));
+  retried(() => execFileSync('chpasswd', [], { ...sbin, input: `${user}:${password}\n` }));
   const home = `/home/${user}`;
   const ids = execFileSync('id', ['-u', user]).toString().trim();
   const gid = Number(execFileSync('id', ['-g', user]).toString().trim());
@@ -79,7 +91,7 @@ export function makeBoard(): Board {
     },
     remove() {
       try {
-        execFileSync('userdel', ['-r', '-f', user], sbin);
+        retried(() => execFileSync('userdel', ['-r', '-f', user], sbin));
       } catch {
         rmSync(home, { recursive: true, force: true });
       }
