@@ -9,6 +9,7 @@ import { runCodecBench } from './codec.js';
 import { runEdgeBench } from './edge.js';
 import { runLinkBench } from './link.js';
 import { runLinkChannelBench } from './link-channel.js';
+import { runFlashBench } from './flash/index.js';
 import { runPackageBench } from './package/index.js';
 import { runQuantizeBench } from './quantize.js';
 
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<object>> = {
   edge: runEdgeBench,
   quantize: runQuantizeBench,
   package: runPackageBench,
+  flash: runFlashBench,
 };
 
 const wanted = process.argv.slice(2);
