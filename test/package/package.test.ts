@@ -93,7 +93,7 @@ describe('akb package: what each profile gets', () => {
     expect(paths('generic-x64')).toContain('app/akb-agent.mjs');
     const r = spawnSync(join(slot, 'bin', 'akb-agent'), ['--help'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('akb-agent <install|boot|status>');
+    expect(r.stdout).toMatch(/^akb-agent <install\|boot\|status\|receive\|ota>/m);
   });
 
   it('gives identical bytes for the same inputs and SOURCE_DATE_EPOCH', async () => {

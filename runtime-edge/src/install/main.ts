@@ -31,7 +31,7 @@ async function parseArgs() {
   } as const;
   return yargs(hideBin(process.argv))
     .scriptName('akb-agent')
-    .usage('$0 <install|boot|status|ota> [options]\n\nThe akb install agent: two slots, verify before switch, health check, rollback.')
+    .usage('$0 <install|boot|status|receive|ota> [options]\n\nThe akb install agent: two slots, verify before switch, health check, rollback.')
     .command('install <bundle>', 'install a bundle into the inactive slot, health-check it, roll back on failure', (y) =>
       y
         .positional('bundle', { type: 'string', demandOption: true, describe: 'the .akb file' })
