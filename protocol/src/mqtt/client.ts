@@ -6,10 +6,11 @@
  * filter, each handler isolated from the others. Works over MQTT 3.1.1 (protocolVersion 4) and MQTT 5.
  */
 import type { Writable } from 'node:stream';
-import type { IClientOptions, IClientPublishOptions, IPublishPacket, ISubscriptionMap, MqttClient } from 'mqtt';
+import type { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { AkbError } from '../errors.js';
 import { topics } from '../topics.js';
 import { Fanout } from './fanout.js';
+import { subscribeThroughDrops } from './subscribe.js';
 import { errorText, withTimeout } from './util.js';
 import { innerFilter, topicMatches } from './topic-match.js';
 import {
@@ -23,15 +24,6 @@ import {
 } from './transport.js';
 
 export type DeathReason = 'will' | 'shutdown';
-
-/** How many times a subscription lost to a dropped connection is sent again after reconnecting. */
-export const SUBSCRIBE_RECONNECT_TRIES = 5;
-
-/** mqtt.js's rejection of a packet that was pending when the connection closed. */
-function isConnectionLoss(e: unknown): boolean {
-  const text = e instanceof Error ? e.message : String(e);
-  return /connection closed|client disconnecting|client disconnected/i.test(text);
-}
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const PUBLISH_OPTIONS: Readonly<Record<QoS, readonly [IClientPublishOptions, IClientPublishOptions]>> = {
@@ -257,27 +249,6 @@ export class AkbMqttClient implements MqttTransport {
     return (this.drain ??= new Promise<void>((resolve) => (this.resolveDrain = resolve)));
   }
 
-  /** Resolves once the client is connected again; rejects with AkbError('CLOSED') when it is closed first. */
-  private reconnected(): Promise<void> {
-    if (this.raw.connected) return RESOLVED;
-    return new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        this.raw.off('connect', onConnect);
-        this.raw.off('end', onEnd);
-      };
-      const onConnect = (): void => {
-        done();
-        resolve();
-      };
-      const onEnd = (): void => {
-        done();
-        reject(new AkbError('CLOSED', 'the MQTT client closed while waiting to reconnect'));
-      };
-      this.raw.on('connect', onConnect);
-      this.raw.on('end', onEnd);
-    });
-  }
-
   private readonly onDrain = (): void => {
     const resolve = this.resolveDrain;
     this.drain = undefined;
@@ -292,26 +263,7 @@ export class AkbMqttClient implements MqttTransport {
    * SUBSCRIBE_RECONNECT_TRIES times; closing the client ends the wait with AkbError('CLOSED').
    */
   async subscribe(filter: string, options: { qos?: QoS } = {}): Promise<void> {
-    let granted: { qos: number }[];
-    for (let tries = 1; ; tries++) {
-      try {
-        // After a loss mqtt.js counts the topic as subscribed and would answer a plain call at once with
-        // nothing granted: `resubscribe` makes it send a SUBSCRIBE whose SUBACK this waits for.
-        const qos = options.qos ?? 0;
-        granted = await (tries === 1 ? this.raw.subscribeAsync(filter, { qos }) : this.raw.subscribeAsync({ [filter]: { qos }, resubscribe: true } as ISubscriptionMap));
-        break;
-      } catch (e) {
-        if (this.closing) throw new AkbError('CLOSED', `the MQTT client closed before the subscription to ${filter} was granted`, { cause: e });
-        if (!isConnectionLoss(e)) throw new AkbError('SUBSCRIBE_FAILED', `cannot subscribe to ${filter}: ${errorText(e)}`, { cause: e });
-        if (tries >= SUBSCRIBE_RECONNECT_TRIES) {
-          throw new AkbError('SUBSCRIBE_FAILED', `cannot subscribe to ${filter}: the connection was lost ${tries} times while it was pending`, {
-            hint: 'check that the broker stays up and accepts this client (a second client with the same id takes its connection over)',
-            cause: e,
-          });
-        }
-        await this.reconnected();
-      }
-    }
+    const granted = await subscribeThroughDrops(this.raw, filter, options.qos ?? 0, () => this.closing);
     const refused = granted.find((g) => g.qos === 128);
     if (refused !== undefined) {
       throw new AkbError('SUBSCRIBE_REFUSED', `broker refused the subscription to ${filter}`, {

@@ -9,7 +9,6 @@ export { MemoryBus, MemoryClient, type MemoryPublish } from './memory-bus.js';
 export {
   AkbMqttClient,
   defaultDeath,
-  SUBSCRIBE_RECONNECT_TRIES,
   type ClientStats,
   type CloseOptions,
   type DeviceConnectOptions,
@@ -19,6 +18,7 @@ export {
   type MqttConnectOptions,
 } from './client.js';
 export { connectDevice, connectMqtt } from './connect.js';
+export { SUBSCRIBE_RECONNECT_TRIES } from './subscribe.js';
 export { errorText } from './util.js';
 export * from './rpc-server.js';
 export * from './rpc-client.js';

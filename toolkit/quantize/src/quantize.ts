@@ -32,6 +32,7 @@ import { tensorSqnr } from './report/tensors.js';
 import type { QuantizeReport } from './report/types.js';
 import { absurdRanges, suspiciousWeights, type ModelWarning } from './report/warnings.js';
 import { searchSensitivity, type SensitivityResult } from './sensitivity/search.js';
+import { verifyOnAll } from './sensitivity/verify.js';
 import { quantizeWeightsOnly } from './weight-only/index.js';
 
 export type { QuantizeMode } from './presets.js';
@@ -275,41 +276,6 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const images = typeof opts.jsccImages === 'string' ? { jsccImages: opts.jsccImages } : {};
   const card = await writeQuantizedCard(report, { input: opts.input, output: opts.output, opset: opsetVersion(result.model) ?? 0, ...images });
   return { ...report, card: 'path' in card ? { path: card.path } : card };
-}
-
-/**
- * The search scored candidates on a subset: check the choice on every image and SNR, and while it misses
- * the allowed loss there, keep the next most sensitive node in float too.
- */
-async function verifyOnAll(
-  evaluator: JsccEvaluator,
-  allowedLossDb: number,
-  chosen: QdqResult,
-  found: SensitivityResult,
-  build: (keep: readonly string[]) => QdqResult,
-  optimization: 'all' | 'disabled',
-): Promise<{ result: QdqResult; sensitivity: SensitivityResult }> {
-  const lossOf = async (r: QdqResult): Promise<number> => {
-    const session = await createSession(encodeModel(r.model), 'a candidate model', { optimization });
-    try {
-      return (await evaluator.evaluate(session)).maxLossDb;
-    } finally {
-      await session.release();
-    }
-  };
-  let result = chosen;
-  let kept = [...found.keptInFloat];
-  let loss = await lossOf(result);
-  let evaluations = found.evaluations + 1;
-  const next = found.nodes.map((n) => n.node).filter((n) => !kept.includes(n));
-  while (loss > allowedLossDb && next.length > 0) {
-    kept = [...kept, next.shift()!];
-    result = build(kept);
-    loss = await lossOf(result);
-    evaluations++;
-  }
-  // minScore becomes the user's target (the search aimed below it on its subset): what `met` is judged by
-  return { result, sensitivity: { ...found, minScore: -allowedLossDb, keptInFloat: kept, finalScore: -loss, met: loss <= allowedLossDb, evaluations, verifiedOnAll: true } };
 }
 
 /** The preset of the options, with `mode` applied; unknown names are a one-line error. */
