@@ -7,7 +7,7 @@
  * install. Thrown at it: no --password with no terminal to ask on (one line); through the CLI a wrong
  * password (one line, exit 3) and --user without --bootstrap (one line, exit 2). Skipped unless root; required under AKB_REQUIRE_ALL=1.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { flashBootstrap, type FlashBootstrapArgs } from '../../toolkit/src/comma
 import { REPO } from '../install/slot-bundle.js';
 import { startAedes } from '../support/index.js';
 import { makeBoard, unavailable, type Board } from './bootstrap-board.js';
+import { runNode } from '../support/run.js';
 
 const why = unavailable();
 if (why !== undefined && process.env.AKB_REQUIRE_ALL === '1') throw new Error(`bootstrap CLI tests: ${why}`);
@@ -37,14 +38,7 @@ async function failure(p: Promise<unknown>): Promise<{ code: string; line: strin
 }
 
 function akbAsync(a: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['toolkit/bin/akb.js', ...a], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['toolkit/bin/akb.js', ...a], { cwd: REPO });
 }
 
 function args(extra: Partial<FlashBootstrapArgs> = {}): FlashBootstrapArgs {

@@ -8,7 +8,6 @@
  * by a key the board does not trust (refused, nothing changed); a trust folder with no key (boot and
  * install refused, nothing changed).
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
 import { runSlotProbe } from '@akb/edge/install';
 import { Inbox, startAedes, uniqueId, type AedesHandle } from '../support/index.js';
 import { PROFILE_ID, REPO, makeBundle, makeKeys, type SlotVariant, type TestKeys } from './slot-bundle.js';
+import { runNode } from '../support/run.js';
 
 const DEVICE = 'cam-install-01';
 
@@ -28,14 +28,7 @@ interface Run {
 }
 
 function agent(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['runtime-edge/dist/install/main.js', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['runtime-edge/dist/install/main.js', ...args], { cwd: REPO });
 }
 
 let dir: string;

@@ -6,7 +6,6 @@
  * version (the other slot), the first one again (a downgrade: refused with one line, exit 3, nothing
  * changed), a key that is not trusted (refused), and a bundle path that does not exist (one line).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,18 +14,12 @@ import { decodeMessage, topics } from '@akb/protocol';
 import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
 import { Inbox, startAedes, uniqueId, type AedesHandle } from '../support/index.js';
 import { REPO, makeKeys, type TestKeys } from './slot-bundle.js';
+import { runNode } from '../support/run.js';
 
 const DEVICE = 'cam-install-cli';
 
 function akb(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['toolkit/bin/akb.js', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['toolkit/bin/akb.js', ...args], { cwd: REPO });
 }
 
 let dir: string;

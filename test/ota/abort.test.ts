@@ -5,7 +5,6 @@
  * process aborts the job. The first device resumes, finishes and installs, the other two are never offered anything, the job ends "aborted", status says so, and a
  * second abort is refused in one line (exit 3) because the job is no longer running.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,16 +14,10 @@ import { OtaJobRunner } from '@akb/flash';
 import { describeBrokers, type BrokerHandle } from '../support/index.js';
 import { REPO } from '../install/slot-bundle.js';
 import { makeKeys, startDevice, tinyBundle, type SimDevice } from './fleet.js';
+import { runNode } from '../support/run.js';
 
 function akb(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['toolkit/bin/akb.js', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['toolkit/bin/akb.js', ...args], { cwd: REPO });
 }
 
 describeBrokers('akb deploy abort', (kind) => {

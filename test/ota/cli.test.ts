@@ -8,13 +8,13 @@
  * `akb deploy status` of the job from another process; `akb deploy status` of a job that does not exist
  * and `akb deploy --canary 150%` (one line each, no stack trace).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBrokers, type BrokerHandle } from '../support/index.js';
 import { REPO, makeKeys, type TestKeys } from '../install/slot-bundle.js';
+import { runNode } from '../support/run.js';
 
 interface Run {
   code: number | null;
@@ -23,14 +23,7 @@ interface Run {
 }
 
 function run(script: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode([script, ...args], { cwd: REPO });
 }
 const akb = (...args: string[]) => run('toolkit/bin/akb.js', args);
 const agent = (...args: string[]) => run('runtime-edge/dist/install/main.js', args);

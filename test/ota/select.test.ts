@@ -5,7 +5,6 @@
  * status is a death are left out. Thrown at it: a profile no device runs, a device id with a space; each
  * one line on stderr and a non-zero exit, nothing offered.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,16 +14,10 @@ import { connectMqtt } from '@akb/protocol/mqtt';
 import { describeBrokers, type BrokerHandle } from '../support/index.js';
 import { REPO } from '../install/slot-bundle.js';
 import { PROFILE, makeKeys, startDevice, tinyBundle, type SimDevice } from './fleet.js';
+import { runNode } from '../support/run.js';
 
 function akb(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['toolkit/bin/akb.js', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['toolkit/bin/akb.js', ...args], { cwd: REPO });
 }
 
 const birth = (device: string, profile: string) => ({

@@ -7,26 +7,19 @@
  * only the native addons of the profile's architecture. The x64 bundle is installed with its real health
  * check (the slot's own akb-edge --probe against an embedded broker).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadProfiles } from '@akb/devices';
+import { runNode } from '../support/run.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'akb-every-profile-'));
 
 function akb(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['toolkit/bin/akb.js', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SOURCE_DATE_EPOCH: '1767225600' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['toolkit/bin/akb.js', ...args], { cwd: REPO, env: { ...process.env, SOURCE_DATE_EPOCH: '1767225600' } });
 }
 
 const profiles = await loadProfiles();

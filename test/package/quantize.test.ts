@@ -6,13 +6,13 @@
  * broker (unpacked with tar, so not an installed slot: the probe image is named): it must load the quantized encoder (whose size and SHA-256 the edge checks against the card)
  * and encode the probe image. Thrown at it: --quantize without --calib, and a --calib that is a file.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelCard } from '@akb/protocol';
 import { startAedes, type AedesHandle } from '../support/index.js';
+import { runNode } from '../support/run.js';
 import { oneLine, root, runAkb, unpack, workDir } from './helpers.js';
 
 const CALIB = join(root, 'models/samples/cifar10-test');
@@ -48,16 +48,8 @@ describe('akb package --quantize', () => {
       AKB_MODELS: join(slot, 'models/zoo'),
       AKB_SET: join(slot, 'models/sets/deepjscc-r12-snr10.json'),
     };
-    // Not spawnSync: the broker runs in this process and must answer while the probe connects.
-    const probe = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(slot, 'app/akb-edge.mjs'), '--probe', join(slot, 'probe/probe.png'), '--device', 'quantized-probe', '--broker', broker.url, '--backends', 'onnxruntime-web-wasm'], { env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      child.once('close', (status) => resolve({ status, stdout, stderr }));
-    });
-    expect(probe.status, probe.stderr).toBe(0);
+    const probe = await runNode([join(slot, 'app/akb-edge.mjs'), '--probe', join(slot, 'probe/probe.png'), '--device', 'quantized-probe', '--broker', broker.url, '--backends', 'onnxruntime-web-wasm'], { env });
+    expect(probe.code, probe.stderr).toBe(0);
     const line = JSON.parse(probe.stdout.trim().split('\n').at(-1)!) as { ok: boolean; backend: string; symbols: number; set: string };
     expect(line).toMatchObject({ ok: true, backend: 'onnxruntime-web-wasm', symbols: 256, set: 'deepjscc-r12-snr10' });
   }, 240_000);
