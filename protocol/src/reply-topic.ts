@@ -9,6 +9,7 @@
  *   akb/v1/fleet/cmd/req     → akb/v1/dev/{self}/cmd/res     (each device answers on its own topic)
  *   akb/v1/cloud/req         → akb/v1/cloud/res/{from}       (the envelope's `from`, a valid client id)
  *   akb/v1/cloud/ops/req     → akb/v1/cloud/res/{from}       (the same; operators' requests, tools only)
+ *   akb/v1/link/ctl/req      → akb/v1/link/ctl/res/{from}    (channel control, tools only; protocol 1.2)
  *   any other topic          → the responder's configured default reply topic
  *
  * Where the table gives nothing (cloud/req or cloud/ops/req without a usable `from`, fleet/cmd/req at a responder that
@@ -36,7 +37,7 @@ export interface ReplyRuleRequest {
 export type NoReplyReason = 'no-from' | 'bad-from' | 'no-device-id' | 'no-default';
 
 /** Which row of the table gave the reply topic. */
-export type ReplyRule = 'cmd' | 'kb' | 'fleet' | 'cloud' | 'cloud-ops' | 'default';
+export type ReplyRule = 'cmd' | 'kb' | 'fleet' | 'cloud' | 'cloud-ops' | 'link-ctl' | 'default';
 
 export type ReplyDecision = { readonly topic: string; readonly rule: ReplyRule } | { readonly topic: null; readonly reason: NoReplyReason };
 
@@ -80,6 +81,11 @@ export function decideReply(requestTopic: string, request: ReplyRuleRequest, con
       if (!isClientId(request.from)) return { topic: null, reason: 'bad-from' };
       return { topic: `${TOPIC_ROOT}/cloud/res/${request.from}`, rule: cloud };
     }
+    if (requestTopic === `${TOPIC_ROOT}/link/ctl/req`) {
+      if (request.from === undefined || request.from === null) return { topic: null, reason: 'no-from' };
+      if (!isClientId(request.from)) return { topic: null, reason: 'bad-from' };
+      return { topic: `${TOPIC_ROOT}/link/ctl/res/${request.from}`, rule: 'link-ctl' };
+    }
   }
   return fallback(context, 'no-default');
 }
@@ -90,12 +96,14 @@ export function replyTopicFor(requestTopic: string, request: ReplyRuleRequest, c
 }
 
 /**
- * The client id of an `akb/v1/cloud/res/{client}` topic, else undefined. `RpcClient` uses it as the
- * default `from` of its requests, since the cloud answers `cloud/req` and `cloud/ops/req` on `cloud/res/{from}`.
+ * The client id of an `akb/v1/cloud/res/{client}` or `akb/v1/link/ctl/res/{client}` topic, else undefined.
+ * `RpcClient` uses it as the default `from` of its requests, since those requests are answered on `…/res/{from}`.
  */
 export function clientOfCloudReply(topic: string): string | undefined {
-  const prefix = `${TOPIC_ROOT}/cloud/res/`;
-  if (!topic.startsWith(prefix)) return undefined;
-  const client = topic.slice(prefix.length);
-  return isClientId(client) ? client : undefined;
+  for (const prefix of [`${TOPIC_ROOT}/cloud/res/`, `${TOPIC_ROOT}/link/ctl/res/`]) {
+    if (!topic.startsWith(prefix)) continue;
+    const client = topic.slice(prefix.length);
+    return isClientId(client) ? client : undefined;
+  }
+  return undefined;
 }

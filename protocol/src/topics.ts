@@ -21,6 +21,9 @@
  *   akb/v1/cloud/res/{client}           the cloud's answers to both, by the request's `from`
  *   akb/v1/ota/job/{job}                retained JSON: the state of an OTA rollout (protocol 1.1), by its sender
  *   akb/v1/ota/job/{job}/abort          a tool asks the sender of a job to stop it; devices may not write either
+ *   akb/v1/alarm/{device}               retained JSON: the device's active alarms, by the cloud (protocol 1.2)
+ *   akb/v1/link/ctl/req                 tools ask a channel emulator to change the channel (protocol 1.2)
+ *   akb/v1/link/ctl/res/{client}        the emulator's answers, by the request's `from`
  *
  * Where each request is answered is fixed by its topic: reply-topic.ts.
  */
@@ -66,6 +69,9 @@ export const topics = {
   /** Job ids follow the device id rule, so they are safe in a topic level. */
   otaJob: (jobId: string) => `${TOPIC_ROOT}/ota/job/${assertDeviceId(jobId)}`,
   otaJobAbort: (jobId: string) => `${TOPIC_ROOT}/ota/job/${assertDeviceId(jobId)}/abort`,
+  alarm: (id: string) => `${TOPIC_ROOT}/alarm/${assertDeviceId(id)}`,
+  linkCtlReq: () => `${TOPIC_ROOT}/link/ctl/req`,
+  linkCtlRes: (clientId: string) => `${TOPIC_ROOT}/link/ctl/res/${assertDeviceId(clientId)}`,
 } as const;
 
 /** Subscription filters, with `+` for the device level. */
@@ -76,6 +82,8 @@ export const filters = {
   allLinkRx: `${TOPIC_ROOT}/dev/+/link/rx`,
   allLinkMeta: `${TOPIC_ROOT}/dev/+/link/meta`,
   allCmdRes: `${TOPIC_ROOT}/dev/+/cmd/res`,
+  allAlarms: `${TOPIC_ROOT}/alarm/+`,
+  allOtaJobs: `${TOPIC_ROOT}/ota/job/+`,
   allOta: (kind: OtaKind) => `${TOPIC_ROOT}/dev/+/ota/${kind}`,
   /** A shared subscription: the broker hands each message to one member of `group`. */
   shared: (group: string, filter: string) => `$share/${assertDeviceId(group)}/${filter}`,

@@ -15,10 +15,14 @@ import { OtaBlock, OtaGet, OtaOffer, OtaResult } from './ota.js';
 import { OtaAbort, OtaJob, OtaProgress } from './ota-job.js';
 import { StatusMessage } from './status.js';
 import { TelemetryMessage } from './telemetry.js';
+import { AlarmMessage } from './alarm.js';
+import { ChannelSetArgs } from './link-control.js';
 
 export * from './common.js';
 export * from './status.js';
 export * from './telemetry.js';
+export * from './alarm.js';
+export * from './link-control.js';
 export * from './feedback.js';
 export * from './image-meta.js';
 export * from './kb.js';
@@ -51,6 +55,8 @@ export const messageSchemas = {
   'ota-progress': OtaProgress,
   'ota-job': OtaJob,
   'ota-abort': OtaAbort,
+  alarm: AlarmMessage,
+  'channel-set': ChannelSetArgs,
   'model-card': ModelCard,
   'bundle-manifest': BundleManifest,
   'device-profile': DeviceProfile,

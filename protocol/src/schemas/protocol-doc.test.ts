@@ -38,6 +38,9 @@ describe('PROTOCOL.md', () => {
       topics.cloudRes(CLIENT),
       topics.otaJob(JOB),
       topics.otaJobAbort(JOB),
+      topics.alarm(DEVICE),
+      topics.linkCtlReq(),
+      topics.linkCtlRes(CLIENT),
     ].sort();
     const fromCatalog = TOPIC_CATALOG.map((t) => t.topic.replace('{device}', DEVICE).replace('{client}', CLIENT).replace('{job}', JOB)).sort();
     expect(fromCatalog).toEqual(fromCode);
@@ -68,7 +71,7 @@ describe('PROTOCOL.md', () => {
   it('states the reply-topic table that replyTopicFor implements', () => {
     const section = doc.slice(doc.indexOf('### Reply topics'), doc.indexOf('### Operations'));
     const rows = [...section.matchAll(/^\| `(akb\/v1\/[^`]+)` \| `(akb\/v1\/[^`]+)`/gm)].map((m) => [m[1]!, m[2]!] as const);
-    expect(rows.length).toBe(5);
+    expect(rows.length).toBe(6);
     const fill = (t: string): string => t.replace('{device}', 'cam-01').replace('{self}', 'cam-07').replace('{from}', 'tool-1');
     for (const [request, reply] of rows) {
       expect(replyTopicFor(fill(request), { from: 'tool-1' }, { deviceId: 'cam-07' }), request).toBe(fill(reply));
@@ -76,7 +79,7 @@ describe('PROTOCOL.md', () => {
   });
 
   it('lists the operations the protocol names', () => {
-    for (const op of [KB_ENTRIES_OP, INTENT_SET_OP, 'ping', 'fleet.list']) expect(doc).toContain(`| \`${op}\` |`);
+    for (const op of [KB_ENTRIES_OP, INTENT_SET_OP, 'ping', 'fleet.list', 'channel.set', 'channel.get']) expect(doc).toContain(`| \`${op}\` |`);
   });
 
   it('says on which cloud topic each cloud operation is served: cloud/req only ping and kb.entries', () => {

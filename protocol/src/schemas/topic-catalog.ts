@@ -46,4 +46,7 @@ export const TOPIC_CATALOG: readonly TopicSpec[] = [
   { topic: 'akb/v1/cloud/res/{client}', direction: 'cloud → requester', payload: 'response', qos: 1, retained: false, publishers: 'cloud' },
   { topic: 'akb/v1/ota/job/{job}', direction: 'sender → tools', payload: 'ota-job', qos: 1, retained: true, publishers: 'the sender running the job (tools)' },
   { topic: 'akb/v1/ota/job/{job}/abort', direction: 'tools → sender', payload: 'ota-abort', qos: 1, retained: false, publishers: 'tools' },
+  { topic: 'akb/v1/alarm/{device}', direction: 'cloud → dashboards, tools', payload: 'alarm', qos: 1, retained: true, publishers: 'cloud' },
+  { topic: 'akb/v1/link/ctl/req', direction: 'tools → channel emulator', payload: 'request', carries: 'channel-set', qos: 1, retained: false, publishers: 'tools (never devices)' },
+  { topic: 'akb/v1/link/ctl/res/{client}', direction: 'channel emulator → requester', payload: 'response', qos: 1, retained: false, publishers: 'channel emulator' },
 ];

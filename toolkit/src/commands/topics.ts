@@ -33,23 +33,26 @@ export async function mosquittoAcl(options: AclOptions): Promise<string[]> {
     'pattern write akb/v1/cloud/req',
     'pattern read akb/v1/cloud/res/%u',
     '',
-    '# The cloud (akb-cloud --username): status, metas, frames, KB requests, requests on cloud/req and',
-    '# cloud/ops/req and command answers in; feedback, KB answers, forwarded commands, answers on cloud/res',
-    '# and the KB announce out.',
+    '# The cloud (akb-cloud --username): status, telemetry, metas, frames, KB requests, requests on cloud/req',
+    '# and cloud/ops/req, command answers and OTA job states in; feedback, KB answers, forwarded commands,',
+    '# answers on cloud/res, the KB announce and alarms out.',
     `user ${user(options.cloudUser)}`,
-    ...['status', 'link/meta', 'link/rx', 'kb/req', 'cmd/res'].map((t) => `topic read akb/v1/dev/+/${t}`),
+    ...['status', 'telemetry', 'link/meta', 'link/rx', 'kb/req', 'cmd/res'].map((t) => `topic read akb/v1/dev/+/${t}`),
     ...['feedback', 'kb/res', 'cmd/req'].map((t) => `topic write akb/v1/dev/+/${t}`),
     'topic read akb/v1/cloud/req',
     'topic read akb/v1/cloud/ops/req',
     'topic write akb/v1/cloud/res/+',
     'topic write akb/v1/fleet/kb/announce',
+    'topic write akb/v1/alarm/+',
+    'topic read akb/v1/ota/job/+',
   ];
   for (const tool of options.tools ?? []) {
     lines.push(
       '',
       '# A tool: operator requests to the cloud (answered on cloud/res/<user>; cloud/req by the patterns),',
       '# commands to devices, their status and telemetry, and OTA jobs (akb deploy): offers and blocks out,',
-      '# block requests, progress and results in, the retained job state and aborts both ways.',
+      '# block requests, progress and results in, the retained job state and aborts both ways; alarms in;',
+      '# channel changes to an emulator (akb hil) and its answers.',
       `user ${user(tool)}`,
       'topic write akb/v1/cloud/ops/req',
       `topic read akb/v1/cloud/res/${user(tool)}`,
@@ -58,10 +61,21 @@ export async function mosquittoAcl(options: AclOptions): Promise<string[]> {
       ...['offer', 'block'].map((k) => `topic write akb/v1/dev/+/ota/${k}`),
       ...['get', 'progress', 'result'].map((k) => `topic read akb/v1/dev/+/ota/${k}`),
       'topic readwrite akb/v1/ota/job/#',
+      'topic read akb/v1/alarm/+',
+      'topic write akb/v1/link/ctl/req',
+      `topic read akb/v1/link/ctl/res/${user(tool)}`,
     );
   }
   for (const gateway of options.gateways ?? []) {
-    lines.push('', '# A channel emulator or radio gateway: frames from link/tx to link/rx.', `user ${user(gateway)}`, 'topic read akb/v1/dev/+/link/tx', 'topic write akb/v1/dev/+/link/rx');
+    lines.push(
+      '',
+      '# A channel emulator or radio gateway: frames from link/tx to link/rx; channel changes in, answers out.',
+      `user ${user(gateway)}`,
+      'topic read akb/v1/dev/+/link/tx',
+      'topic write akb/v1/dev/+/link/rx',
+      'topic read akb/v1/link/ctl/req',
+      'topic write akb/v1/link/ctl/res/+',
+    );
   }
   return lines;
 }
