@@ -68,6 +68,8 @@ export class Channel {
   private readonly latency: LatencyModel | undefined;
   private readonly noiseRandom: RandomSource;
   private originMs: number | undefined;
+  /** An SNR fixed by `pinSnr` (channel.set), replacing the trace; fading and loss stay. */
+  private pinnedDb: number | undefined;
 
   constructor(spec: ChannelSpec, random: RandomSource) {
     this.spec = { ...spec };
@@ -91,6 +93,25 @@ export class Channel {
     return parts.join(', ');
   }
 
+  /** From now on the SNR is `snrDb` whatever the trace says (undefined: follow the trace again). */
+  pinSnr(snrDb: number | undefined): void {
+    this.pinnedDb = snrDb;
+  }
+
+  /** The SNR fixed by `pinSnr`, if any. */
+  get pinnedSnrDb(): number | undefined {
+    return this.pinnedDb;
+  }
+
+  /**
+   * The SNR a block sent at `timeMs` would have, dB: the pinned one, else the trace's (undefined before
+   * the first block, when the trace has not started).
+   */
+  snrDbAt(timeMs: number): number | undefined {
+    if (this.pinnedDb !== undefined) return this.pinnedDb;
+    return this.originMs === undefined ? undefined : this.spec.snr.snrDbAt(timeMs - this.originMs);
+  }
+
   /** Sends one block of interleaved I,Q values through the channel; the input is not changed. */
   transmit(values: Float32Array, at: BlockTime): ChannelOutput {
     if (values.length % 2 !== 0) {
@@ -98,7 +119,7 @@ export class Channel {
     }
     this.originMs ??= at.timeMs;
     const elapsedMs = at.timeMs - this.originMs;
-    const snrDb = this.spec.snr.snrDbAt(elapsedMs);
+    const snrDb = this.pinnedDb ?? this.spec.snr.snrDbAt(elapsedMs);
     if (this.loss?.lose() === true) return { lost: true, snrDb, delayMs: 0 };
     const symbols = values.length / 2;
     const g = this.fading.gains(at.frameKey, symbols, elapsedMs / 1000);

@@ -73,6 +73,8 @@ export class ChannelEmulator {
   private readonly byCode: Record<string, number> = {};
   private stopRouting: (() => void) | undefined;
   private stopped = false;
+  /** The SNR `setSnr` without a device fixed: every channel made from now on starts pinned to it. */
+  private defaultPinDb: number | undefined;
 
   private constructor(private readonly options: ChannelEmulatorOptions) {
     this.filter = options.device === undefined ? filters.allLinkTx : topics.linkTx(options.device);
@@ -119,10 +121,48 @@ export class ChannelEmulator {
     this.options.recorder?.close();
   }
 
+  /** The device this emulator serves only, if one. */
+  get device(): string | undefined {
+    return this.options.device;
+  }
+
+  /**
+   * Pins the SNR (channel control, `channel.set`): of one device's channel (made now if it has sent
+   * nothing yet), or without `device` of every channel and of those made later. Fading and loss stay.
+   * Returns the devices whose channel changed.
+   */
+  setSnr(snrDb: number, device?: string): string[] {
+    if (device !== undefined) {
+      this.channelOf(device).pinSnr(snrDb);
+      return [device];
+    }
+    this.defaultPinDb = snrDb;
+    for (const channel of this.channels.values()) channel.pinSnr(snrDb);
+    return [...this.channels.keys()];
+  }
+
+  /**
+   * The SNR each channel applies now (`channel.get`): undefined before a trace-following channel's first
+   * fragment. `limit` bounds the devices listed.
+   */
+  snrState(device?: string, limit = 1000): { defaultSnrDb: number | undefined; devices: { device: string; snrDb: number | undefined; pinned: boolean }[] } {
+    const now = (this.options.now ?? (() => performance.now()))();
+    const entries = device === undefined ? [...this.channels.entries()].slice(0, limit) : [[device, this.channels.get(device)] as const];
+    return {
+      defaultSnrDb: this.defaultPinDb,
+      devices: entries.map(([d, c]) => ({
+        device: d,
+        snrDb: c === undefined ? this.defaultPinDb : c.snrDbAt(now),
+        pinned: c === undefined ? this.defaultPinDb !== undefined : c.pinnedSnrDb !== undefined,
+      })),
+    };
+  }
+
   private channelOf(device: string): Channel {
     let channel = this.channels.get(device);
     if (channel === undefined) {
       channel = this.options.channelFor(device);
+      if (this.defaultPinDb !== undefined) channel.pinSnr(this.defaultPinDb);
       this.channels.set(device, channel);
       if (this.channels.size > (this.options.maxDevices ?? 10_000)) this.channels.delete(this.channels.keys().next().value as string);
     }

@@ -30,7 +30,7 @@ interface EmulateArgs {
 
 const emulate = defineCommand({
   command: 'emulate',
-  describe: 'Run the channel emulator: relay link/tx frames to link/rx through loss, fading, noise and delay until interrupted',
+  describe: 'Run the channel emulator: relay link/tx frames to link/rx through loss, fading, noise and delay until interrupted; channel.set/get on akb/v1/link/ctl/req change its SNR while it runs',
   builder: (y) =>
     y
       .option('broker', { type: 'string', default: process.env.AKB_BROKER ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker URL (env AKB_BROKER)' })
@@ -71,6 +71,7 @@ async function runEmulate(args: EmulateArgs, io: Io): Promise<void> {
     password: args.passwordEnv ? process.env[args.passwordEnv] : undefined,
   });
   let emulator: import('@akb/link').ChannelEmulator | undefined;
+  let control: import('@akb/link').ChannelControl | undefined;
   let recorder: import('@akb/link').SigmfRecorder | undefined;
   try {
     recorder = args.record
@@ -85,6 +86,12 @@ async function runEmulate(args: EmulateArgs, io: Io): Promise<void> {
       recorder,
     });
     emulator.errors.on((e) => io.err(`akb link emulate: ${e.message}`));
+    // channel.set / channel.get on akb/v1/link/ctl/req: a sweep (akb hil run) changes the SNR without a restart.
+    control = await link.ChannelControl.start({
+      client,
+      emulator,
+      onSet: (c) => io.err(`akb link emulate: SNR of ${c.all ? 'every device' : c.devices.join(', ')} set to ${c.snrDb} dB by ${c.from ?? '?'}`),
+    });
     io.out(`akb link emulate: ${args.device ?? 'every device'} on ${args.broker}: ${description}${recorder ? `; recording to ${recorder.paths.base}.sigmf-*` : ''} (Ctrl-C stops)`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -93,6 +100,7 @@ async function runEmulate(args: EmulateArgs, io: Io): Promise<void> {
     await emulator.stop();
     io.out(`akb link emulate: ${emulator.summary()}`);
   } finally {
+    await control?.stop().catch(() => undefined);
     if (emulator) await emulator.stop();
     else recorder?.close();
     await client.close();
