@@ -25,6 +25,19 @@ const Id = z.string().min(1).max(128);
 export const Precision = z.enum(['float', 'fp16', 'int8']);
 export type Precision = z.infer<typeof Precision>;
 
+/**
+ * What a variant stands for in the paper's comparison (hil/plans/paper.yaml), declared in the plan and
+ * copied here so that findings (findings.ts) find the variants by role, not by name:
+ * - `akb`: AKB-JSCC with its source KB;
+ * - `akb-no-kb`: the same AKB set with its source KB withheld (kb: off);
+ * - `deepjscc-fixed-snr`: a Deep JSCC trained at one SNR, used at every SNR (the paper's baseline);
+ * - `deepjscc-adaptive`: the SNR-adaptive Deep JSCC;
+ * - `deepjscc-matched`: a Deep JSCC trained at one SNR, compared only near that SNR (`trainedSnrDb`);
+ * - `digital`: a digital scheme run as a variant (the JPEG-at-capacity rows are in `digital`).
+ */
+export const VariantRole = z.enum(['akb', 'akb-no-kb', 'deepjscc-fixed-snr', 'deepjscc-adaptive', 'deepjscc-matched', 'digital']);
+export type VariantRole = z.infer<typeof VariantRole>;
+
 export const HilVariant = z.strictObject({
   id: Id.describe('Unique in the run; used in points, summary and file names (letters, digits, ".", "_", "-").'),
   label: z.string().max(256).describe('For people, e.g. "AKB-JSCC (K=256), int8".'),
@@ -33,6 +46,8 @@ export const HilVariant = z.strictObject({
   kb: z.enum(['on', 'off', 'none']).describe('Source KB used (on), withheld from an AKB set (off), or the set has none.'),
   policy: z.string().max(64).describe('Edge policy: dqn, channel-kb or fixed:<action id>.'),
   target: z.string().max(128).describe('Where it ran: "local" or the device id.'),
+  role: VariantRole.optional().describe('Its role in a comparison (the plan\'s `role`), for findings.'),
+  trainedSnrDb: Db.optional().describe('The single SNR a Deep JSCC set was trained at (roles deepjscc-fixed-snr, deepjscc-matched).'),
 });
 export type HilVariant = z.infer<typeof HilVariant>;
 
