@@ -49,6 +49,7 @@ async function parseArgs() {
     .option('policy', { type: 'string', describe: 'dqn | channel-kb | fixed:<action id> (default: dqn for an AKB set, fixed:0 for Deep JSCC)' })
     .option('epsilon', { type: 'number', describe: 'exploration rate of the policy (default 0.05)' })
     .option('telemetry-ms', { type: 'number', default: 1000, describe: 'telemetry period, ms; 0 for none' })
+    .option('kb', { type: 'boolean', default: true, describe: "use the AKB set's source KB; --no-kb withholds it (no index sent, the KB's global mean as prior, every channel use latent)" })
     .option('max-batch', { type: 'number', describe: "most tiles per model run (default from the profile's memory: 16 below 2 GiB, else 32)" })
     .option('backends', { type: 'string', default: process.env.AKB_BACKENDS, describe: "inference backends to try, comma-separated, instead of the profile's order (env AKB_BACKENDS); under qemu-user native onnxruntime-node crashes (SIGSEGV) on load: force onnxruntime-web-wasm" })
     .option('threads', { type: 'number', describe: "onnxruntime's intra-op threads (default: AKB_ORT_THREADS, else onnxruntime's choice)" })
@@ -144,8 +145,8 @@ async function main(): Promise<number> {
         const runtime = await startEdgeRuntime(client, {
           deviceId: device, profile: profile.id, set, link: args.link, channelSnrDb: args.snrDb, seed: args.seed,
           mtu: args.mtu, dtype: args.dtype, policy: args.policy, epsilon: args.epsilon, telemetryMs: args.telemetryMs, source,
-          backends: edgeBackends(limits.threads), backendOrder: limits.backends, maxBatch: limits.maxBatch,
-          snapshot: { limits: { ...limits, threads: limits.threads ?? null } },
+          backends: edgeBackends(limits.threads), backendOrder: limits.backends, maxBatch: limits.maxBatch, sourceKb: args.kb ? 'on' : 'off',
+          snapshot: { limits: { ...limits, threads: limits.threads ?? null }, sourceKb: args.kb ? 'on' : 'off' },
           onReport: (r) => process.stdout.write(`akb-edge: sent ${r.name}: ${r.tiles} tiles, ${r.channelUses} channel uses, ${r.ms.total.toFixed(1)} ms\n`),
           onError: (e, name) => process.stderr.write(`akb-edge: skipped ${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`),
         });

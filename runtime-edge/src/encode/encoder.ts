@@ -7,6 +7,9 @@
  * the tile's expected SNR (the channel estimate plus the action's power); when that is negative or more
  * than half the action's uses, no index is sent (prior = the global mean, all uses carry latent). The
  * index rides in the frame header, so a frame carries `channelUses − indexUses` latent symbols.
+ * With the source KB withheld (`sourceKb: 'off'`) every tile is sent that way: no embedder runs, no index is
+ * sent, the encoder gets the KB's global mean as prior and all of the action's uses carry latent, as the
+ * Python reference evaluates the same network without its KB (models/eval/akb_eval.py, K = 1).
  * Deep JSCC sets: encoder(image[, snr_db]) and every symbol of the latent.
  *
  * Buffers are reused between calls: what `encode` returns is valid until the next call.
@@ -34,7 +37,15 @@ export interface TileEncoderOptions {
   backendOrder?: readonly BackendName[];
   /** Most tiles per session.run (default 32: larger batches raise the peak memory, 370 MB at 384 tiles, for no speed). */
   maxBatch?: number;
+  /**
+   * `off` withholds an AKB set's source KB: no entry is chosen or sent, the prior is the KB's global mean and
+   * every channel use carries latent (default `on`). Refused for a set without a KB.
+   */
+  sourceKb?: SourceKb;
 }
+
+/** Whether an AKB set uses its source KB (`on`) or runs with it withheld (`off`). */
+export type SourceKb = 'on' | 'off';
 
 export interface EncodeRequest {
   /** count x 3 x tile x tile planar RGB in [0, 1]. */
@@ -66,6 +77,8 @@ export interface EncodedTiles {
 export class TileEncoder {
   readonly tile: number;
   readonly latentValues: number;
+  /** Whether entries are chosen and sent (`on`) or the source KB is withheld (`off`). */
+  readonly sourceKb: SourceKb;
   private readonly tileValues: number;
   private readonly maxBatch: number;
   private readonly snrRange: { min: number; max: number };
@@ -90,6 +103,7 @@ export class TileEncoder {
     this.tileValues = 3 * this.tile * this.tile;
     this.latentValues = 2 * set.maxSymbols;
     this.maxBatch = Math.max(1, options.maxBatch ?? 32);
+    this.sourceKb = options.sourceKb ?? 'on';
     const range = set.encoder.card.inputs.find((i) => i.name === 'snr_db')?.range;
     this.snrRange = { min: range?.min ?? -Infinity, max: range?.max ?? Infinity };
   }
@@ -106,6 +120,11 @@ export class TileEncoder {
     const [, ch, h, w] = image?.shape ?? [];
     if (ch !== 3 || typeof h !== 'number' || h !== w) throw new AkbError('MODEL_SET_INVALID', `${card.name}: input "image" must be [N, 3, T, T]`);
     const akb = set.kind === 'akb';
+    const sourceKb = options.sourceKb ?? 'on';
+    if (sourceKb !== 'on' && sourceKb !== 'off') throw new AkbError('BAD_OPTION', `sourceKb must be "on" or "off", not ${JSON.stringify(sourceKb)}`);
+    if (sourceKb === 'off' && (!akb || !set.kb)) {
+      throw new AkbError('BAD_OPTION', `${set.name} has no source KB to withhold (sourceKb: off is for an akb set)`, { hint: 'leave sourceKb at on for a Deep JSCC set' });
+    }
     if (akb !== roles.some(([, r]) => r === 'prior') || (akb && !set.kb)) {
       throw new AkbError('MODEL_SET_INVALID', `${set.name}: an akb set's encoder takes a prior from its KB; a deepjscc set's takes none`);
     }
@@ -115,7 +134,9 @@ export class TileEncoder {
     const order = options.backendOrder ?? ['onnxruntime-node-cpu'];
     const session = await backends.createSession(set.encoder.bytes, order, card.name);
     let embedder: { session: InferenceSession; input: string; output: string } | undefined;
-    if (akb && set.embedder) {
+    if (akb && sourceKb === 'off') {
+      // no embedder session: nothing is looked up
+    } else if (akb && set.embedder) {
       const e = set.embedder.card;
       const dim = e.outputs[0]?.shape[1];
       if (dim !== set.kb!.dim) throw new AkbError('MODEL_SET_INVALID', `${e.name} outputs ${String(dim)} values; the KB's keys have ${set.kb!.dim}`);

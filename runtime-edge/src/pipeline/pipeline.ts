@@ -14,7 +14,7 @@
 import { AkbError, encodeMessage, numericDeviceId, topics, type FeedbackMessage, type ImageMetaMessage, type SymbolDtype } from '@akb/protocol';
 import { Fanout, type MqttTransport } from '@akb/protocol/mqtt';
 import { type BackendName, type BackendRegistry, decodeImage, type ModelSet, type RgbImage, tileCount, tileGrid } from '@akb/jscc';
-import { TileEncoder } from '../encode/encoder.js';
+import { type SourceKb, TileEncoder } from '../encode/encoder.js';
 import type { LinkDriver } from '@akb/link';
 import { ChannelPolicy, type ChannelPolicyOptions, type FeedbackOutcome } from '../policy/policy.js';
 import { ChunkRunner } from './chunk.js';
@@ -45,6 +45,8 @@ export interface EdgePipelineOptions {
   dtype?: SymbolDtype;
   /** Frame id of the first tile (default 0). */
   firstFrameId?: number;
+  /** `off` withholds an AKB set's source KB: no index sent, the global-mean prior, every use latent (default `on`; TileEncoder). */
+  sourceKb?: SourceKb;
 }
 
 export class EdgePipeline {
@@ -109,7 +111,7 @@ export class EdgePipeline {
   /** Creates the sessions; the pipeline then keeps the set without its ONNX bytes (`set`). */
   static async create(options: EdgePipelineOptions): Promise<EdgePipeline> {
     const shared = { backends: options.backends, backendOrder: options.backendOrder };
-    const encoder = await TileEncoder.create(options.set, { ...shared, maxBatch: options.maxBatch });
+    const encoder = await TileEncoder.create(options.set, { ...shared, maxBatch: options.maxBatch, sourceKb: options.sourceKb });
     try {
       const policy = await ChannelPolicy.create(options.set, { ...options.policy, ...shared });
       return new EdgePipeline({ ...options, set: encoder.set }, encoder, policy);

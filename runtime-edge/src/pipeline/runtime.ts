@@ -41,6 +41,8 @@ export interface EdgeRuntimeOptions {
   backendOrder?: readonly BackendName[];
   /** Most tiles per session.run (default 32; akb-edge passes the profile's, see profile.ts). */
   maxBatch?: number;
+  /** `off` withholds an AKB set's source KB (EdgePipelineOptions.sourceKb; default `on`). */
+  sourceKb?: 'on' | 'off';
   /** Merged into status.get (akb-edge: the profile, how it was chosen, its limits). */
   snapshot?: object;
   onReport?: (report: ImageReport) => void;
@@ -81,6 +83,7 @@ export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRunti
   try {
     pipeline = await EdgePipeline.create({
       deviceId, set: options.set, link, transport: client, dtype: options.dtype, backends: options.backends, backendOrder: options.backendOrder, maxBatch: options.maxBatch,
+      ...(options.sourceKb ? { sourceKb: options.sourceKb } : {}),
       policy: { ...(options.policy ? { mode: options.policy } : {}), ...(options.epsilon !== undefined ? { epsilon: options.epsilon } : {}), seed: options.seed ?? 1 },
     });
   } catch (e) {
