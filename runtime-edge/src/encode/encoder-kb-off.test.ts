@@ -58,9 +58,13 @@ describe('tile encoder, akb-k256 with its source KB withheld', () => {
 
   it('refuses sourceKb off for a set without a source KB, and a value other than on/off', async () => {
     const deep = await loadModelSet(zoo, 'deepjscc-r12-snr7');
-    await expect(TileEncoder.create(deep, { sourceKb: 'off' })).rejects.toMatchObject({ code: 'BAD_OPTION', message: expect.stringContaining('no source KB to withhold') });
+    const refused = TileEncoder.create(deep, { sourceKb: 'off' });
+    await expect(refused).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(refused).rejects.toThrow(/deepjscc-r12-snr7 has no source KB to withhold/);
     const akb = await loadModelSet(zoo, 'akb-k256');
     // What a plan or a config file could carry: a string that is neither.
-    await expect(TileEncoder.create(akb, { sourceKb: 'none' as 'off' })).rejects.toMatchObject({ code: 'BAD_OPTION', message: expect.stringContaining('"none"') });
+    const odd = TileEncoder.create(akb, { sourceKb: 'none' as 'off' });
+    await expect(odd).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(odd).rejects.toThrow(/sourceKb must be "on" or "off", not "none"/);
   });
 });
