@@ -1,0 +1,172 @@
+/**
+ * The plan of a hardware-in-the-loop sweep (`akb hil run plan.yaml`): what runs where, through which
+ * channels, at which SNRs, on which images, and what must hold. The schema is the single source of truth:
+ * the types come from it, hil/plan.schema.json is generated from it (a test fails when that file is
+ * stale), and plan-load.ts turns its errors into `plan.yaml:14: variants[1].precision: …`.
+ *
+ * Every object is strict: an unknown field is refused (a typo must not silently fall back to a default).
+ */
+import { z } from 'zod';
+import { CHANNEL_SNR_RANGE, DeviceId } from '@akb/protocol';
+import { Precision } from './results.js';
+
+/** The SNRs a plan may name, dB: what channel.set accepts. */
+export const PLAN_SNR_RANGE = CHANNEL_SNR_RANGE;
+/** Most points of an SNR grid. */
+export const MAX_GRID = 1024;
+/** Most images a plan may name (after `limit`). */
+export const MAX_IMAGES = 100_000;
+
+const Snr = z
+  .number()
+  .min(PLAN_SNR_RANGE.min, `an SNR must be at least ${PLAN_SNR_RANGE.min} dB`)
+  .max(PLAN_SNR_RANGE.max, `an SNR must be at most ${PLAN_SNR_RANGE.max} dB`);
+const PlanId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an id: 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+export const SnrRange = z
+  .strictObject({
+    from: Snr,
+    to: Snr,
+    step: z.number().positive('step must be above 0 dB'),
+  })
+  .describe('A grid from `from` to `to` (inclusive) in steps of `step` dB.');
+
+export const SnrGrid = z
+  .union([z.array(Snr).min(1, 'the SNR grid is empty').max(MAX_GRID), SnrRange])
+  .describe(`The SNRs of the sweep, dB (${PLAN_SNR_RANGE.min} to ${PLAN_SNR_RANGE.max}): a list, or {from, to, step}.`);
+
+export const SnrTracePlan = z
+  .strictObject({
+    points: z
+      .array(z.strictObject({ timeMs: z.number().min(0).max(86_400_000), snrDb: Snr }))
+      .min(1, 'a trace needs at least one point')
+      .max(10_000),
+    loop: z.boolean().default(false),
+  })
+  .describe('Piecewise-linear SNR over time (ms since the channel\'s sweep started); images are sent one after another until the trace ends.');
+
+export const LossPlan = z.strictObject({
+  p: z.number().min(0).max(1).describe('Good → bad transition probability per fragment.'),
+  r: z.number().min(0).max(1).describe('Bad → good transition probability per fragment.'),
+  lossBad: z.number().min(0).max(1),
+  lossGood: z.number().min(0).max(1),
+});
+
+export const ChannelPlan = z
+  .strictObject({
+    id: PlanId.optional().describe('Default: the kind.'),
+    label: z.string().max(256).optional(),
+    kind: z.enum(['awgn', 'rayleigh', 'rician', 'gauss-markov']),
+    kFactor: z.number().min(0).max(1000).optional().describe('Rician K (linear); required for rician.'),
+    dopplerHz: z.number().positive().max(100_000).optional().describe('Maximum Doppler, Hz; required for gauss-markov.'),
+    symbolRateHz: z.number().positive().max(1e10).default(1e6).describe('Symbols per second (gauss-markov step, SigMF rate).'),
+    loss: LossPlan.optional().describe('Gilbert-Elliott loss of whole fragments.'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.kind === 'rician' && c.kFactor === undefined) ctx.addIssue({ code: 'custom', path: ['kFactor'], message: 'rician needs kFactor' });
+    if (c.kind === 'gauss-markov' && c.dopplerHz === undefined) ctx.addIssue({ code: 'custom', path: ['dopplerHz'], message: 'gauss-markov needs dopplerHz' });
+  })
+  .describe('A channel model. Local targets: the link emulator in process applies all of it. Device targets: only the SNR is set (channel.set on the running `akb link emulate`); fading and loss are the emulator\'s own.');
+
+export const DeviceTarget = z.strictObject({
+  device: DeviceId,
+  pingTimeoutMs: z.number().int().min(100).max(120_000).default(5000).describe('How long the device has to answer a ping before the sweep.'),
+  imageTimeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('How long an image may take end to end.'),
+});
+
+export const Target = z
+  .union([z.literal('local'), DeviceTarget])
+  .describe('"local": an edge pipeline in this process. {device}: a device running akb-edge with the ingest source, addressed over MQTT.');
+
+export const ImagesPlan = z
+  .strictObject({
+    folder: z.string().min(1).max(4096).optional().describe('A folder of PNG/JPEG images (sorted by name), relative to the plan file.'),
+    files: z.array(z.string().min(1).max(4096)).min(1).max(MAX_IMAGES).optional().describe('Image files, relative to the plan file.'),
+    limit: z.number().int().min(1).max(MAX_IMAGES).optional().describe('Use at most this many images (the first ones).'),
+    maxSide: z.number().int().min(8).max(8192).optional().describe('Skip images wider or taller than this (e.g. 32 keeps CIFAR tiles only).'),
+  })
+  .refine((i) => (i.folder === undefined) !== (i.files === undefined), { message: 'give folder or files (one of them)' });
+
+export const VariantPlan = z.strictObject({
+  id: PlanId.optional().describe('Default: set, precision, kb and policy joined, e.g. akb-k256-int8.'),
+  label: z.string().max(256).optional(),
+  set: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a model set name (models/sets/<name>.json)'),
+  precision: z.enum(Precision.options, { error: 'expected float, fp16 or int8' }).default('float'),
+  kb: z.enum(['on', 'off'], { error: 'expected on or off' }).default('on').describe('Source KB used, or withheld from an AKB set (sets without one ignore it).'),
+  policy: z
+    .string()
+    .regex(/^(dqn|channel-kb|fixed:\d{1,3})$/, 'expected dqn, channel-kb or fixed:<action id>')
+    .optional()
+    .describe('Default: dqn for an AKB set, fixed:0 for a Deep JSCC set.'),
+});
+
+export const ThresholdPlan = z.strictObject({
+  variant: PlanId,
+  channel: PlanId.optional().describe('Default: every channel.'),
+  snrDb: Snr.optional().describe('Default: every SNR.'),
+  metric: z.enum(['psnr', 'ssim', 'completeRate', 'latencyTotalP95Ms', 'psnrLossDb']),
+  op: z.enum(['>=', '<=']),
+  value: z.number(),
+  baseline: PlanId.optional().describe('psnrLossDb: the variant compared against (default: the float variant of the same set, kb and policy).'),
+});
+
+export const ReportPlan = z.strictObject({
+  folder: z.string().min(1).max(4096).describe('Where results.json, points.csv, summary.csv, sigmf/ and report.html go (relative to the plan file).'),
+  sigmf: z.boolean().default(false).describe('Record the received samples of each (variant, channel) as SigMF.'),
+  images: z.number().int().min(0).max(64).default(4).describe('Reconstructions kept per variant for the report.'),
+});
+
+export const HilPlan = z
+  .strictObject({
+    $schema: z.string().max(4096).optional(),
+    name: z.string().min(1).max(256),
+    description: z.string().max(4096).optional(),
+    broker: z
+      .union([z.literal('embedded'), z.string().regex(/^(mqtts?|wss?|tcp):\/\/\S+$/, 'expected "embedded" or a broker URL such as mqtt://host:1883')])
+      .default('embedded'),
+    models: z.string().min(1).max(4096).optional().describe('Model zoo folder (default: models/zoo of this checkout), relative to the plan file.'),
+    targets: z.array(Target).min(1, 'name at least one target').max(64).default(['local']),
+    channels: z.array(ChannelPlan).min(1, 'name at least one channel').max(64),
+    snrDb: SnrGrid.optional(),
+    trace: SnrTracePlan.optional(),
+    images: ImagesPlan,
+    variants: z.array(VariantPlan).min(1, 'name at least one variant').max(256),
+    repetitions: z.number().int().min(1).max(1000).default(1),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+    thresholds: z.array(ThresholdPlan).max(10_000).default([]),
+    report: ReportPlan,
+    digital: z.boolean().default(false).describe('Compute the JPEG-at-capacity baseline at the same channel uses and SNRs.'),
+  })
+  .superRefine((p, ctx) => {
+    if ((p.snrDb === undefined) === (p.trace === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['snrDb'], message: 'give snrDb (a grid) or trace (one of them)' });
+    }
+  });
+export type HilPlanInput = z.input<typeof HilPlan>;
+export type HilPlan = z.output<typeof HilPlan>;
+export type ChannelPlan = z.output<typeof ChannelPlan>;
+export type VariantPlan = z.output<typeof VariantPlan>;
+export type ThresholdPlan = z.output<typeof ThresholdPlan>;
+export type DeviceTarget = z.output<typeof DeviceTarget>;
+
+/** The JSON Schema of a plan, for editors (hil/plan.schema.json). */
+export function planJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(HilPlan, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, $id: 'https://akb.dev/schemas/hil-plan.json', title: 'akb hil plan', description: 'A hardware-in-the-loop sweep for `akb hil run` (hil/README.md).' };
+}
+
+/** The grid a plan's snrDb gives, ascending and without repeats. */
+export function snrGrid(grid: z.output<typeof SnrGrid>): number[] {
+  if (Array.isArray(grid)) return [...new Set(grid)].sort((a, b) => a - b);
+  const out: number[] = [];
+  const lo = Math.min(grid.from, grid.to);
+  const hi = Math.max(grid.from, grid.to);
+  for (let i = 0; out.length <= MAX_GRID; i++) {
+    const v = Math.round((lo + i * grid.step) * 1e6) / 1e6;
+    if (v > hi + 1e-9) break;
+    out.push(v);
+  }
+  return out;
+}
