@@ -15,7 +15,8 @@ import { messageCommand } from './message.js';
 import { packageCommand } from './package.js';
 import { quantizeCommand } from './quantize.js';
 import { schemaCommand } from './schema.js';
+import { telemetryCommand } from './telemetry.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand, flashCommand, deployCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand, flashCommand, deployCommand, telemetryCommand];
