@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { CHANNEL_SNR_RANGE, DeviceId } from '@akb/protocol';
-import { Precision } from './results.js';
+import { Precision, VariantRole } from './results.js';
 
 /** The SNRs a plan may name, dB: what channel.set accepts. */
 export const PLAN_SNR_RANGE = CHANNEL_SNR_RANGE;
@@ -100,6 +100,8 @@ export const VariantPlan = z.strictObject({
     .regex(/^(dqn|channel-kb|fixed:\d{1,3})$/, 'expected dqn, channel-kb or fixed:<action id>')
     .optional()
     .describe('Default: dqn for an AKB set, fixed:0 for a Deep JSCC set.'),
+  role: VariantRole.optional().describe('Its role in a comparison (akb, akb-no-kb, deepjscc-fixed-snr, deepjscc-adaptive, deepjscc-matched, digital): copied to results.json, read by the findings (hil/plans/paper.yaml).'),
+  trainedSnrDb: Snr.optional().describe('The one SNR a Deep JSCC set was trained at (roles deepjscc-fixed-snr, deepjscc-matched).'),
 });
 
 export const ThresholdPlan = z.strictObject({
