@@ -11,16 +11,17 @@
                  Every frame is 256 complex channel uses: m index symbols (the committed table at the
                  transmitter's SNR; none below its range or when m > 128) then 256 - m latent symbols.
 
-Schedule: warm-up then cosine over a fixed number of steps (121 epochs, as the baselines had), by step, not by
-wall clock; a call stops at its deadline and the next call resumes (weights and Adam state). --cycle2 starts a
-second, shorter cosine cycle from the saved weights at 0.3x the peak (what a second call does when the first
-already finished its schedule).
+Schedule: warm-up then cosine over one planned run of steps, by step, not by wall clock. Call 1 plans the whole
+run from the step rate it measures and the training seconds the later calls will have (--later-seconds); a later
+call resumes weights, Adam state and the point reached in the schedule, and refits only the remaining part of
+the cosine to its own time: the learning rate never rises on resume. akbx: peak lr 5e-4 and per-copy gradient
+clipping (each copy's gradient norm is clipped to --clip times its own running mean), so the copies stay
+independent and the twin sees exactly what akb-fixed sees.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 
@@ -31,18 +32,12 @@ from models.common.channel import awgn
 from models.common.data import load_cifar
 from models.common.fused import C_LAT, USES, FusedDecoder, FusedEncoder
 from models.common.nets import Decoder, Encoder, count_params
-from models.train.common import Batches, autocast, device, jscc_forward, load_ckpt, log, round_fp16, save_atomic, set_lr, state_cpu16
+from models.train.common import Batches, autocast, device, jscc_forward, load_ckpt, log, round_fp16, save_atomic, set_lr
 from models.train import fixed_kb as fk
+from models.train.fixed_steps import CopyClip, lr_sched, moments16, moments32, progress, read_bundle, refit, write_bundle
 
 NAMES = ["akb-fixed", "akb-fixed-nokb", "akb-nn", "akb-hist"]
 SNR_LO, SNR_HI = -2.0, 20.0
-
-
-def lr_sched(p, base, warm=0.03, floor=0.02):
-    if p < warm:
-        return base * (0.1 + 0.9 * p / warm)
-    t = min(1.0, (p - warm) / (1 - warm))
-    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 def sample_snr(B, dev):
@@ -129,15 +124,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", choices=["deep10", "akbx"], required=True)
     ap.add_argument("--ckpt-dir", required=True, help="device-local: full checkpoints (weights + Adam)")
-    ap.add_argument("--out", required=True, help="$OUT: float16 weights, logs")
+    ap.add_argument("--out", required=True, help="$OUT: float16 weights, the resume bundle, logs")
     ap.add_argument("--deadline", type=float, required=True, help="unix time to stop training")
-    ap.add_argument("--epochs", type=float, default=121)
+    ap.add_argument("--later-seconds", type=float, default=0, help="training seconds the later calls will have")
+    ap.add_argument("--resume-from", default=None, help="a folder with resume.NNN (when --ckpt-dir has no checkpoint)")
+    ap.add_argument("--epochs", type=float, default=400, help="cap on the planned run (epochs of 50,000 images)")
     ap.add_argument("--batch", type=int, default=None)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=None, help="peak; deep10 1e-3, akbx 5e-4")
+    ap.add_argument("--clip", type=float, default=None, help="per-copy clip at this x the running mean norm (0: off); akbx 3")
     ap.add_argument("--all-train", action="store_true", help="train on all 50,000 (else the 48,000 outside the validation slice)")
-    ap.add_argument("--cycle2", type=float, default=0, help="a second cosine cycle of this many epochs at 0.3x the peak")
     ap.add_argument("--train-limit", type=int, default=None)
     ap.add_argument("--F", type=int, default=64)
+    ap.add_argument("--fit-at", type=int, default=400, help="steps into the call at which the rest of the run is fitted")
     a = ap.parse_args()
     dev = device()
     torch.backends.cudnn.benchmark = True
@@ -145,29 +143,38 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     tag = a.part
     B = a.batch or (128 if a.part == "deep10" else 256)
+    lr = a.lr or (1e-3 if a.part == "deep10" else 5e-4)
+    clip = a.clip if a.clip is not None else (0.0 if a.part == "deep10" else 3.0)
     xtr, _ = load_cifar("train", limit=a.train_limit)
     N = len(xtr)
     kb_ids, val_ids = fk.split_ids(N)
     train_ids = np.arange(N) if a.all_train else kb_ids
     seed = 10 if a.part == "deep10" else 15
     torch.manual_seed(seed)
+    ck_path = os.path.join(a.ckpt_dir, f"{tag}.pt")
+    kb_path, tab_path = os.path.join(a.ckpt_dir, "kb_fixed.pt"), os.path.join(a.ckpt_dir, "index_uses_big.json")
+    if not os.path.exists(ck_path) and a.resume_from:
+        bd = read_bundle(a.resume_from, f"resume_{tag}")
+        save_atomic(dict(bd["ck"], opt=moments32(bd["ck"]["opt"])), ck_path)
+        if "kb" in bd:
+            save_atomic(bd["kb"], kb_path)
+            json.dump(bd["big"], open(tab_path, "w"))
+        if bd.get("choices"):
+            json.dump(bd["choices"], open(os.path.join(a.ckpt_dir, "choices.json"), "w"))
+        log(tag, f"checkpoint restored from the bundle in {a.resume_from}")
 
     if a.part == "deep10":
         G = 1
         enc, dec = Encoder(1, 3, C_LAT, a.F, film=True).to(dev), Decoder(1, C_LAT, a.F, film=True).to(dev)
-        params = list(enc.parameters()) + list(dec.parameters())
     else:
         G = 4
         enc, dec = FusedEncoder(G, a.F).to(dev), FusedDecoder(G, a.F).to(dev)
-        params = list(enc.parameters()) + list(dec.parameters())
-        kb_path, tab_path = os.path.join(a.ckpt_dir, "kb_fixed.pt"), os.path.join(a.ckpt_dir, "index_uses_big.json")
         if os.path.exists(tab_path):
             big = json.load(open(tab_path))
         else:
             t0 = time.time()
             big = fk.index_uses_big(dev)
             json.dump(big, open(tab_path, "w"))
-            json.dump(big, open(os.path.join(a.out, "index_uses_big.json"), "w"))
             log(tag, f"index tables for K = 16384, 131072 in {time.time() - t0:.0f}s: {big['uses']}")
         if os.path.exists(kb_path):
             kb = load_ckpt(kb_path)
@@ -177,11 +184,13 @@ def main():
             save_atomic(kb, kb_path)
             log(tag, f"KB built in {time.time() - t0:.0f}s")
         kbd = KBDev(kb, xtr, big, dev)
-    log(tag, f"G={G} params/copy={count_params(enc) // G + count_params(dec) // G} batch={B} train images={len(train_ids)}")
+    params = list(enc.parameters()) + list(dec.parameters())
+    log(tag, f"G={G} params/copy={count_params(enc) // G + count_params(dec) // G} batch={B} peak lr={lr} clip={clip} "
+             f"train images={len(train_ids)}")
 
-    opt = torch.optim.Adam(params, lr=a.lr)
-    st = dict(step=0, total=int(round(a.epochs * 50000 / B)), epochs=0.0, seconds=0.0, cycle=1, cycle_start=0, calls=[])
-    ck_path = os.path.join(a.ckpt_dir, f"{tag}.pt")
+    opt = torch.optim.Adam(params, lr=lr)
+    cap = int(round(a.epochs * 50000 / B))
+    st = dict(step=0, total=cap, cap=cap, p0=0.0, s0=0, epochs=0.0, seconds=0.0, calls=[], curve=[], clip_log=[])
     if os.path.exists(ck_path):
         ck = load_ckpt(ck_path)
         enc.load_state_dict(ck["enc"])
@@ -189,32 +198,27 @@ def main():
         if "opt" in ck:
             opt.load_state_dict(ck["opt"])
         st = ck["state"]
-        log(tag, f"resumed at step {st['step']} of {st['total']} (cycle {st['cycle']})")
-    if a.cycle2 and st["cycle"] == 1 and st["step"] >= st["total"]:
-        st.update(cycle=2, cycle_start=st["step"], total=st["step"] + int(round(a.cycle2 * 50000 / B)))
-        st["cap"] = st["total"]
-        log(tag, f"cycle 2: {a.cycle2} epochs more at most, to step {st['total']}")
-    st.setdefault("cap", st["total"])
-    base = a.lr * (0.3 if st["cycle"] == 2 else 1.0)
+        lr, B = ck["lr"], ck["batch"]
+        log(tag, f"resumed at step {st['step']} of {st['total']}: progress {progress(st):.4f}, "
+                 f"lr {lr_sched(progress(st), lr):.2e}")
+    clipper = CopyClip(G, clip, state=st.get("clip"))
 
     def save(final=False):
         if final:
             round_fp16(enc, dec)
+        st["clip"] = clipper.state()
         full = dict(enc={k: v.detach().cpu() for k, v in enc.state_dict().items()},
                     dec={k: v.detach().cpu() for k, v in dec.state_dict().items()}, opt=opt.state_dict(), state=st,
-                    G=G, F=a.F, names=NAMES if G == 4 else ["deepjscc-r12-snr10"], batch=B, lr=a.lr, seed=seed)
+                    G=G, F=a.F, names=NAMES if G == 4 else ["deepjscc-r12-snr10"], batch=B, lr=lr, clip=clip, seed=seed)
         save_atomic(full, ck_path)
-        small = dict(full, enc=state_cpu16(enc), dec=state_cpu16(dec))
-        small.pop("opt")
-        save_atomic(small, os.path.join(a.out, f"{tag}.pt"))
+        return full
 
     data = Batches(xtr[train_ids], dev, seed + st["step"])
     ids_t = torch.from_numpy(train_ids).to(dev)
     run, t0, t_save, n0 = None, time.time(), time.time(), st["step"]
-    call = dict(start_step=st["step"], train_images=len(train_ids))
+    call = dict(start_step=st["step"], start_progress=round(progress(st), 4), train_images=len(train_ids))
     while st["step"] < st["total"] and time.time() < a.deadline:
-        p = (st["step"] - st["cycle_start"]) / max(1, st["total"] - st["cycle_start"])
-        set_lr(opt, lr_sched(p, base))
+        set_lr(opt, lr_sched(progress(st), lr))
         x, bi = data.sample(B)
         if a.part == "deep10":
             s = torch.full((B, 1), 10.0, device=dev)
@@ -227,19 +231,28 @@ def main():
         per = (out - x[:, None]).pow(2).mean((0, 2, 3, 4))
         opt.zero_grad(set_to_none=True)
         per.sum().backward()
+        clipper(params)
         opt.step()
         st["step"] += 1
-        if st["step"] - n0 == 100:
+        if st["step"] - n0 == a.fit_at // 4:
             t100 = time.time()
-        if st["step"] - n0 == 400:  # fit the cycle to the time left (the rate measured with everything running)
-            rate = 300 / (time.time() - t100)
-            st["total"] = int(min(st["cap"], st["step"] + rate * (a.deadline - time.time() - 3)))
-            log(tag, f"{rate:.1f} steps/s: this cycle ends at step {st['total']} (cap {st['cap']})")
+        if st["step"] - n0 == a.fit_at:  # fit the rest of the run to the time left in this call and the later ones
+            rate = (a.fit_at - a.fit_at // 4) / (time.time() - t100)
+            want = st["step"] + rate * (a.deadline - time.time() - 3 + a.later_seconds)
+            refit(st, min(st["cap"], want))
+            call["planned_total"] = st["total"]
+            log(tag, f"{rate:.1f} steps/s: the run ends at step {st['total']} (cap {st['cap']}; "
+                     f"{a.later_seconds:.0f}s planned in later calls), progress now {progress(st):.4f}")
         run = per.detach() if run is None else 0.98 * run + 0.02 * per.detach()
-        if st["step"] % 500 == 0:
+        if st["step"] % (500 if a.fit_at >= 400 else 5) == 0:
             el = time.time() - t0
+            ps = [round(v, 3) for v in (10 * torch.log10(1 / run)).tolist()]
+            cl = clipper.report()
+            st["curve"].append([st["step"], round(opt.param_groups[0]["lr"], 7)] + ps)
+            st["clip_log"].append([st["step"]] + cl["clipped_steps"] + cl["max_norm_over_mean"])
             log(tag, f"step {st['step']}/{st['total']} {(st['step'] - n0) / el:.1f} steps/s lr={opt.param_groups[0]['lr']:.2e} "
-                     "train-psnr " + " ".join(f"{v:.2f}" for v in (10 * torch.log10(1 / run)).tolist()))
+                     "train-psnr " + " ".join(f"{v:.2f}" for v in ps) + f" clipped {cl['clipped_steps']} "
+                     f"max/mean {cl['max_norm_over_mean']} mean-norm {cl['mean_norm']}")
         if time.time() - t_save > 120:
             st["seconds"] += time.time() - t_save
             t_save = time.time()
@@ -247,15 +260,23 @@ def main():
     st["seconds"] += time.time() - t_save
     done = st["step"] - n0
     st["epochs"] += done * B / 50000
-    call.update(end_step=st["step"], steps=done, seconds=round(time.time() - t0, 1),
+    call.update(end_step=st["step"], end_progress=round(progress(st), 4), steps=done, seconds=round(time.time() - t0, 1),
                 epochs_of_50000=round(done * B / 50000, 2))
     st["calls"].append(call)
     finished = st["step"] >= st["total"]
     log(tag, f"stopped at step {st['step']} of {st['total']} ({done} steps, {done / max(1e-9, time.time() - t0):.1f}/s, "
              f"{st['epochs']:.1f} epochs in all){' - schedule finished' if finished else ''}")
-    save(final=finished)
+    full = save(final=finished)
+    choices = None
     if a.part == "akbx" and not a.all_train:
-        choose(enc, dec, kbd, xtr, val_ids, dev, a.out, a.ckpt_dir)
+        choices = choose(enc, dec, kbd, xtr, val_ids, dev, a.out, a.ckpt_dir)
+    elif os.path.exists(os.path.join(a.ckpt_dir, "choices.json")):
+        choices = json.load(open(os.path.join(a.ckpt_dir, "choices.json")))
+    bundle = dict(ck=dict(full, opt=moments16(full["opt"])), choices=choices)
+    if a.part == "akbx":
+        bundle.update(kb=load_ckpt(kb_path), big=big)
+    n = write_bundle(bundle, a.out, f"resume_{tag}")
+    log(tag, f"resume bundle: {n / 2**20:.1f} MiB in $OUT")
 
 
 @torch.no_grad()
@@ -282,7 +303,9 @@ def choose(enc, dec, kbd, xtr, val_ids, dev, out_dir, ckpt_dir):
               "and not trained on before this choice")
     log("choose", ch)
     json.dump(ch, open(os.path.join(ckpt_dir, "choices.json"), "w"))
-    json.dump(ch, open(os.path.join(out_dir, "choices.json"), "w"))
+    enc.train()
+    dec.train()
+    return ch
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
-"""One GPU call for issue 15: train the 10 dB Deep JSCC and the fixed-rate AKB-JSCC family side by side until a
+"""One GPU call for issue 15: train the fixed-rate AKB-JSCC family (and, if asked, the 10 dB Deep JSCC) until a
 deadline, then evaluate on the same channel draws; checkpoints stay on the machine (--ckpt-dir, reused by the
-next call while the machine is warm) and float16 copies, results and logs go to --out.
+next call while the machine is warm), and a resume bundle (weights, Adam state as bfloat16, the KB, the
+choices: resume_akbx.NNN, 15 MiB each), the results and the logs go to --out.
 
-  call 1: python3 -m models.train.run_fixed --out "$OUT" --phase 1 --total 550 --train-until 400
-  call 2: python3 -m models.train.run_fixed --out "$OUT" --phase 2 --total 550 --train-until 300 --kodak
-Phase 1 trains on the 48,000 training images outside the validation slice (a complete schedule fitted to the
-time), picks K on the slice, evaluates on CIFAR-10 test. Phase 2 resumes on all 50,000 images with a second
-cosine cycle at 0.3x the peak, then evaluates everything (Kodak too).
+  call 1: python3 -m models.train.run_fixed --out "$OUT" --phase 1 --total 560 --train-until 490 --later-seconds 460
+  call 2: python3 -m models.train.run_fixed --out "$OUT" --phase 2 --total 560 --train-until 470 --kodak \
+              [--resume-from <folder with call 1's resume_akbx.NNN>]
+Phase 1 trains on the 48,000 training images outside the validation slice and plans the whole run (this call's
+steps and the later calls' seconds), picks K on the slice, evaluates on CIFAR-10 test. Phase 2 resumes on all
+50,000 images where the schedule stopped (no learning-rate rise), then evaluates everything (Kodak too).
 """
 from __future__ import annotations
 
@@ -29,16 +31,17 @@ def main():
     ap.add_argument("--phase", type=int, choices=[1, 2], required=True)
     ap.add_argument("--total", type=float, default=550)
     ap.add_argument("--train-until", type=float, default=400)
-    ap.add_argument("--cycle2", type=float, default=80, help="phase 2: epochs of the second cycle at most")
+    ap.add_argument("--later-seconds", type=float, default=460, help="phase 1: training seconds planned for phase 2")
+    ap.add_argument("--resume-from", default=None, help="phase 2: a folder with resume_akbx.NNN if the machine is new")
     ap.add_argument("--kodak", action="store_true")
-    ap.add_argument("--parts", default="deep10,akbx")
+    ap.add_argument("--parts", default="akbx")
     ap.add_argument("--train-limit", type=int, default=None)
     ap.add_argument("--test-limit", type=int, default=None)
     a = ap.parse_args()
     t0 = time.time()
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(a.ckpt_dir, exist_ok=True)
-    if a.phase == 2 and not os.path.exists(os.path.join(a.ckpt_dir, "akbx.pt")):
+    if a.phase == 2 and not os.path.exists(os.path.join(a.ckpt_dir, "akbx.pt")) and not a.resume_from:
         print(f"no checkpoint in {a.ckpt_dir}: the machine is not the one of phase 1", flush=True)
         sys.exit(3)
     import torch
@@ -54,7 +57,9 @@ def main():
         cmd = [sys.executable, "-m", "models.train.fixed", "--part", part, "--ckpt-dir", a.ckpt_dir, "--out", a.out,
                "--deadline", str(deadline)]
         if a.phase == 2:
-            cmd += ["--all-train", "--cycle2", str(a.cycle2)]
+            cmd += ["--all-train"] + (["--resume-from", a.resume_from] if a.resume_from else [])
+        else:
+            cmd += ["--later-seconds", str(a.later_seconds)]
         if a.train_limit:
             cmd += ["--train-limit", str(a.train_limit)]
         f = open(os.path.join(a.out, f"log_{part}.txt"), "a")
