@@ -64,9 +64,9 @@ describe.each(availableBrokerKinds())('akb telemetry on $name', (kind) => {
     expect(out).not.toContain('\x1b');
     const rows = out.split('\n');
     expect(rows[0]).toMatch(/^akb telemetry {2}mqtt:\/\/127\.0\.0\.1:\d+ {2}2 device\(s\), 2 live, 1 alarmed/);
-    expect(rows[1]).toMatch(/^DEVICE +STATE +PROFILE +SEEN +SNR dB/);
-    expect(rows[2]).toMatch(/^cam-01 +online +rpi-5 .* 7\.5 +512\/1\.25 +28\.4 +0\.912 +42 +180 +51 -$/);
-    expect(rows[3]).toMatch(/^cam-02 +online +rpi-5 .*link-quality,temperature$/);
+    expect(rows[1]).toMatch(/^DEVICE +STATE +ALARMS +SEEN +SNR dB +USES\/PWR +PSNR +SSIM +LAT ms +RSS MB +TEMP PROFILE$/);
+    expect(rows[2]).toMatch(/^cam-01 +online +- +\d+s +7\.5 +512\/1\.25 +28\.4 +0\.912 +42 +180 +51 rpi-5$/);
+    expect(rows[3]).toMatch(/^cam-02 +online +link-quality,temper… +\d+s +- +- .* rpi-5$/);
   });
 
   it('--once --json --device: one line per device the ids and globs match', async () => {

@@ -33,19 +33,22 @@ interface Segment {
   style?: string;
 }
 
+/** In the order of importance, so that a narrow terminal cuts the least useful columns. */
 const COLUMNS: readonly { title: string; width: number; right?: boolean }[] = [
-  { title: 'DEVICE', width: 18 },
-  { title: 'STATE', width: 9 },
-  { title: 'PROFILE', width: 14 },
-  { title: 'SEEN', width: 5, right: true },
+  { title: 'DEVICE', width: 16 },
+  { title: 'STATE', width: 8 },
+  { title: 'ALARMS', width: 20 },
+  { title: 'SEEN', width: 4, right: true },
   { title: 'SNR dB', width: 6, right: true },
-  { title: 'ACTION uses/pwr', width: 15, right: true },
+  { title: 'USES/PWR', width: 11, right: true },
   { title: 'PSNR', width: 5, right: true },
   { title: 'SSIM', width: 5, right: true },
   { title: 'LAT ms', width: 6, right: true },
   { title: 'RSS MB', width: 6, right: true },
-  { title: 'TEMP', width: 5, right: true },
+  { title: 'TEMP', width: 4, right: true },
+  { title: 'PROFILE', width: 16 },
 ];
+const ALARM_COLUMN = 2;
 
 const fixed = (x: number | null, digits: number): string => (x === null ? '-' : x.toFixed(digits));
 
@@ -69,14 +72,10 @@ function rowCells(row: DeviceRow, now: number): string[] {
   const state = row.state === 'updating' && row.phase !== null ? `upd:${row.phase}` : (row.state ?? '?');
   const action = row.action === null ? '-' : `${row.action.ratePrefix}/${row.action.power.toFixed(2)}`;
   return [
-    row.device, state, row.profile ?? '-', age(now - row.lastSeen), fixed(row.snrDb, 1), action, fixed(row.psnr, 1),
-    fixed(row.ssim, 3), fixed(row.latencyMs, 0), row.rssBytes === null ? '-' : (row.rssBytes / 2 ** 20).toFixed(0),
-    fixed(row.temperatureC, 0),
+    row.device, state, row.alarms.map((a) => a.kind).join(',') || '-', age(now - row.lastSeen), fixed(row.snrDb, 1), action,
+    fixed(row.psnr, 1), fixed(row.ssim, 3), fixed(row.latencyMs, 0), row.rssBytes === null ? '-' : (row.rssBytes / 2 ** 20).toFixed(0),
+    fixed(row.temperatureC, 0), row.profile ?? '-',
   ];
-}
-
-function alarmText(row: DeviceRow): string {
-  return row.alarms.map((a) => a.kind).join(',');
 }
 
 /** Segments cut to `width` visible columns: the last one that overflows ends with "…". */
@@ -117,16 +116,18 @@ export function renderScreen(input: ScreenInput): string[] {
     { text: `  ${input.rate.toFixed(1)} msg/s  ${clock} UTC` },
   ];
   const titles = COLUMNS.map((c) => cell(c.title, c.width, c.right)).join(' ');
-  const lines = [line(header, input), line([{ text: `${titles} ALARMS` }], input, BOLD)];
+  const lines = [line(header, input), line([{ text: titles.trimEnd() }], input, BOLD)];
 
   const footer = footerText(input);
   const room = input.height === undefined ? rows.length : Math.max(0, input.height - lines.length - 1);
   const shown = rows.length > room ? rows.slice(0, Math.max(0, room - 1)) : rows;
   for (const row of shown) {
-    const cells = rowCells(row, now);
-    const text = cells.map((c, i) => cell(c, COLUMNS[i]!.width, COLUMNS[i]!.right)).join(' ');
-    const alarms = alarmText(row);
-    const segments: Segment[] = [{ text }, { text: ' ' }, { text: alarms || '-', ...(alarms ? { style: RED } : {}) }];
+    const segments: Segment[] = rowCells(row, now).flatMap((c, i) => {
+      const text = cell(c, COLUMNS[i]!.width, COLUMNS[i]!.right);
+      const styled = i === ALARM_COLUMN && row.alarms.length > 0 ? { text, style: RED } : { text };
+      return i > 0 ? [{ text: ' ' }, styled] : [styled];
+    });
+    segments[segments.length - 1]!.text = segments[segments.length - 1]!.text.trimEnd();
     lines.push(line(segments, input, isSilent(row, now, input.silentMs) ? GREY : undefined));
   }
   if (shown.length < rows.length) lines.push(line([{ text: `… ${rows.length - shown.length} more device(s) (narrow with --device)` }], input));
