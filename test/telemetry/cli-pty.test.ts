@@ -61,7 +61,7 @@ describeWithProgram('script', 'util-linux', 'akb telemetry on a pseudo-terminal'
       const last = stripAnsi(all.at(-1)!);
       expect(last).toMatch(/^akb telemetry {2}mqtt:\/\/127\.0\.0\.1:\d+ {2}2 device\(s\)/);
       // edge-a's alarm is painted red.
-      expect(all.at(-1)).toMatch(/\x1b\[31msnr-low +\x1b\[0m/);
+      expect(all.at(-1)).toContain('\x1b[31msnr-low ');
       // Ctrl-C: the cursor is shown again and the alternate screen left.
       expect(out.slice(out.lastIndexOf(HOME))).toContain('\x1b[?25h\x1b[?1049l');
     });
