@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HilResults, type HilSummaryRow, type HilVariant, type VariantRole } from '../../toolkit/src/hil/results.js';
-import { describeDb, describeGain, paperFindings } from '../../toolkit/src/hil/findings.js';
+import { describeDb, describeGain, paperFindings, withPlanRoles } from '../../toolkit/src/hil/findings.js';
 
 const SNRS = [-2, 0, 1, 5];
 
@@ -116,5 +116,17 @@ describe('paperFindings', () => {
     expect(describeGain(0.1, 0.1)).toBe('10.0% above');
     expect(describeDb(-0.12, 0.05)).toBe('-0.12 to +0.05 dB');
     expect(describeDb(0, 0)).toBe('+0.00 dB');
+  });
+});
+
+describe('withPlanRoles', () => {
+  it("fills roles and training SNRs from the plan's variants by id, keeping those the results have", () => {
+    const r = full();
+    const bare = { ...r, variants: r.variants.map(({ role: _r, trainedSnrDb: _t, ...v }) => v) };
+    expect(paperFindings(bare)[0]).toMatch(/^No variant has the role akb/);
+    const planVariants = r.variants.map((v) => ({ id: v.id, role: v.role, trainedSnrDb: v.trainedSnrDb }));
+    expect(paperFindings(withPlanRoles(bare, planVariants))).toEqual(paperFindings(r));
+    const kept = withPlanRoles(r, [{ id: 'akb', role: 'digital' }]);
+    expect(kept.variants.find((v) => v.id === 'akb')!.role).toBe('akb');
   });
 });

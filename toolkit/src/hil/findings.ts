@@ -122,6 +122,21 @@ function bandsOf(snrs: readonly number[], lowMax: number): Band[] {
   return bands;
 }
 
+/**
+ * The results with each variant's role and training SNR taken from the plan where the results lack them
+ * (matched by variant id), for results written before the runner copied them.
+ */
+export function withPlanRoles(results: HilResults, planVariants: readonly { id: string; role?: VariantRole | undefined; trainedSnrDb?: number | undefined }[]): HilResults {
+  const byId = new Map(planVariants.map((v) => [v.id, v]));
+  const variants = results.variants.map((v) => {
+    const p = byId.get(v.id);
+    const role = v.role ?? p?.role;
+    const trainedSnrDb = v.trainedSnrDb ?? p?.trainedSnrDb;
+    return { ...v, ...(role === undefined ? {} : { role }), ...(trainedSnrDb === undefined ? {} : { trainedSnrDb }) };
+  });
+  return { ...results, variants };
+}
+
 /** Sentences stating which comparison gives which gain, per channel and SNR band, from the results only. */
 export function paperFindings(results: HilResults, options: FindingsOptions = {}): string[] {
   const lowMax = options.lowSnrMaxDb ?? 1;
