@@ -53,8 +53,8 @@ describe('hil plan', () => {
     expect(loaded.snrsDb).toEqual([0, 5, 10]);
     expect(loaded.channels.map((c) => c.id)).toEqual(['awgn', 'rayleigh']);
     expect(loaded.variants.map((v) => [v.id, v.precision, v.policy])).toEqual([
-      ['akb', 'float', 'fixed:13'],
-      ['akb-int8', 'int8', 'fixed:13'],
+      ['akb', 'float', 'fixed:7'],
+      ['akb-int8', 'int8', 'fixed:7'],
       ['deepjscc', 'float', 'fixed:0'],
     ]);
     expect(loaded.plan.targets).toEqual(['local']);

@@ -6,6 +6,7 @@ import { deployCommand } from './deploy.js';
 import { devicesCommand } from './devices.js';
 import { flashCommand } from './flash.js';
 import { frameCommand } from './frame.js';
+import { hilCommand } from './hil.js';
 import { imagesCommand } from './images.js';
 import { inspectCommand } from './inspect.js';
 import { installCommand } from './install.js';
@@ -19,4 +20,4 @@ import { telemetryCommand } from './telemetry.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand, flashCommand, deployCommand, telemetryCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand, flashCommand, deployCommand, telemetryCommand, hilCommand];

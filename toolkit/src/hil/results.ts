@@ -54,7 +54,7 @@ export type HilVariant = z.infer<typeof HilVariant>;
 export const HilChannel = z.strictObject({
   id: Id,
   label: z.string().max(256),
-  kind: z.enum(['awgn', 'rayleigh', 'rician', 'trace']),
+  kind: z.enum(['awgn', 'rayleigh', 'rician', 'gauss-markov', 'trace']).describe('The channel model (gauss-markov: time-varying fading; trace: the plan gave an SNR trace).'),
 });
 export type HilChannel = z.infer<typeof HilChannel>;
 
