@@ -12,6 +12,7 @@ import { runLinkChannelBench } from './link-channel.js';
 import { runFlashBench } from './flash/index.js';
 import { runPackageBench } from './package/index.js';
 import { runQuantizeBench } from './quantize.js';
+import { runTelemetryBench } from './telemetry/index.js';
 
 const benches: Record<string, () => Promise<object>> = {
   codec: runCodecBench,
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<object>> = {
   quantize: runQuantizeBench,
   package: runPackageBench,
   flash: runFlashBench,
+  telemetry: runTelemetryBench,
 };
 
 const wanted = process.argv.slice(2);
