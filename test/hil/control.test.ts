@@ -80,15 +80,24 @@ describeBrokers('channel control (channel.set / channel.get)', (kind) => {
     expect(await tool.request(CHANNEL_GET_OP, { device: other })).toEqual({ default: { snrDb: 22 }, devices: [{ device: other, snrDb: 22, pinned: true }] });
   });
 
+  async function refusal(op: string, args: unknown): Promise<string> {
+    try {
+      await tool.request(op, args);
+    } catch (e) {
+      return `${(e as { code: string }).code}: ${(e as Error).message}`;
+    }
+    throw new Error('accepted');
+  }
+
   it('answers bad args with BAD_REQUEST naming the field', async () => {
     // snrDb of 1000 dB: beyond the protocol's -50..60.
-    await expect(tool.request(CHANNEL_SET_OP, { snrDb: 1000 })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('args.snrDb') });
+    expect(await refusal(CHANNEL_SET_OP, { snrDb: 1000 })).toMatch(/^BAD_REQUEST: .*args\.snrDb/);
     // snrDb missing.
-    await expect(tool.request(CHANNEL_SET_OP, { device })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('args.snrDb') });
+    expect(await refusal(CHANNEL_SET_OP, { device })).toMatch(/^BAD_REQUEST: .*args\.snrDb/);
     // An unknown field.
     await expect(tool.request(CHANNEL_SET_OP, { snrDb: 3, gain: 2 })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     // A device id that is no device id.
-    await expect(tool.request(CHANNEL_GET_OP, { device: 'a/b#' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('args.device') });
+    expect(await refusal(CHANNEL_GET_OP, { device: 'a/b#' })).toMatch(/^BAD_REQUEST: .*args\.device/);
     expect((await tool.request<ChannelGetData>(CHANNEL_GET_OP)).default.snrDb).toBe(22);
   });
 
