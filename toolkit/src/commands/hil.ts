@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { AkbError } from '@akb/protocol';
 import { defineCommand, defineGroup } from './define.js';
+import { hilCompareCommand } from './hil-compare.js';
 import type { Io } from '../run-command.js';
 
 const EPILOG =
@@ -73,4 +74,4 @@ const schema = defineCommand({
   },
 });
 
-export const hilCommand = defineGroup('hil', 'Hardware-in-the-loop sweeps: run a plan into a report folder', [run, schema]);
+export const hilCommand = defineGroup('hil', 'Hardware-in-the-loop sweeps: run a plan into a report folder; compare two runs', [run, schema, hilCompareCommand]);
