@@ -12,7 +12,10 @@ import { hilCompare, type HilCompareArgs } from '../../toolkit/src/commands/hil-
 import { runCommand } from '../../toolkit/src/run-command.js';
 import { readResults } from '../../toolkit/src/hil/results-io.js';
 import { MAX_RESULTS_BYTES } from '../../toolkit/src/hil/results.js';
+import { runNode } from '../support/run.js';
 import { fixturePsnr, fixtureResults, fixtureSsim } from './report-fixture.js';
+
+const REPO = new URL('../../', import.meta.url).pathname;
 
 let dir: string;
 let fileA: string;
@@ -120,5 +123,17 @@ describe('akb hil compare', () => {
     expect([r.code, r.err]).toEqual([2, [expect.stringContaining(`${huge}: ${MAX_RESULTS_BYTES + 1} bytes, over the ${MAX_RESULTS_BYTES}-byte limit`)]]);
     // And a smaller bound holds for a real file too.
     await expect(readResults(fileA, 100)).rejects.toThrow(/over the 100-byte limit/);
+  });
+
+  it('runs as `akb hil compare` in a process: a table and exit 0; a bad file one line on stderr and exit 2', async () => {
+    const ok = await runNode(['toolkit/bin/akb.js', 'hil', 'compare', fileA, folderB], { cwd: REPO });
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    expect(ok.stdout).toContain('12 rows in both; PSNR b - a: mean +0.50 dB');
+    // Thrown at it: a results file cut in half.
+    const cut = join(dir, 'cut-cli.json');
+    await writeFile(cut, JSON.stringify(fixtureResults()).slice(0, 1000));
+    const bad = await runNode(['toolkit/bin/akb.js', 'hil', 'compare', fileA, cut], { cwd: REPO });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^akb: .*cut-cli\.json: not JSON .*truncated\?$/)]);
   });
 });
