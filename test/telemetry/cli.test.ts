@@ -47,6 +47,14 @@ describe.each(availableBrokerKinds())('akb telemetry on $name', (kind) => {
     expect(akb.stderr()).toBe('');
   });
 
+  it('on a pipe without --json: JSON lines too, nothing else on stdout', async () => {
+    const akb = runAkb(['telemetry', '--broker', broker.url]);
+    await akb.until((out) => jsonLines(out).filter((l) => l.update === 'status').length >= 2, 'two status lines');
+    akb.child.kill('SIGTERM');
+    expect(await akb.exited).toBe(0);
+    expect(jsonLines(akb.stdout()).map((l) => l.device)).toEqual(expect.arrayContaining(['cam-01', 'cam-02']));
+  });
+
   it('--once: prints the table of the current state and exits 0', async () => {
     const akb = runAkb(['telemetry', '--broker', broker.url, '--once', '--wait', '1']);
     // Telemetry is not retained: cam-01 publishes at 5 Hz while the view collects.
