@@ -76,6 +76,15 @@ describe('HIL report', () => {
     expect(html.match(/<figure class="pair"/g)).toHaveLength(2);
   });
 
+  it('draws one dashed baseline per channel-use budget', async () => {
+    const r = fixtureResults();
+    r.digital.push(...r.digital.map((d) => ({ ...d, channelUses: 512, psnrMean: d.psnrMean! + 3 })));
+    const html = await renderHilReport(r, []);
+    const box = html.match(/data-channel="rayleigh" data-metric="psnr">([\s\S]*?)<\/figure><\/div>/)![1]!;
+    expect([...box.matchAll(/data-series="([^"]+)"/g)].map((m) => m[1])).toEqual(['akb', 'deep', 'digital-256', 'digital-512']);
+    expect(box).toContain('digital: JPEG at capacity, 512 uses');
+  });
+
   it('picks round axis ticks', () => {
     expect(ticks(0, 10, 5)).toEqual([0, 2.5, 5, 7.5, 10]);
     expect(ticks(-2.3, 20.1, 6)).toEqual([0, 5, 10, 15, 20]);

@@ -28,14 +28,15 @@ export function qualityCharts(r: HilResults): string {
           .map((s) => [s.snrDb, metric === 'psnr' ? s.psnrMean : s.ssimMean]),
       }));
       const digital = r.digital.filter((d) => d.channel === ch.id).sort((a, b) => a.snrDb - b.snrDb);
-      if (digital.length > 0) {
-        const uses = [...new Set(digital.map((d) => d.channelUses))].join('/');
+      // One dashed line per channel-use budget (variants of different rates each have their own baseline).
+      const budgets = [...new Set(digital.map((d) => d.channelUses))].sort((a, b) => a - b);
+      for (const [i, uses] of budgets.entries()) {
         series.push({
-          id: 'digital',
-          label: `digital: JPEG at capacity (${uses} uses)`,
-          color: '#444',
+          id: budgets.length === 1 ? 'digital' : `digital-${uses}`,
+          label: `digital: JPEG at capacity, ${uses} uses`,
+          color: ['#444', '#999', '#bbb'][i % 3]!,
           dashed: true,
-          points: digital.map((d) => [d.snrDb, metric === 'psnr' ? d.psnrMean : d.ssimMean]),
+          points: digital.filter((d) => d.channelUses === uses).map((d) => [d.snrDb, metric === 'psnr' ? d.psnrMean : d.ssimMean]),
         });
       }
       const title = `${metric.toUpperCase()} against SNR, ${ch.label.trim() === '' ? ch.id : ch.label}`;

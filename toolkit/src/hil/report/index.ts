@@ -41,8 +41,8 @@ export async function renderHilReport(results: HilResults, samples: readonly Hil
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>${esc(title)}</title><style>${STYLE}</style></head><body>
-<h1>${esc(title)}</h1>
-<p class="sub">${r.plan.description ? `${esc(r.plan.description)} · ` : ''}plan <code>${esc(r.plan.sha256.slice(0, 12))}</code> · ${esc(r.startedAt)} · ${esc(String(r.machine.host ?? r.machine.hostname ?? ''))}</p>
+<h1>${esc(r.plan.name)}</h1>
+<p class="sub">akb hil report · ${r.plan.description ? `${esc(r.plan.description)} · ` : ''}plan <code>${esc(r.plan.sha256.slice(0, 12))}</code> · ${esc(r.startedAt)} · ${esc(String(r.machine.host ?? r.machine.hostname ?? ''))}</p>
 ${verdict(r)}
 ${findings(r)}
 <h2>Quality against SNR</h2>
