@@ -90,3 +90,13 @@ describe('RateMeter', () => {
     expect(meter.rate(30_000)).toBe(0);
   });
 });
+
+describe('FleetModel default bound', () => {
+  it('keeps at most 10,000 devices', () => {
+    const model = new FleetModel();
+    for (let i = 0; i <= 10_000; i++) model.apply(...tele(`d${i}`), i);
+    expect(model.size).toBe(10_000);
+    expect(model.counters.forgotten).toBe(1);
+    expect(model.list()[0]!.device).toBe('d1');
+  });
+});

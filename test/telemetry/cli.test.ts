@@ -108,3 +108,25 @@ describe('akb telemetry: refused options and an unreachable broker', () => {
     expect(akb.stdout()).toBe('');
   });
 });
+
+describe.each(availableBrokerKinds())('akb telemetry when $name restarts', (kind) => {
+  it('says so on stderr, reconnects, and shows devices again; stdout stays JSON', async () => {
+    const broker = await kind.start();
+    const akb = runAkb(['telemetry', '--broker', broker.url, '--json']);
+    try {
+      const first = await simDevice(broker.url, 'before');
+      await akb.until((out) => out.includes('"device":"before"'), "the first device's line");
+      await first.client.close({ force: true });
+      await broker.restart({ downMs: 300 });
+      await akb.until(() => /lost the broker mqtt:\/\/127\.0\.0\.1:\d+, reconnecting\nakb telemetry: reconnected\n/.test(akb.stderr()), 'the notes on stderr');
+      const second = await simDevice(broker.url, 'after');
+      await second.send(1);
+      await akb.until((out) => jsonLines(out).some((l) => l.device === 'after' && l.update === 'telemetry'), "the second device's sample");
+      await second.client.close();
+    } finally {
+      akb.child.kill('SIGINT');
+      expect(await akb.exited).toBe(0);
+      await broker.close();
+    }
+  });
+});

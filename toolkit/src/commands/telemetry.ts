@@ -74,7 +74,18 @@ async function run(args: TelemetryArgs, io: Io): Promise<void> {
     password: args.passwordEnv === undefined ? undefined : process.env[args.passwordEnv],
   });
   const signal = untilSignal();
-  const viewOptions = { model, broker: shownUrl(args.broker), intervalMs: args.interval, silentMs: args.silent * 1000 };
+  const viewOptions = {
+    model, broker: shownUrl(args.broker), intervalMs: args.interval, silentMs: args.silent * 1000, connected: () => client.connectedNow,
+  };
+  // On a pipe, a lost connection is a note on stderr (stdout stays JSON); on a terminal, the header says it.
+  let down = false;
+  const onState = (): void => {
+    if (tty || args.once || down === !client.connectedNow) return;
+    down = !client.connectedNow;
+    io.err(down ? `akb telemetry: lost the broker ${shownUrl(args.broker)}, reconnecting` : 'akb telemetry: reconnected');
+  };
+  client.raw.on('offline', onState);
+  client.raw.on('connect', onState);
   const lines = new LinesView(viewOptions, { write: (l) => io.out(l), pending: () => process.stdout.writableLength });
   const live = tty && !args.once ? new ScreenView(viewOptions, process.stdout) : args.once ? undefined : lines;
   const restore = (): void => live?.close();

@@ -21,6 +21,8 @@ export interface ScreenInput {
   color: boolean;
   /** Extra footer notes (e.g. dropped output lines). */
   notes?: readonly string[];
+  /** False while the broker connection is down (the header says so, in red). */
+  connected?: boolean;
 }
 
 const GREY = '\x1b[90m';
@@ -114,6 +116,7 @@ export function renderScreen(input: ScreenInput): string[] {
     { text: `  ${input.broker}  ${rows.length} device(s), ${online} live, ` },
     { text: `${alarmed} alarmed`, ...(alarmed > 0 ? { style: RED } : {}) },
     { text: `  ${input.rate.toFixed(1)} msg/s  ${clock} UTC` },
+    ...(input.connected === false ? [{ text: '  DISCONNECTED, reconnecting', style: RED }] : []),
   ];
   const titles = COLUMNS.map((c) => cell(c.title, c.width, c.right)).join(' ');
   const lines = [line(header, input), line([{ text: titles.trimEnd() }], input, BOLD)];

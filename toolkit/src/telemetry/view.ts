@@ -29,6 +29,8 @@ export interface ViewOptions {
   silentMs: number;
   /** Default 4 MiB. */
   maxPendingBytes?: number;
+  /** Whether the broker connection is up now (default: always). */
+  connected?: () => boolean;
   now?: () => number;
 }
 
@@ -160,6 +162,7 @@ export class ScreenView extends View {
       height: Math.max(4, this.terminal.rows),
       silentMs: this.options.silentMs,
       color: true,
+      connected: this.options.connected?.() ?? true,
     });
     // No newline after the last line: on the bottom row it would scroll the screen.
     this.terminal.write(`${HOME}${lines.join(`${CLEAR_LINE}\r\n`)}${CLEAR_LINE}${CLEAR_BELOW}`);
