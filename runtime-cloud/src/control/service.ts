@@ -30,6 +30,8 @@ import { splitOperations } from './operations.js';
 import { KbService } from './kb-service.js';
 import { DEFAULT_WEIGHTS } from '../decode/reward.js';
 import { DeviceScope } from '../scope.js';
+import { FleetHub } from '../telemetry/hub.js';
+import { startFeeds, type Feed } from '../dashboard/feeds.js';
 
 export interface CloudModelOptions {
   /** The zoo folder (models/zoo); sets are read from its sibling sets/ folder. */
@@ -72,6 +74,9 @@ export interface CloudServiceOptions extends CloudAttachOptions {
 
 export class CloudService {
   readonly fleet = new FleetRegistry();
+  /** The fleet as the dashboard and the metrics see it (telemetry/hub.ts); OTA jobs and thumbnails come from startFeeds. */
+  readonly hub = new FleetHub();
+  private feeds: Feed | undefined;
   readonly intents: IntentBook;
   readonly scope: DeviceScope;
   private readonly clients: DeviceScope | undefined;
@@ -186,6 +191,7 @@ export class CloudService {
     const service = new CloudService(client, decoder, kb, sets, { ...options, scope }, closeClient);
     late.service = service;
     await service.listen();
+    service.feeds = await startFeeds(client, service.hub, decoder?.images, onError);
     // A broker restarted without persistence forgets retained messages: announce the KB again.
     if (kb && client instanceof AkbMqttClient) {
       service.unroute.push(client.connected.on(({ reconnect }) => (reconnect ? kb.announce() : undefined)));
@@ -218,6 +224,7 @@ export class CloudService {
     for (const u of this.unroute.splice(0)) u();
     const close = this.closeClient;
     const commands = this.commands.stop();
+    await this.feeds?.stop({ unsubscribe: close === undefined });
     await this.decoder?.stop({ unsubscribe: close === undefined });
     await this.kb?.stop({ unsubscribe: close === undefined });
     if (close !== undefined) {

@@ -20,7 +20,8 @@ export interface FeedCounters {
 
 export interface Feed {
   readonly counters: FeedCounters;
-  stop(): Promise<void>;
+  /** Stops; `unsubscribe: false` when the connection closes anyway (no round trip to the broker). */
+  stop(options?: { unsubscribe?: boolean }): Promise<void>;
 }
 
 /**
@@ -50,9 +51,9 @@ export async function watchOtaJobs(client: MqttTransport, hub: FleetHub, onError
   await client.subscribe(filters.allOtaJobs, { qos: 1 });
   return {
     counters,
-    stop: async () => {
+    stop: async ({ unsubscribe = true } = {}) => {
       unroute();
-      await client.unsubscribe(filters.allOtaJobs).catch(() => undefined);
+      if (unsubscribe) await client.unsubscribe(filters.allOtaJobs).catch(() => undefined);
     },
   };
 }
@@ -115,3 +116,22 @@ export function feedImages(images: Fanout<ImageResult>, hub: FleetHub, onError?:
   };
 }
 
+
+/**
+ * Both feeds, as CloudService runs them: OTA jobs always, thumbnails when it decodes. One Feed whose
+ * counters add the two.
+ */
+export async function startFeeds(client: MqttTransport, hub: FleetHub, images: Fanout<ImageResult> | undefined, onError?: (error: unknown, context: object) => void): Promise<Feed> {
+  const jobs = await watchOtaJobs(client, hub, (e, topic) => onError?.(e, { topic, what: 'ota job state' }));
+  const thumbs = images ? feedImages(images, hub, (e) => onError?.(e, { what: 'thumbnail' })) : undefined;
+  return {
+    get counters(): FeedCounters {
+      const t = thumbs?.counters;
+      return { ...jobs.counters, images: t?.images ?? 0, imagesSkipped: t?.imagesSkipped ?? 0 };
+    },
+    stop: async (options) => {
+      await thumbs?.stop();
+      await jobs.stop(options);
+    },
+  };
+}

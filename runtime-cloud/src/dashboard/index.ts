@@ -2,5 +2,5 @@
 export { startDashboard, type Dashboard, type DashboardOptions, type DashboardStats, type MetricsSource } from './server.js';
 export type { LiveOptions, LiveStats } from './live.js';
 export type { DeviceView, ImageView, LiveMessage, WireEvent } from './views.js';
-export { feedImages, watchOtaJobs } from './feeds.js';
+export { feedImages, startFeeds, watchOtaJobs, type Feed, type FeedCounters } from './feeds.js';
 export { thumbnail, THUMBNAIL_SIDE } from './thumbnail.js';
