@@ -183,7 +183,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     try {
       checkRows(this.location, rows, kind === 'telemetry');
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     if (rows.length === 0) return Promise.resolve();
     return this.run(`writing ${kind}`, () => this.writeMany[kind](rows));
