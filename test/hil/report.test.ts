@@ -74,6 +74,19 @@ describe('HIL report', () => {
     expect(latency).toContain('12.5 ms');
     expect(html).toMatch(/data-metric="rate">[\s\S]*?data-series="akb"><path d="M[^"]*H/); // a step line
     expect(html.match(/<figure class="pair"/g)).toHaveLength(2);
+    // The wall time leaves out the run's total as a stage and takes its shares of it.
+    const r = fixtureResults();
+    r.stagesMs = { total: 10_000, decode: 2500, encode: 500 };
+    const wall = (await renderHilReport(r, [])).match(/<figure class="chart wall">[\s\S]*?<\/figure>/)![0];
+    expect([...wall.matchAll(/data-label="([^"]+)"/g)].map((m) => m[1])).toEqual(['decode (25.0%)', 'encode (5.0%)']);
+    expect(wall).toContain('total 10.0 s');
+  });
+
+  it('computes the SSIM of a sample when the runner left it out', async () => {
+    const { ssim, ...rest } = samples[0]!;
+    void ssim;
+    const html = await renderHilReport(fixtureResults(), [{ ...rest, reconstruction: rampImage(32, 32, 0.3) }]);
+    expect(html).toContain('SSIM 1.000');
   });
 
   it('draws one dashed baseline per channel-use budget', async () => {

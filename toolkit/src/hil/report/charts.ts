@@ -64,7 +64,7 @@ export function timelineCharts(r: HilResults): string {
     const power: Series[] = per.map(({ v, pts }) => ({ id: v.id, label: `${variantName(v)}: power`, color: variantColor(r, v.id), points: pts.map((p) => [p.t, p.powerDb]) }));
     const snr = thin(rows.slice().sort((a, b) => a.t - b.t), MAX_TIMELINE_POINTS);
     power.push({ id: 'snr', label: 'channel SNR applied', color: '#999', dashed: true, points: snr.map((p) => [p.t, p.snrDb]) });
-    out.push(`<div class="chart-box" data-channel="${esc(ch.id)}" data-metric="rate">${lineChart({ title: `Rate chosen over time, ${name}`, xLabel: 'time (s)', yLabel: 'channel uses per image', series: rate, step: true, cls: 'timeline' })}</div>`);
+    out.push(`<div class="chart-box" data-channel="${esc(ch.id)}" data-metric="rate">${lineChart({ title: `Rate chosen over time, ${name}`, xLabel: 'time (s)', yLabel: 'channel uses per image', series: rate, step: true, yFrom0: true, cls: 'timeline' })}</div>`);
     out.push(`<div class="chart-box" data-channel="${esc(ch.id)}" data-metric="power">${lineChart({ title: `Power chosen and SNR applied, ${name}`, xLabel: 'time (s)', yLabel: 'dB', series: power, step: true, cls: 'timeline' })}</div>`);
   }
   return `<div class="charts">${out.join('\n')}</div>`;
@@ -88,9 +88,12 @@ export function latencyChart(r: HilResults): string {
 }
 
 export function wallChart(r: HilResults): string {
-  const entries = Object.entries(r.stagesMs).sort((a, b) => b[1] - a[1]);
+  // A `total` entry is the run's wall time, not a stage: it is the denominator of the shares when present.
+  const entries = Object.entries(r.stagesMs).filter(([k]) => k !== 'total').sort((a, b) => b[1] - a[1]);
   if (entries.length === 0) return '<p>No wall time by stage was recorded.</p>';
-  const total = entries.reduce((a, [, v]) => a + v, 0);
+  const sum = entries.reduce((a, [, v]) => a + v, 0);
+  const total = r.stagesMs.total ?? sum;
   const rows = entries.map(([k, v]) => ({ label: `${k} (${((100 * v) / Math.max(total, 1e-9)).toFixed(1)}%)`, values: { time: v / 1000 } }));
-  return stackedBars({ title: 'Wall time by stage, summed over the run', unit: 's', keys: ['time'], rows, cls: 'wall' });
+  const title = `Wall time by stage, summed over the run${r.stagesMs.total === undefined ? '' : ` (total ${(total / 1000).toFixed(1)} s)`}`;
+  return stackedBars({ title, unit: 's', keys: ['time'], rows, cls: 'wall' });
 }

@@ -24,6 +24,8 @@ export interface LineChartOptions {
   series: Series[];
   /** Step lines (a value holds until the next point), for chosen rates over time. */
   step?: boolean;
+  /** The y axis starts at 0 (for counts). */
+  yFrom0?: boolean;
   width?: number;
   height?: number;
   cls?: string;
@@ -66,7 +68,7 @@ export function lineChart(o: LineChartOptions): string {
   const xs = o.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = o.series.flatMap((s) => s.points.flatMap((p) => (p[1] === null || !Number.isFinite(p[1]) ? [] : [p[1]])));
   const [x0, x1] = extent(xs, 0);
-  const [y0, y1] = extent(ys, 0.05);
+  const [y0, y1] = extent(o.yFrom0 ? [0, ...ys] : ys, 0.05);
   const X = (v: number): number => L + ((W - L - R) * (v - x0)) / (x1 - x0);
   const Y = (v: number): number => H - B - ((H - T - B) * (v - y0)) / (y1 - y0);
   const grid = [
