@@ -97,19 +97,22 @@ function bestOf(curves: Curve[]): Curve {
 
 const span = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
 
-function unequalNote(c: Compared): string {
-  if (c.unequal.length === 0) return '';
+/** One note for a sentence: the first comparison whose two sides spent different channel uses. */
+function unequalNote(cs: (Compared | undefined)[]): string {
+  const c = cs.find((x) => x !== undefined && x.unequal.length > 0);
+  if (!c) return '';
   const u = c.unequal[0]!;
-  return ` (not at equal channel uses: ${Math.round(u.a)} against ${Math.round(u.b)} per image at ${snrList([u.snr])}${c.unequal.length > 1 ? ` and ${c.unequal.length - 1} more SNRs` : ''})`;
+  const more = c.unequal.length - 1;
+  return ` (not at equal channel uses: ${Math.round(u.a)} against ${Math.round(u.b)} per image at ${snrList([u.snr])}${more > 0 ? ` and ${more} more SNR${more === 1 ? '' : 's'}` : ''}, so these are not gains at equal cost)`;
 }
 
 function withRole(variants: readonly HilVariant[], role: VariantRole): HilVariant[] {
   return variants.filter((v) => v.role === role);
 }
 
-/** The akb-no-kb variant to pair with an akb variant: same set and policy, else same set, else the first. */
+/** The akb-no-kb variant to pair with an akb variant: the same set, precision and policy (else none: a KB share is only measured like for like). */
 function twinOf(akb: HilVariant, noKb: HilVariant[]): HilVariant | undefined {
-  return noKb.find((v) => v.set === akb.set && v.policy === akb.policy && v.precision === akb.precision) ?? noKb.find((v) => v.set === akb.set) ?? noKb[0];
+  return noKb.find((v) => v.set === akb.set && v.policy === akb.policy && v.precision === akb.precision);
 }
 
 function bandsOf(snrs: readonly number[], lowMax: number): Band[] {
@@ -157,57 +160,74 @@ export function paperFindings(results: HilResults, options: FindingsOptions = {}
           out.push(`${band.name} on ${ch}, ${akb.label || akb.id} has no decoded images, so nothing could be compared.`);
           continue;
         }
-        const parts: string[] = [];
-        const missing: string[] = [];
-        for (const f of fixed) {
-          const c = compare(a, curveOf(summary, f.id, channel.id), band.snrs);
-          const what = `Deep JSCC trained at ${f.trainedSnrDb === undefined ? 'one SNR' : `${fmt(f.trainedSnrDb, 0)} dB`}`;
-          if (c) parts.push(`${describeGain(...span(c.gains))} ${what} (the paper's comparison)${unequalNote(c)}`);
-          else missing.push(`${what} (${f.id}: no PSNR here)`);
-        }
-        if (fixed.length === 0) missing.push('a Deep JSCC trained at one SNR (role deepjscc-fixed-snr)');
-        const ad = adaptive[0];
-        const ca = ad ? compare(a, curveOf(summary, ad.id, channel.id), band.snrs) : undefined;
-        if (ca) parts.push(`${describeGain(...span(ca.gains))} the SNR-adaptive Deep JSCC${unequalNote(ca)}`);
-        else missing.push(ad ? `the SNR-adaptive Deep JSCC (${ad.id}: no PSNR here)` : 'the SNR-adaptive Deep JSCC (role deepjscc-adaptive)');
-        const cb = single.length > 0 ? compare(a, bestOf(single.map((v) => curveOf(summary, v.id, channel.id))), band.snrs) : undefined;
-        if (cb) parts.push(`${describeGain(...span(cb.gains))} the best single-SNR Deep JSCC at each SNR (of ${single.map((v) => `${fmt(v.trainedSnrDb!, 0)}`).join(', ')} dB)${unequalNote(cb)}`);
-        else missing.push('an SNR-matched Deep JSCC (roles deepjscc-matched or deepjscc-fixed-snr with trainedSnrDb)');
-        const twin = twinOf(akb, noKb);
-        const ck = twin ? compare(a, curveOf(summary, twin.id, channel.id), band.snrs) : undefined;
-        const kb = ck ? `its source KB is worth ${describeDb(...span(ck.diffsDb))} against the same network with the KB withheld${unequalNote(ck)}` : undefined;
-        if (!ck) missing.push(twin ? `the same network with its KB withheld (${twin.id}: no PSNR here)` : 'the same network with its KB withheld (role akb-no-kb)');
-        const cd = compare(a, digitalCurve(results.digital, channel.id), band.snrs);
-        if (cd) parts.push(`${describeGain(...span(cd.gains))} the digital JPEG-at-capacity baseline`);
-        const who = `${akb.label || akb.id} (${akb.policy})`;
-        const said = parts.length > 0 ? `${band.name} on ${ch}, ${who} is ${joinAnd(parts)}${kb ? `, and ${kb}` : ''}.` : kb ? `${band.name} on ${ch}, for ${who} ${kb}.` : '';
-        if (said) out.push(said);
-        if (missing.length > 0) out.push(`${band.name} on ${ch}, ${who} could not be compared with ${joinAnd(missing)}: the run has no such results.`);
-        const verdict = mismatchVerdict(c0(fixed, a, summary, channel.id, band.snrs), ca, cb, ck);
-        if (verdict) out.push(`${band.name} on ${ch}: ${verdict}`);
+        out.push(...variantFindings(`${band.name} on ${ch}`, akb, a, band.snrs, { fixed, adaptive, single, noKb, summary, digital: digitalCurve(results.digital, channel.id), channel: channel.id }));
       }
     }
   }
   return out;
 }
 
-function c0(fixed: HilVariant[], a: Curve, summary: readonly HilSummaryRow[], channel: string, snrs: number[]): Compared | undefined {
-  const f = fixed[0];
-  return f ? compare(a, curveOf(summary, f.id, channel), snrs) : undefined;
+interface Others {
+  fixed: HilVariant[];
+  adaptive: HilVariant[];
+  single: HilVariant[];
+  noKb: HilVariant[];
+  summary: readonly HilSummaryRow[];
+  digital: Curve;
+  channel: string;
 }
 
-/** Where the gain over the fixed-SNR model comes from, when the results say so. */
-function mismatchVerdict(fixed: Compared | undefined, adaptive: Compared | undefined, best: Compared | undefined, kb: Compared | undefined): string | undefined {
-  if (!fixed || Math.min(...fixed.gains) <= 0) return undefined;
-  const fair = [adaptive, best].filter((c): c is Compared => c !== undefined);
-  if (fair.length === 0) return undefined;
-  const fairMax = Math.max(...fair.flatMap((c) => c.gains));
-  const kbMax = kb ? Math.max(...kb.diffsDb) : undefined;
-  if (fairMax <= 0) {
-    const kbPart = kbMax !== undefined ? `, and the KB itself adds at most ${describeDb(kbMax, kbMax)}` : '';
-    return `the gain over the single-SNR Deep JSCC is that model's SNR mismatch, not knowledge: against a Deep JSCC that knows the SNR the AKB variant is behind${kbPart}.`;
+/** The sentences for one AKB variant in one channel and band. */
+function variantFindings(where: string, akb: HilVariant, a: Curve, snrs: number[], o: Others): string[] {
+  const curve = (v: HilVariant): Curve => curveOf(o.summary, v.id, o.channel);
+  const parts: string[] = [];
+  const missing: string[] = [];
+  const fixedCompared: Compared[] = [];
+  for (const f of o.fixed) {
+    const c = compare(a, curve(f), snrs);
+    const what = `Deep JSCC trained at ${f.trainedSnrDb === undefined ? 'one SNR' : `${fmt(f.trainedSnrDb, 0)} dB`}`;
+    if (c) {
+      fixedCompared.push(c);
+      parts.push(`${describeGain(...span(c.gains))} ${what} (the paper's comparison)`);
+    } else missing.push(`${what} (${f.id}: no PSNR here)`);
   }
-  return undefined;
+  if (o.fixed.length === 0) missing.push('a Deep JSCC trained at one SNR (role deepjscc-fixed-snr)');
+  const ad = o.adaptive[0];
+  const ca = ad ? compare(a, curve(ad), snrs) : undefined;
+  if (ca) parts.push(`${describeGain(...span(ca.gains))} the SNR-adaptive Deep JSCC`);
+  else missing.push(ad ? `the SNR-adaptive Deep JSCC (${ad.id}: no PSNR here)` : 'the SNR-adaptive Deep JSCC (role deepjscc-adaptive)');
+  const cb = o.single.length > 0 ? compare(a, bestOf(o.single.map(curve)), snrs) : undefined;
+  if (cb) parts.push(`${describeGain(...span(cb.gains))} the best single-SNR Deep JSCC at each SNR (of ${o.single.map((v) => fmt(v.trainedSnrDb!, 0)).join(', ')} dB)`);
+  else missing.push('an SNR-matched Deep JSCC (roles deepjscc-matched or deepjscc-fixed-snr with trainedSnrDb)');
+  const twin = twinOf(akb, o.noKb);
+  const ck = twin ? compare(a, curve(twin), snrs) : undefined;
+  const kb = ck ? `its source KB is worth ${describeDb(...span(ck.diffsDb))} against the same network with the KB withheld` : undefined;
+  if (!ck) {
+    missing.push(
+      twin ? `the same network with its KB withheld (${twin.id}: no PSNR here)` : `the same network with its KB withheld (role akb-no-kb with set ${akb.set}, precision ${akb.precision} and policy ${akb.policy})`,
+    );
+  }
+  const cd = compare(a, o.digital, snrs);
+  if (cd) parts.push(`${describeGain(...span(cd.gains))} the digital JPEG-at-capacity baseline`);
+  const who = `${akb.label || akb.id} (${akb.policy})`;
+  const note = unequalNote([...fixedCompared, ca, cb, ck]);
+  const out: string[] = [];
+  if (parts.length > 0) out.push(`${where}, ${who} is ${joinAnd(parts)}${kb ? `, and ${kb}` : ''}${note}.`);
+  else if (kb) out.push(`${where}, for ${who} ${kb}${note}.`);
+  if (missing.length > 0) out.push(`${where}, ${who} could not be compared with ${joinAnd(missing)}: the run has no such results.`);
+  const verdict = note ? undefined : mismatchVerdict(who, o.fixed[0], fixedCompared[0], ca, cb, ck);
+  if (verdict) out.push(`${where}: ${verdict}`);
+  return out;
+}
+
+/** Where the gain over the fixed-SNR model comes from, when the results say so (equal channel uses only). */
+function mismatchVerdict(who: string, f: HilVariant | undefined, fixed: Compared | undefined, adaptive: Compared | undefined, best: Compared | undefined, kb: Compared | undefined): string | undefined {
+  if (!f || !fixed || Math.min(...fixed.gains) <= 0) return undefined;
+  const fair = [adaptive, best].filter((c): c is Compared => c !== undefined);
+  if (fair.length === 0 || Math.max(...fair.flatMap((c) => c.gains)) > 0) return undefined;
+  const trained = f.trainedSnrDb === undefined ? 'one SNR' : `${fmt(f.trainedSnrDb, 0)} dB`;
+  const kbPart = kb ? `, and its source KB is worth ${describeDb(...span(kb.diffsDb))}` : '';
+  return `the gain of ${who} over the Deep JSCC trained at ${trained} is that model's SNR mismatch, not knowledge: against a Deep JSCC that knows the SNR (adaptive or trained at it) it is behind${kbPart}.`;
 }
 
 function channelName(c: HilChannel): string {
