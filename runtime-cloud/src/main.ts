@@ -4,6 +4,7 @@
  *
  *   akb-cloud --broker mqtt://host:1883                          fleet registry only
  *   akb-cloud --models models/zoo --set akb-k256 [--references ./originals] [--workers 2] [--shared]
+ *   akb-cloud --http 8080 [--http-host 127.0.0.1]                 also the web dashboard (dashboard/server.ts)
  *
  * `--workers n` runs n decode lanes (worker threads) in this process. To spread decoding over several
  * processes or machines, start one akb-cloud per worker with `--shared`: the broker then hands each frame
@@ -29,6 +30,7 @@ import { folderReferences } from './decode/references.js';
 import { DEFAULT_IMAGE_LIMITS } from './decode/limits.js';
 import { formatImageLine } from './image-line.js';
 import { DeviceScope } from './scope.js';
+import { dashboardArgs, startCloudDashboard } from './dashboard/cli.js';
 
 const MB = 2 ** 20;
 
@@ -94,12 +96,16 @@ async function main(): Promise<number> {
     .option('max-open-mb', { type: 'number', default: d.maxOpenBytesPerDevice / MB, describe: 'MiB of incomplete images per device (12 bytes a pixel)' })
     .option('max-total-open-mb', { type: 'number', default: d.maxOpenBytes / MB, describe: 'MiB of incomplete images of all devices' })
     .option('json', { type: 'boolean', default: false, describe: 'print each finished image as a JSON line' })
+    .option('http', { type: 'number', describe: 'serve the web dashboard on this TCP port (0: a free one; the URL is on the start line)' })
+    .option('http-host', { type: 'string', default: '127.0.0.1', describe: 'address the dashboard binds (it has no authentication: see the README before exposing it)' })
+    .option('http-allow-host', { type: 'string', array: true, describe: 'host names the dashboard answers besides IP addresses and localhost (behind a reverse proxy)' })
     .option('shutdown-timeout', { type: 'number', default: 3, describe: 'seconds the shutdown may take before akb-cloud exits anyway' })
     .check((a) => {
       if (!(Number.isInteger(a.workers) && a.workers >= 1 && a.workers <= 64)) throw new Error('--workers must be an integer from 1 to 64');
       for (const k of ['max-image-side', 'max-image-pixels', 'max-tiles', 'max-open-images', 'max-open-mb', 'max-total-open-mb'] as const) positiveInt(k, a[k]);
       const t = a['shutdown-timeout'];
       if (!(t > 0 && t <= 3600)) throw new Error('--shutdown-timeout must be in (0, 3600] seconds');
+      dashboardArgs(a);
       return true;
     })
     .strict()
@@ -143,12 +149,14 @@ async function main(): Promise<number> {
   }
   const service = first.service;
   service.decoder?.images.on((r) => void process.stdout.write(`${formatImageLine(r, args.json)}\n`));
+  const dashboard = await startCloudDashboard(service, args);
   const decoding = sets.length > 0 ? `; decoding ${sets.join(', ')} with ${args.workers} worker(s)${args.shared ? ` (shared group ${args.group})` : ''}` : '';
-  const started = `akb-cloud: watching ${scope.describe()} at ${args.broker}${decoding}\n`;
+  const started = `akb-cloud: watching ${scope.describe()} at ${args.broker}${decoding}${dashboard ? `; dashboard at ${dashboard.url}` : ''}\n`;
   if (args.json) process.stderr.write(started);
   else process.stdout.write(started);
   const signal = await stopSignal;
   process.stderr.write(`akb-cloud: ${signal}: stopping (send it again to exit at once)\n`);
+  await dashboard?.close();
   if (!(await within(service.stop(), args.shutdownTimeout * 1000))) {
     process.stderr.write(`akb-cloud: the shutdown took more than ${args.shutdownTimeout} s (is the broker gone?): exiting\n`);
   }
