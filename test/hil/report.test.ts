@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HilResults } from '../../toolkit/src/hil/results.js';
-import { renderHilReport, type HilImageSample } from '../../toolkit/src/hil/report/index.js';
+import { MAX_SAMPLES, renderHilReport, type HilImageSample } from '../../toolkit/src/hil/report/index.js';
+import { MAX_TIMELINE_POINTS } from '../../toolkit/src/hil/report/charts.js';
 import { ticks } from '../../toolkit/src/hil/report/svg.js';
 import { fixtureResults, HOSTILE, rampImage } from './report-fixture.js';
 
@@ -96,6 +97,18 @@ describe('HIL report', () => {
     const box = html.match(/data-channel="rayleigh" data-metric="psnr">([\s\S]*?)<\/figure><\/div>/)![1]!;
     expect([...box.matchAll(/data-series="([^"]+)"/g)].map((m) => m[1])).toEqual(['akb', 'deep', 'digital-256', 'digital-512']);
     expect(box).toContain('digital: JPEG at capacity, 512 uses');
+  });
+
+  it('bounds what it draws: timelines thinned, samples capped', async () => {
+    const r = fixtureResults();
+    // Thrown at it: 20,000 timeline entries for one variant and 300 samples.
+    r.timeline = Array.from({ length: 20_000 }, (_, i) => ({ t: i / 10, variant: 'akb', channel: 'awgn', snrDb: 5, actionId: i % 4, channelUses: 64 * (1 + (i % 4)), powerDb: 0, psnr: null }));
+    const many = Array.from({ length: 300 }, (_, i) => ({ ...samples[0]!, image: `img-${i}.png` }));
+    const html = await renderHilReport(r, many);
+    const rate = html.match(/data-metric="rate">[\s\S]*?data-series="akb"><path d="([^"]+)"/)![1]!;
+    expect(rate.match(/[ML]/g)).toHaveLength(MAX_TIMELINE_POINTS);
+    expect(html.match(/<figure class="pair"/g)).toHaveLength(MAX_SAMPLES);
+    expect(html).toContain(`${300 - MAX_SAMPLES} more samples were left out`);
   });
 
   it('picks round axis ticks', () => {
