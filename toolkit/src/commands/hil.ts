@@ -1,7 +1,7 @@
 /**
  * `akb hil`: hardware-in-the-loop sweeps. `akb hil run plan.yaml` runs a plan (hil/README.md) into a
- * report folder; `akb hil schema` prints the plan's JSON Schema. Exit codes: 0 every threshold held,
- * 1 a threshold failed (the report is still written) or the run failed, 2 a bad plan or usage (one line
+ * report folder; `akb hil compare a b` (hil-compare.ts) shows two runs side by side; `akb hil schema`
+ * prints the plan's JSON Schema. Exit codes of run: 0 every threshold held, 1 a threshold failed (the report is still written) or the run failed, 2 a bad plan or usage (one line
  * naming the file, line and field), or a device target that never answered its ping.
  */
 import { fileURLToPath } from 'node:url';

@@ -8,7 +8,7 @@
  *              then repetition × image through edge → emulator → cloud (the points' stages: encode,
  *              policy, send, channel, decode), metrics (PSNR, SSIM against the originals)
  *   digital    the JPEG-at-capacity baseline at the same channel uses and SNRs (plan `digital: true`)
- *   write      results.json, points.csv, summary.csv, report.html
+ *   write      results.json, points.csv, summary.csv, report.html; findings (findings.ts) when variants have roles
  */
 import { join, resolve } from 'node:path';
 import { hostname, cpus } from 'node:os';
@@ -20,6 +20,7 @@ import type { ChannelPlan, DeviceTarget, HilPlan } from '../plan.js';
 import { loadPlanImages, type PlanImage } from '../images.js';
 import { loadVariantSet, precisionError } from '../models.js';
 import { evaluateThresholds, summarize } from '../stats.js';
+import { paperFindings } from '../findings.js';
 import { RESULTS_VERSION, type HilPoint, type HilResults, type HilVariant, type TimelinePoint } from '../results.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { startLocalRig } from './local.js';
@@ -120,6 +121,8 @@ export async function runHil(loaded: LoadedPlan, options: HilRunOptions = {}): P
       findings: [],
       passed: thresholds.every((t) => t.pass),
     };
+    // The paper's comparison in words, when the plan declares roles (hil/plans/paper.yaml).
+    if (results.variants.some((v) => v.role !== undefined)) results.findings = paperFindings(results).slice(0, 256);
     return { results, samples: sweep.samples, folder };
   } finally {
     await broker?.close();
