@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { renderHilReport, type HilImageSample } from '../../toolkit/src/hil/report/index.js';
+import { compareResults, renderComparison } from '../../toolkit/src/hil/compare.js';
 import { fixtureResults, HOSTILE, rampImage } from '../hil/report-fixture.js';
 import { CHROMIUM, describeWithProgram, launchChromium } from '../support/index.js';
 
@@ -83,5 +84,26 @@ describeWithProgram(CHROMIUM.name, CHROMIUM.debianPackage, 'HIL report in chromi
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'hil-report.png'), fullPage: true });
+  });
+
+  it('draws the comparison page: both runs per variant on one plot, b dashed, offline', async () => {
+    const a = fixtureResults();
+    const b = fixtureResults({ psnrShift: 1, snrs: [5, 10, 15, 20] });
+    const file = join(mkdtempSync(join(tmpdir(), 'akb-hil-compare-')), 'compare.html');
+    writeFileSync(file, renderComparison(compareResults(a, b, { a: 'a/results.json', b: 'b/' }), a, b));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const failed: string[] = [];
+    page.on('requestfailed', (r) => failed.push(r.url()));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    const charts = page.locator('.chart-box');
+    expect(await charts.count()).toBe(4);
+    const ids = await charts.first().locator('g.series').evaluateAll((gs: unknown[]) => (gs as { getAttribute(n: string): string | null }[]).map((g) => g.getAttribute('data-series')));
+    expect(ids).toEqual(['a:akb', 'b:akb', 'a:deep', 'b:deep']);
+    expect(await page.locator('#both tbody tr').count()).toBe(12);
+    expect(await page.locator('#only tbody tr').count()).toBe(8);
+    expect(await page.locator('#both tbody tr').first().innerText()).toContain('+1.00');
+    expect(failed).toEqual([]);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'hil-compare.png'), fullPage: true });
   });
 });
