@@ -116,17 +116,17 @@ const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
  * `akb <args>` on a pseudo-terminal of `cols` × `rows` made by `script -qfec`; Ctrl-C is sent as the
  * terminal's interrupt character through `script`'s stdin, as a person's keyboard would.
  */
-export function runAkbOnPty(args: readonly string[], cols: number, rows: number): Running & { interrupt(): void } {
+export function runAkbOnPty(args: readonly string[], cols: number, rows: number): Running & { interrupt(): void; press(keys: string): void } {
   const command = `stty cols ${cols} rows ${rows}; exec ${[process.execPath, AKB_CLI, ...args].map(shellQuote).join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  return { ...watch(child), interrupt: () => child.stdin?.write('\x03') };
+  return { ...watch(child), interrupt: () => child.stdin?.write('\x03'), press: (keys) => child.stdin?.write(keys) };
 }
 
-/** Parsed stdout lines; throws naming the first line that is not JSON. */
+/** Parsed complete stdout lines (a line still being written is left out); throws naming the first that is not JSON. */
 export function jsonLines(out: string): Record<string, unknown>[] {
   return out
     .split('\n')
-    .filter((l) => l.length > 0)
+    .slice(0, -1)
     .map((l) => {
       try {
         return JSON.parse(l) as Record<string, unknown>;

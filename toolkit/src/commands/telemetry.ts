@@ -2,7 +2,7 @@
  * `akb telemetry --broker <url>`: a live view of a fleet from the broker alone. It subscribes to every
  * device's status and telemetry and to the cloud's alarm states (retained statuses and alarms give the
  * state at once) and keeps a row per device (toolkit/src/telemetry/model.ts).
- * - On a terminal: a table redrawn in place, at most every --interval ms (view.ts), until Ctrl-C.
+ * - On a terminal: a table redrawn in place, at most every --interval ms (view.ts), until q or Ctrl-C.
  * - With --json, or when stdout is not a terminal: one JSON line per message that changed a device,
  *   nothing else on stdout (notes go to stderr).
  * - With --once: waits --wait seconds for the retained messages, prints the current state (the table, or
@@ -44,14 +44,31 @@ function shownUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-/** Resolves on SIGINT, SIGTERM or SIGHUP; `off` removes the handlers. */
-function untilSignal(): { done: Promise<void>; off: () => void } {
+/**
+ * Resolves on SIGINT, SIGTERM or SIGHUP, and, with `keys` on a terminal, on q or Ctrl-C typed (stdin in
+ * raw mode, so keys typed do not echo over the table); `off` removes the handlers and restores stdin.
+ */
+function untilStop(keys: boolean): { done: Promise<void>; off: () => void } {
   let off = (): void => undefined;
   const done = new Promise<void>((resolve) => {
     const stop = (): void => resolve();
+    const onKey = (b: Buffer): void => {
+      if (b.includes(0x03) || b.includes(0x71 /* q */)) resolve();
+    };
+    const raw = keys && process.stdin.isTTY === true;
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, stop);
+    if (raw) {
+      process.stdin.setRawMode(true);
+      process.stdin.on('data', onKey);
+      process.stdin.resume();
+    }
     off = () => {
       for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, stop);
+      if (raw) {
+        process.stdin.off('data', onKey);
+        process.stdin.setRawMode(false);
+        process.stdin.pause();
+      }
     };
   });
   return { done, off };
@@ -73,7 +90,7 @@ async function run(args: TelemetryArgs, io: Io): Promise<void> {
     username: args.username,
     password: args.passwordEnv === undefined ? undefined : process.env[args.passwordEnv],
   });
-  const signal = untilSignal();
+  const signal = untilStop(tty && !args.once);
   const viewOptions = {
     model, broker: shownUrl(args.broker), intervalMs: args.interval, silentMs: args.silent * 1000, connected: () => client.connectedNow,
   };
