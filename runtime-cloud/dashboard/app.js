@@ -96,7 +96,8 @@ function summary(now) {
   let online = 0;
   for (const dev of state.devices.values()) if (dev.state === 'online') online++;
   const active = state.activeAlarms().length;
-  setText(byId('summary'), `${state.devices.size} devices, ${online} online, ${active} active alarm${active === 1 ? '' : 's'} · ${new Date(now).toLocaleTimeString()}`);
+  const n = state.devices.size;
+  setText(byId('summary'), `${n} device${n === 1 ? '' : 's'}, ${online} online, ${active} active alarm${active === 1 ? '' : 's'} · ${new Date(now).toLocaleTimeString()}`);
 }
 
 /** @param {string | null} id */

@@ -70,7 +70,7 @@ export class DeviceCharts {
         scales: { x: { time: true } },
         legend: { show: true },
         series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.stroke, width: 1.5, spanGaps: true, ...(s.scale ? { scale: s.scale } : {}) }))],
-        axes: [{}, ...(spec.axes ?? [{ scale: 'y', label: '', side: 3 }]).map((a) => ({ scale: a.scale, label: a.label || undefined, side: a.side }))],
+        axes: [{}, ...(spec.axes ?? [{ scale: 'y', label: '', side: 3 }]).map((a) => ({ scale: a.scale, label: a.label || undefined, side: a.side, size: 60 }))],
       };
       const plot = new UPlot(opts, this.dataOf(spec, null), holder);
       this.charts.push({ spec, plot });
