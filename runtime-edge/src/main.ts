@@ -131,6 +131,9 @@ async function main(): Promise<number> {
     ]);
     // Handed over once: the runtime keeps the set without its ONNX bytes, and nothing here keeps it.
     let loaded: ModelSet | undefined = await loadModelSet(args.models, args.set);
+    if (!args.kb && !loaded.kb) {
+      throw new AkbError('BAD_OPTION', `--no-kb: ${loaded.name} has no source KB to withhold`, { hint: 'use --no-kb with an AKB set such as akb-k256', exitCode: 2 });
+    }
     const source = imageSource(args);
     const device = args.device;
     const { limits } = profile;
