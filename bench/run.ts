@@ -10,6 +10,7 @@ import { runEdgeBench } from './edge.js';
 import { runLinkBench } from './link.js';
 import { runLinkChannelBench } from './link-channel.js';
 import { runFlashBench } from './flash/index.js';
+import { runHilBench } from './hil/index.js';
 import { runPackageBench } from './package/index.js';
 import { runQuantizeBench } from './quantize.js';
 import { runTelemetryBench } from './telemetry/index.js';
@@ -24,6 +25,7 @@ const benches: Record<string, () => Promise<object>> = {
   package: runPackageBench,
   flash: runFlashBench,
   telemetry: runTelemetryBench,
+  hil: runHilBench,
 };
 
 const wanted = process.argv.slice(2);

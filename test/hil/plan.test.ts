@@ -113,3 +113,12 @@ describe('hil plan', () => {
     expect(committed).toEqual(planJsonSchema());
   });
 });
+
+describe('hil/README.md', () => {
+  it('carries the current field table (regenerate: akb hil schema --markdown)', async () => {
+    const { planFieldTable } = await import('../../toolkit/src/hil/plan-doc.js');
+    const readme = readFileSync(join(root, 'hil/README.md'), 'utf8');
+    const table = /<!-- plan-fields:start -->\n([\s\S]*?)\n<!-- plan-fields:end -->/.exec(readme)?.[1];
+    expect(table).toBe(planFieldTable());
+  });
+});

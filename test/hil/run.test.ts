@@ -3,16 +3,16 @@
  * images x 1 variant) writes a results.json that the contract reads back, with PSNR rising with SNR; the
  * CLI as a process exits 1 when a threshold fails (and 2 on a bad plan); a device target: a real akb-edge
  * process with the ingest source, its frames through a channel emulator with channel control, swept by
- * id; a device that never answers is refused by name with exit code 2.
+ * id, its SNR set through channel.set on a real `akb link emulate` process; a device that never answers is refused by name with exit code 2.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { ChannelControl, ChannelEmulator, channelFactory } from '@akb/link';
+import { CHANNEL_GET_OP, topics } from '@akb/protocol';
+import { connectMqtt, RpcClient, type AkbMqttClient } from '@akb/protocol/mqtt';
 import { loadPlan } from '../../toolkit/src/hil/plan-load.js';
 import { runHil } from '../../toolkit/src/hil/runner/run.js';
 import { writeReport } from '../../toolkit/src/hil/write-report.js';
@@ -78,6 +78,29 @@ describe('akb hil run: local target on the embedded broker', () => {
     expect(readFileSync(join(dir, 'out/report.html'), 'utf8')).toMatch(/<h1[^>]*>small<\/h1>/);
   });
 
+  it('follows an SNR trace through Gauss-Markov fading with loss, recording SigMF', async () => {
+    const dir = tmp();
+    const file = join(dir, 'plan.yaml');
+    const text = planText({ folder: 'out' })
+      .replace('  - kind: awgn', '  - {id: walk, kind: gauss-markov, dopplerHz: 5, loss: {p: 0.05, r: 0.5, lossBad: 0.5, lossGood: 0.01}}')
+      .replace('snrDb: [-2, 15]', 'trace: {points: [{timeMs: 0, snrDb: -2}, {timeMs: 400, snrDb: 15}]}')
+      .replace('  images: 2', '  images: 2\n  sigmf: true');
+    writeFileSync(file, `${text}repetitions: 3\n`);
+    const { results, samples, folder } = await runHil(await loadPlan(file, { defaultZoo: zoo }));
+    await writeReport(folder, results, samples);
+    expect(results.channels).toEqual([{ id: 'walk', label: 'Gauss-Markov 5 Hz, G-E loss', kind: 'trace' }]);
+    expect(results.snrsDb).toEqual([-2, 15]);
+    expect(results.points).toHaveLength(6);
+    // The first image goes at the trace's start; every SNR set is on the 0.5 dB steps within the trace.
+    expect(results.points[0]!.snrDb).toBe(-2);
+    for (const p of results.points) {
+      expect(Number.isInteger(2 * p.snrDb) && p.snrDb >= -2 && p.snrDb <= 15).toBe(true);
+    }
+    const meta = JSON.parse(readFileSync(join(dir, 'out/sigmf/akb-walk.sigmf-meta'), 'utf8')) as { annotations: unknown[] };
+    expect(meta.annotations.length).toBeGreaterThan(0);
+    expect(statSync(join(dir, 'out/sigmf/akb-walk.sigmf-data')).size).toBeGreaterThan(0);
+  });
+
   it('as a process: a threshold that cannot hold exits 1 with one line naming it; a bad plan exits 2', async () => {
     const dir = tmp();
     const file = join(dir, 'plan.yaml');
@@ -99,34 +122,39 @@ describe('akb hil run: local target on the embedded broker', () => {
 
 describe('akb hil run: a device target by id', () => {
   let broker: BrokerHandle;
-  let edge: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
   const clients: AkbMqttClient[] = [];
-  let emulator: ChannelEmulator;
-  let control: ChannelControl;
+  let emulatorLog = () => '';
   const device = uniqueId('cam');
+
+  /** Starts a process and resolves once its output matches `ready`. */
+  async function start(args: string[], ready: RegExp): Promise<() => string> {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (ready.test(out)) resolve();
+      });
+      child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+      child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${out}`)));
+    });
+    return () => out;
+  }
 
   beforeAll(async () => {
     broker = await startAedes();
-    // The "already running akb link emulate": every device's frames, channel control on link/ctl/req.
-    const emu = await connectMqtt({ url: broker.url, clientId: uniqueId('emu') });
-    clients.push(emu);
-    emulator = await ChannelEmulator.start({ client: emu, keepOrder: true, channelFor: channelFactory({ snr: { kind: 'constant', snrDb: 10 } }, 5) });
-    control = await ChannelControl.start({ client: emu, emulator });
-    edge = spawn(process.execPath, [join(root, 'runtime-edge/dist/main.js'), '--broker', broker.url, '--device', device, '--models', zoo, '--set', 'akb-k256', '--policy', 'fixed:7', '--epsilon', '0', '--ingest', '--link', 'mqtt'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      edge!.stdout?.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (/online at/.test(out)) resolve();
-      });
-      edge!.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-      edge!.once('exit', (code) => reject(new Error(`akb-edge exited with ${code}: ${out}`)));
-    });
+    // The already running emulator of a lab: every device's frames, channel.set/get on link/ctl/req.
+    emulatorLog = await start([akb, 'link', 'emulate', '--broker', broker.url, '--snr', '10', '--keep-order'], /Ctrl-C stops/);
+    await start(
+      [join(root, 'runtime-edge/dist/main.js'), '--broker', broker.url, '--device', device, '--models', zoo, '--set', 'akb-k256', '--policy', 'fixed:7', '--epsilon', '0', '--ingest', '--link', 'mqtt'],
+      /online at/,
+    );
   });
   afterAll(async () => {
-    edge?.kill('SIGTERM');
-    await control?.stop().catch(() => undefined);
-    await emulator?.stop();
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
     await Promise.allSettled(clients.map((c) => c.close({ force: true })));
     await broker?.close();
   });
@@ -141,8 +169,12 @@ describe('akb hil run: a device target by id', () => {
     expect(results.points.every((p) => p.complete && p.channelUses === 256 && p.psnr !== null)).toBe(true);
     const at = (snr: number): number => results.points.filter((p) => p.snrDb === snr).reduce((a, p) => a + p.psnr!, 0) / 2;
     expect(at(15)).toBeGreaterThan(at(-2) + 3);
-    // The emulator ended pinned at the last SNR of the grid.
-    expect(emulator.snrState(device).devices).toEqual([{ device, snrDb: 15, pinned: true }]);
+    // The emulator ended pinned at the last SNR of the grid, set by the runner's channel.set.
+    const tool = await connectMqtt({ url: broker.url, clientId: uniqueId('tool') });
+    clients.push(tool);
+    const rpc = new RpcClient(tool, { requestTopic: topics.linkCtlReq(), replyTopic: topics.linkCtlRes('t-check'), from: 't-check' });
+    expect(await rpc.request(CHANNEL_GET_OP, { device })).toEqual({ default: { snrDb: null }, devices: [{ device, snrDb: 15, pinned: true }] });
+    expect(emulatorLog()).toMatch(new RegExp(`SNR of ${device} set to -2 dB by akb-hil-\\d+`));
   });
 
   it('a device that never answers: one line naming it, exit code 2', async () => {

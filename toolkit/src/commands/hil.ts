@@ -66,9 +66,14 @@ async function runPlan(args: RunArgs, io: Io): Promise<void> {
 
 const schema = defineCommand({
   command: 'schema',
-  describe: 'Print the JSON Schema of a plan (hil/plan.schema.json)',
-  builder: (y) => y,
-  run: async (_args, io) => {
+  describe: 'Print the JSON Schema of a plan (hil/plan.schema.json), or with --markdown its field table (hil/README.md)',
+  builder: (y) => y.option('markdown', { type: 'boolean', default: false, describe: 'the field reference as a Markdown table' }),
+  run: async (args, io) => {
+    if (args.markdown) {
+      const { planFieldTable } = await import('../hil/plan-doc.js');
+      io.out(planFieldTable());
+      return;
+    }
     const { planJsonSchema } = await import('../hil/plan.js');
     io.out(JSON.stringify(planJsonSchema(), null, 2));
   },

@@ -19,7 +19,7 @@ export interface VariantModelsOptions {
   precision: Precision;
   /** `<report>/models` */
   cacheDir: string;
-  /** Calibration images (a folder) for int8. */
+  /** Calibration images (a folder): int8 calibrates on them, fp16 measures on them. */
   calib: string;
   calibNames: readonly string[];
   /** The same images decoded: an AKB encoder's calibration rows are made from them (calib.ts). */
@@ -39,12 +39,14 @@ export async function loadVariantSet(options: VariantModelsOptions): Promise<Mod
     options.onProgress?.(`quantize ${enc.card.name} (${options.precision})`);
     await mkdir(dir, { recursive: true });
     const { quantizeModel } = await import('@akb/quantize');
-    const calib = options.precision === 'int8' ? ((await akbCalibration(set, options.calibImages, join(dir, 'calib'))) ?? options.calib) : options.calib;
+    // int8 calibrates on these rows; fp16 measures its report on them (quantize needs data for both).
+    const calib = (await akbCalibration(set, options.calibImages, join(dir, 'calib'))) ?? options.calib;
     await quantizeModel({
       input: join(enc.dir, enc.card.onnx.file),
       output: join(dir, 'model.onnx'),
       preset: options.precision,
-      ...(options.precision === 'int8' ? { calib, calibLimit: 64 } : {}),
+      calib,
+      calibLimit: 64,
       jscc: false,
     });
     await writeFile(keyFile, `${key}\n`);

@@ -27,9 +27,9 @@ const PlanId = z
 
 export const SnrRange = z
   .strictObject({
-    from: Snr,
-    to: Snr,
-    step: z.number().positive('step must be above 0 dB'),
+    from: Snr.describe('First SNR, dB.'),
+    to: Snr.describe('Last SNR, dB (included when the steps land on it).'),
+    step: z.number().positive('step must be above 0 dB').describe('dB between grid points.'),
   })
   .describe('A grid from `from` to `to` (inclusive) in steps of `step` dB.');
 
@@ -40,25 +40,26 @@ export const SnrGrid = z
 export const SnrTracePlan = z
   .strictObject({
     points: z
-      .array(z.strictObject({ timeMs: z.number().min(0).max(86_400_000), snrDb: Snr }))
+      .array(z.strictObject({ timeMs: z.number().min(0).max(86_400_000).describe('ms since the start, ascending.'), snrDb: Snr.describe('SNR at that time, dB.') }))
       .min(1, 'a trace needs at least one point')
-      .max(10_000),
-    loop: z.boolean().default(false),
+      .max(10_000)
+      .describe('Times ascending; linear in dB between points.'),
+    loop: z.boolean().default(false).describe('Start the trace over after its last point; else hold its last SNR until the images are done.'),
   })
-  .describe('Piecewise-linear SNR over time (ms since the channel\'s sweep started); images are sent one after another until the trace ends.');
+  .describe('Piecewise-linear SNR over time (ms since the rig started): the images are sent `repetitions` times one after another while the SNR follows it (set in 0.5 dB steps).');
 
 export const LossPlan = z.strictObject({
   p: z.number().min(0).max(1).describe('Good → bad transition probability per fragment.'),
   r: z.number().min(0).max(1).describe('Bad → good transition probability per fragment.'),
-  lossBad: z.number().min(0).max(1),
-  lossGood: z.number().min(0).max(1),
+  lossBad: z.number().min(0).max(1).describe('Loss probability in the bad state.'),
+  lossGood: z.number().min(0).max(1).describe('Loss probability in the good state.'),
 });
 
 export const ChannelPlan = z
   .strictObject({
     id: PlanId.optional().describe('Default: the kind.'),
-    label: z.string().max(256).optional(),
-    kind: z.enum(['awgn', 'rayleigh', 'rician', 'gauss-markov']),
+    label: z.string().max(256).optional().describe('For people (default: e.g. "Rayleigh").'),
+    kind: z.enum(['awgn', 'rayleigh', 'rician', 'gauss-markov']).describe('AWGN; block Rayleigh or Rician fading per frame (equalized with perfect CSI); time-varying Gauss-Markov fading.'),
     kFactor: z.number().min(0).max(1000).optional().describe('Rician K (linear); required for rician.'),
     dopplerHz: z.number().positive().max(100_000).optional().describe('Maximum Doppler, Hz; required for gauss-markov.'),
     symbolRateHz: z.number().positive().max(1e10).default(1e6).describe('Symbols per second (gauss-markov step, SigMF rate).'),
@@ -91,9 +92,9 @@ export const ImagesPlan = z
 
 export const VariantPlan = z.strictObject({
   id: PlanId.optional().describe('Default: set, precision, kb and policy joined, e.g. akb-k256-int8.'),
-  label: z.string().max(256).optional(),
-  set: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a model set name (models/sets/<name>.json)'),
-  precision: z.enum(Precision.options, { error: 'expected float, fp16 or int8' }).default('float'),
+  label: z.string().max(256).optional().describe('For people (default: e.g. "AKB-JSCC (akb-k256), int8, fixed:7").'),
+  set: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a model set name (models/sets/<name>.json)').describe('Model set: models/sets/<set>.json beside the zoo.'),
+  precision: z.enum(Precision.options, { error: 'expected float, fp16 or int8' }).default('float').describe('The edge encoder: float as in the zoo, or int8/fp16 made as `akb quantize` makes them (cached under <report>/models/); the cloud decoder stays float.'),
   kb: z.enum(['on', 'off'], { error: 'expected on or off' }).default('on').describe('Source KB used, or withheld from an AKB set (sets without one ignore it).'),
   policy: z
     .string()
@@ -105,12 +106,14 @@ export const VariantPlan = z.strictObject({
 });
 
 export const ThresholdPlan = z.strictObject({
-  variant: PlanId,
+  variant: PlanId.describe('The variant measured.'),
   channel: PlanId.optional().describe('Default: every channel.'),
   snrDb: Snr.optional().describe('Default: every SNR.'),
-  metric: z.enum(['psnr', 'ssim', 'completeRate', 'latencyTotalP95Ms', 'psnrLossDb']),
-  op: z.enum(['>=', '<=']),
-  value: z.number(),
+  metric: z
+    .enum(['psnr', 'ssim', 'completeRate', 'latencyTotalP95Ms', 'psnrLossDb'])
+    .describe('Over the matching points: mean PSNR (dB), mean SSIM, share of images complete, p95 of end-to-end latency (ms), or mean PSNR of the baseline minus this variant\'s (dB).'),
+  op: z.enum(['>=', '<=']).describe('measured op value must hold; no matching point fails the threshold.'),
+  value: z.number().describe('The bound.'),
   baseline: PlanId.optional().describe('psnrLossDb: the variant compared against (default: the float variant of the same set, kb and policy).'),
 });
 
@@ -123,22 +126,23 @@ export const ReportPlan = z.strictObject({
 export const HilPlan = z
   .strictObject({
     $schema: z.string().max(4096).optional(),
-    name: z.string().min(1).max(256),
-    description: z.string().max(4096).optional(),
+    name: z.string().min(1).max(256).describe('The run\'s name (report heading).'),
+    description: z.string().max(4096).optional().describe('For people.'),
     broker: z
       .union([z.literal('embedded'), z.string().regex(/^(mqtts?|wss?|tcp):\/\/\S+$/, 'expected "embedded" or a broker URL such as mqtt://host:1883')])
-      .default('embedded'),
+      .default('embedded')
+      .describe('"embedded": aedes on a free loopback port, for local targets; a URL: that broker (device targets need one).'),
     models: z.string().min(1).max(4096).optional().describe('Model zoo folder (default: models/zoo of this checkout), relative to the plan file.'),
-    targets: z.array(Target).min(1, 'name at least one target').max(64).default(['local']),
-    channels: z.array(ChannelPlan).min(1, 'name at least one channel').max(64),
+    targets: z.array(Target).min(1, 'name at least one target').max(64).default(['local']).describe('Where each variant runs; every variant runs on every target.'),
+    channels: z.array(ChannelPlan).min(1, 'name at least one channel').max(64).describe('Channel models; ids unique.'),
     snrDb: SnrGrid.optional(),
     trace: SnrTracePlan.optional(),
-    images: ImagesPlan,
-    variants: z.array(VariantPlan).min(1, 'name at least one variant').max(256),
-    repetitions: z.number().int().min(1).max(1000).default(1),
-    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
-    thresholds: z.array(ThresholdPlan).max(10_000).default([]),
-    report: ReportPlan,
+    images: ImagesPlan.describe('The images sent (folder or files, one of them).'),
+    variants: z.array(VariantPlan).min(1, 'name at least one variant').max(256).describe('What is under test; ids unique.'),
+    repetitions: z.number().int().min(1).max(1000).default(1).describe('Each image sent this many times per SNR (fresh noise each time).'),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1).describe('Seed of the channels\' random draws and of the policy.'),
+    thresholds: z.array(ThresholdPlan).max(10_000).default([]).describe('What must hold; exit code 1 when one fails.'),
+    report: ReportPlan.describe('The report folder.'),
     digital: z.boolean().default(false).describe('Compute the JPEG-at-capacity baseline at the same channel uses and SNRs.'),
   })
   .superRefine((p, ctx) => {

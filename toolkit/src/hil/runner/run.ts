@@ -95,6 +95,7 @@ export async function runHil(loaded: LoadedPlan, options: HilRunOptions = {}): P
       ));
     }
 
+    if (plan.report.sigmf) await mkdir(join(folder, 'sigmf'), { recursive: true });
     const sweep = new Sweep(loaded, images, references, sets, url, folder, watch, progress, options.onPoint);
     await sweep.run();
 

@@ -1,0 +1,69 @@
+/**
+ * The plan's field reference as a Markdown table, generated from its JSON Schema (plan.ts), for
+ * hil/README.md (`akb hil schema --markdown`; a test fails when the README's copy is stale).
+ */
+import { planJsonSchema } from './plan.js';
+
+interface Json {
+  type?: string;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: Json[];
+  items?: Json;
+  properties?: Record<string, Json>;
+  required?: string[];
+  default?: unknown;
+  description?: string;
+  minimum?: number;
+  exclusiveMinimum?: number;
+  maximum?: number;
+  minItems?: number;
+  maxItems?: number;
+  maxLength?: number;
+}
+
+function typeOf(s: Json): string {
+  if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(' \\| ');
+  if (s.const !== undefined) return JSON.stringify(s.const);
+  if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
+  if (s.type === 'array') return `list of ${typeOf(s.items ?? {})}`;
+  if (s.type === 'object') return 'object';
+  return s.type ?? 'any';
+}
+
+function limits(s: Json): string {
+  const out: string[] = [];
+  if (s.minimum !== undefined) out.push(`≥ ${s.minimum}`);
+  if (s.exclusiveMinimum !== undefined) out.push(`> ${s.exclusiveMinimum}`);
+  if (s.maximum !== undefined) out.push(`≤ ${s.maximum}`);
+  if (s.minItems !== undefined && s.minItems !== 0) out.push(`at least ${s.minItems}`);
+  if (s.maxItems !== undefined) out.push(`at most ${s.maxItems}`);
+  if (s.maxLength !== undefined && s.type === 'string') out.push(`≤ ${s.maxLength} chars`);
+  return out.join(', ');
+}
+
+function rows(s: Json, prefix: string, required: readonly string[], out: string[]): void {
+  const props = s.properties ?? {};
+  for (const [name, p] of Object.entries(props)) {
+    if (name === '$schema') continue;
+    const path = `${prefix}${name}`;
+    const dflt = p.default === undefined ? (required.includes(name) ? 'required' : '') : `\`${JSON.stringify(p.default)}\``;
+    const desc = (p.description ?? '').replace(/\|/g, '\\|');
+    out.push(`| \`${path}\` | ${typeOf(p)} | ${dflt} | ${limits(p)} | ${desc} |`);
+    const nested = [p, ...(p.anyOf ?? [])];
+    for (const n of nested) {
+      if (n.type === 'object' && n.properties) rows(n, `${path}.`, n.required ?? [], out);
+      const items = n.type === 'array' ? n.items : undefined;
+      for (const it of [items, ...(items?.anyOf ?? [])]) {
+        if (it?.type === 'object' && it.properties) rows(it, `${path}[].`, it.required ?? [], out);
+      }
+    }
+  }
+}
+
+export function planFieldTable(): string {
+  const schema = planJsonSchema() as Json;
+  const out = ['| field | type | default | limits | meaning |', '| --- | --- | --- | --- | --- |'];
+  rows(schema, '', schema.required ?? [], out);
+  return out.join('\n');
+}
