@@ -33,3 +33,4 @@ export { estimateSnr, clampDb, type SnrEstimate } from './decode/snr.js';
 export { TileDecoder, type TileDecoderOptions, type TileDecoderStats, type TileJob } from './decode/tile-decoder.js';
 export { threadLane, inlineLane, type DecodeLane } from './decode/lanes.js';
 export { BoundedSet } from './decode/bounded-set.js';
+export { startDashboard, type Dashboard, type DashboardOptions, type DashboardStats, type DeviceView, type LiveMessage, type MetricsSource } from './dashboard/index.js';
