@@ -31,6 +31,7 @@ import { DEFAULT_IMAGE_LIMITS } from './decode/limits.js';
 import { formatImageLine } from './image-line.js';
 import { DeviceScope } from './scope.js';
 import { dashboardArgs, startCloudDashboard } from './dashboard/cli.js';
+import { TELEMETRY_FLAGS, checkTelemetryArgs, telemetryFromArgs } from './telemetry/cli.js';
 
 const MB = 2 ** 20;
 
@@ -99,6 +100,7 @@ async function main(): Promise<number> {
     .option('http', { type: 'number', describe: 'serve the web dashboard on this TCP port (0: a free one; the URL is on the start line)' })
     .option('http-host', { type: 'string', default: '127.0.0.1', describe: 'address the dashboard binds (it has no authentication: see the README before exposing it)' })
     .option('http-allow-host', { type: 'string', array: true, describe: 'host names the dashboard answers besides IP addresses and localhost (behind a reverse proxy)' })
+    .options(TELEMETRY_FLAGS)
     .option('shutdown-timeout', { type: 'number', default: 3, describe: 'seconds the shutdown may take before akb-cloud exits anyway' })
     .check((a) => {
       if (!(Number.isInteger(a.workers) && a.workers >= 1 && a.workers <= 64)) throw new Error('--workers must be an integer from 1 to 64');
@@ -106,6 +108,7 @@ async function main(): Promise<number> {
       const t = a['shutdown-timeout'];
       if (!(t > 0 && t <= 3600)) throw new Error('--shutdown-timeout must be in (0, 3600] seconds');
       dashboardArgs(a);
+      checkTelemetryArgs(a);
       return true;
     })
     .strict()
@@ -117,7 +120,9 @@ async function main(): Promise<number> {
   const scope = args.devices === undefined ? DeviceScope.all() : DeviceScope.parse(args.devices);
   const clients = args.clients === undefined ? undefined : DeviceScope.parse(args.clients);
   const sets = args.set ?? [];
+  const telemetry = await telemetryFromArgs(args);
   const starting = CloudService.start({
+    ...(telemetry ? { telemetry } : {}),
     brokerUrl: args.broker,
     clientId: args.clientId,
     username: args.username,
@@ -151,7 +156,7 @@ async function main(): Promise<number> {
   service.decoder?.images.on((r) => void process.stdout.write(`${formatImageLine(r, args.json)}\n`));
   const dashboard = await startCloudDashboard(service, args);
   const decoding = sets.length > 0 ? `; decoding ${sets.join(', ')} with ${args.workers} worker(s)${args.shared ? ` (shared group ${args.group})` : ''}` : '';
-  const started = `akb-cloud: watching ${scope.describe()} at ${args.broker}${decoding}${dashboard ? `; dashboard at ${dashboard.url}` : ''}\n`;
+  const started = `akb-cloud: watching ${scope.describe()} at ${args.broker}${decoding}${dashboard ? `; dashboard at ${dashboard.url}` : ''}${telemetry ? `; telemetry in ${telemetry.store.location}` : ''}\n`;
   if (args.json) process.stderr.write(started);
   else process.stdout.write(started);
   const signal = await stopSignal;

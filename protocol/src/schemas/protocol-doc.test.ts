@@ -87,7 +87,7 @@ describe('PROTOCOL.md', () => {
     const section = doc.slice(doc.indexOf('### Operations'), doc.indexOf('## JSON messages'));
     const cloudRows = [...section.matchAll(/^\| `([a-z.]+)` \| ([^|]*\(cloud[^|]*) \|/gm)].map((m) => [m[1]!, m[2]!] as const);
     expect(cloudRows.map(([op]) => op).sort()).toEqual(
-      ['cloud.stats', 'decoder.stats', 'fleet.list', 'images.recent', 'images.tiles', INTENT_SET_OP, 'kb.reload', KB_ENTRIES_OP, 'ping'].sort(),
+      ['cloud.stats', 'decoder.stats', 'fleet.list', 'images.recent', 'images.tiles', INTENT_SET_OP, 'kb.reload', KB_ENTRIES_OP, 'ping', 'telemetry.query'].sort(),
     );
     for (const [op, served] of cloudRows) {
       expect(served, op).toContain('`cloud/ops/req`');

@@ -32,6 +32,8 @@ import { DEFAULT_WEIGHTS } from '../decode/reward.js';
 import { DeviceScope } from '../scope.js';
 import { FleetHub } from '../telemetry/hub.js';
 import { startFeeds, type Feed } from '../dashboard/feeds.js';
+import { Telemetry, type TelemetryOptions } from '../telemetry/telemetry.js';
+import { TELEMETRY_QUERY_OP, telemetryQuery } from '../telemetry/query-op.js';
 
 export interface CloudModelOptions {
   /** The zoo folder (models/zoo); sets are read from its sibling sets/ folder. */
@@ -62,6 +64,8 @@ export interface CloudAttachOptions {
   clients?: DeviceScope;
   /** How long a forwarded command waits for each device's answer (default 3000 ms). */
   commandTimeoutMs?: number;
+  /** Keep the fleet's telemetry: ingest, store (closed by stop()), alarms, metrics (telemetry/telemetry.ts). */
+  telemetry?: TelemetryOptions;
 }
 
 export interface CloudServiceOptions extends CloudAttachOptions {
@@ -77,6 +81,8 @@ export class CloudService {
   /** The fleet as the dashboard and the metrics see it (telemetry/hub.ts); OTA jobs and thumbnails come from startFeeds. */
   readonly hub = new FleetHub();
   private feeds: Feed | undefined;
+  /** With the `telemetry` option: the ingest (its stats), the store, the alarm rules and the metrics registry. */
+  telemetry: Telemetry | undefined;
   readonly intents: IntentBook;
   readonly scope: DeviceScope;
   private readonly clients: DeviceScope | undefined;
@@ -120,6 +126,10 @@ export class CloudService {
       handlers['images.tiles'] = (args) => tilesPage(decoder.recent(), args);
     }
     handlers[INTENT_SET_OP] = (args) => this.setIntent(args);
+    handlers[TELEMETRY_QUERY_OP] = (args) => {
+      if (this.telemetry === undefined) throw new AkbError('NO_TELEMETRY', 'this akb-cloud keeps no telemetry', { hint: 'start it without --no-telemetry' });
+      return telemetryQuery(this.telemetry.store, args);
+    };
     const split = splitOperations(handlers, (op, ctx) => this.onForbidden(op, ctx.from));
     const onError = (error: unknown, context: object): void => {
       // A refused operator operation is counted and logged (throttled) by onForbidden.
@@ -192,6 +202,13 @@ export class CloudService {
     late.service = service;
     await service.listen();
     service.feeds = await startFeeds(client, service.hub, decoder?.images, onError);
+    if (options.telemetry) {
+      const t = options.telemetry;
+      service.telemetry = await Telemetry.start(client, service.hub, { ...t, ingest: { ...t.ingest, scope } }).catch(async (e: unknown) => {
+        await service.stop();
+        throw e;
+      });
+    }
     // A broker restarted without persistence forgets retained messages: announce the KB again.
     if (kb && client instanceof AkbMqttClient) {
       service.unroute.push(client.connected.on(({ reconnect }) => (reconnect ? kb.announce() : undefined)));
@@ -225,6 +242,7 @@ export class CloudService {
     const close = this.closeClient;
     const commands = this.commands.stop();
     await this.feeds?.stop({ unsubscribe: close === undefined });
+    await this.telemetry?.stop({ unsubscribe: close === undefined });
     await this.decoder?.stop({ unsubscribe: close === undefined });
     await this.kb?.stop({ unsubscribe: close === undefined });
     if (close !== undefined) {
@@ -244,6 +262,7 @@ export class CloudService {
       outOfScope: { ...this.scope.counters, ...d },
       requests: { 'cloud/req': { ...this.rpc.stats, forbidden: this.forbidden }, 'cloud/ops/req': this.ops.stats },
       fleet: { devices: this.fleet.list().length, malformed: this.fleet.malformed, stale: this.fleet.stale },
+      ...(this.telemetry ? { telemetry: { store: this.telemetry.store.location, ...this.telemetry.ingest.stats(), alarms: this.telemetry.alarms.stats() } } : {}),
       ...(this.decoder ? { limits: this.decoder.limits } : {}),
     };
   }

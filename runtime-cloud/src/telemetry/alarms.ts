@@ -65,8 +65,13 @@ export class AlarmRules {
   /** Reads back retained states, listens to the hub and starts the `silent` clock. */
   async start(): Promise<void> {
     this.unroute.push(this.client.onMessage(filters.allAlarms, (m) => this.onRetained(m)));
-    await this.client.subscribe(filters.allAlarms, { qos: 1 });
-    this.subscribed = true;
+    try {
+      await this.client.subscribe(filters.allAlarms, { qos: 1 });
+      this.subscribed = true;
+    } catch (err) {
+      // An ACL from before protocol 1.2's read grant: alarms still work, a restart just starts them afresh.
+      this.log.warn({ err }, `cannot read back the retained alarm states (${filters.allAlarms}): alarms start afresh`);
+    }
     this.unroute.push(this.hub.events.on((e) => this.onEvent(e)));
     this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
     this.timer.unref();

@@ -14,3 +14,4 @@ export { Telemetry, type TelemetryOptions } from './telemetry.js';
 export { parseDuration } from './duration.js';
 export { RateLimiter } from './rate-limit.js';
 export { BoundedQueue } from './bounded-queue.js';
+export { telemetryQuery, TelemetryQueryArgs, TELEMETRY_QUERY_OP, MAX_QUERY_PAGE, type TelemetryQueryPage } from './query-op.js';

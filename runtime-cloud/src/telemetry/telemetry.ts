@@ -36,11 +36,14 @@ export class Telemetry {
     const ingest = new TelemetryIngest(client, options.store, hub, { ...options.ingest, ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}) });
     const alarms = new AlarmRules(client, hub, { ...options.alarms, ...(options.ingest?.now ? { now: options.ingest.now } : {}) });
     // Alarms first: the retained states of a previous run are read before the first sample is judged.
-    await alarms.start();
     try {
+      await alarms.start();
       await ingest.start();
     } catch (e) {
-      await alarms.stop();
+      // Started or not, the store is the telemetry's: closed on failure as on stop().
+      await alarms.stop().catch(() => undefined);
+      await ingest.stop().catch(() => undefined);
+      await options.store.close().catch(() => undefined);
       throw e;
     }
     return new Telemetry(hub, ingest, alarms, createTelemetryMetrics(hub, ingest, alarms));

@@ -35,7 +35,7 @@ export async function mosquittoAcl(options: AclOptions): Promise<string[]> {
     '',
     '# The cloud (akb-cloud --username): status, telemetry, metas, frames, KB requests, requests on cloud/req',
     '# and cloud/ops/req, command answers and OTA job states in; feedback, KB answers, forwarded commands,',
-    '# answers on cloud/res, the KB announce and alarms out.',
+    '# answers on cloud/res, the KB announce and alarms out (alarms read back too: a restarted cloud resumes them).',
     `user ${user(options.cloudUser)}`,
     ...['status', 'telemetry', 'link/meta', 'link/rx', 'kb/req', 'cmd/res'].map((t) => `topic read akb/v1/dev/+/${t}`),
     ...['feedback', 'kb/res', 'cmd/req'].map((t) => `topic write akb/v1/dev/+/${t}`),
@@ -43,7 +43,7 @@ export async function mosquittoAcl(options: AclOptions): Promise<string[]> {
     'topic read akb/v1/cloud/ops/req',
     'topic write akb/v1/cloud/res/+',
     'topic write akb/v1/fleet/kb/announce',
-    'topic write akb/v1/alarm/+',
+    'topic readwrite akb/v1/alarm/+',
     'topic read akb/v1/ota/job/+',
   ];
   for (const tool of options.tools ?? []) {
