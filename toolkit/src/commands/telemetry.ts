@@ -25,6 +25,7 @@ interface TelemetryArgs {
   silent: number;
   username?: string | undefined;
   passwordEnv?: string | undefined;
+  mqtt5: boolean;
 }
 
 function check(args: TelemetryArgs): void {
@@ -79,7 +80,7 @@ async function run(args: TelemetryArgs, io: Io): Promise<void> {
   const { FleetModel, classifyTopic } = await import('../telemetry/model.js');
   const { LinesView, ScreenView } = await import('../telemetry/view.js');
   const { renderScreen } = await import('../telemetry/render.js');
-  const { filters } = await import('@akb/protocol');
+  const { filters, MAX_MESSAGE_BYTES } = await import('@akb/protocol');
   const { connectMqtt } = await import('@akb/protocol/mqtt');
 
   const model = new FleetModel({ patterns: args.device });
@@ -89,6 +90,8 @@ async function run(args: TelemetryArgs, io: Io): Promise<void> {
     clientId: `akb-telemetry-${process.pid}-${Math.floor(Math.random() * 0xffff).toString(16)}`,
     username: args.username,
     password: args.passwordEnv === undefined ? undefined : process.env[args.passwordEnv],
+    // MQTT 5: the broker sends no packet larger than the protocol's message limit plus the topic and header.
+    ...(args.mqtt5 ? { protocolVersion: 5 as const, mqtt: { properties: { maximumPacketSize: MAX_MESSAGE_BYTES + 1024 } } } : {}),
   });
   const signal = untilStop(tty && !args.once);
   const viewOptions = {
@@ -153,6 +156,7 @@ export const telemetryCommand = defineCommand({
       .option('interval', { type: 'number', default: 500, describe: 'redraw the table at most this often, ms (50-60000)' })
       .option('wait', { type: 'number', default: 1, describe: 'with --once: seconds to collect retained messages (0-60)' })
       .option('silent', { type: 'number', default: 10, describe: 'grey a device not heard of for longer than this, s' })
+      .option('mqtt5', { type: 'boolean', default: false, describe: 'connect with MQTT 5 and ask the broker to send nothing over the 256 KiB message limit' })
       .option('username', { type: 'string' })
       .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' }),
   run: (args, io) => run(args as TelemetryArgs, io),
