@@ -34,3 +34,4 @@ export { TileDecoder, type TileDecoderOptions, type TileDecoderStats, type TileJ
 export { threadLane, inlineLane, type DecodeLane } from './decode/lanes.js';
 export { BoundedSet } from './decode/bounded-set.js';
 export { startDashboard, type Dashboard, type DashboardOptions, type DashboardStats, type DeviceView, type LiveMessage, type MetricsSource } from './dashboard/index.js';
+export * from './telemetry/index.js';
