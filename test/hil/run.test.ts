@@ -154,7 +154,7 @@ describe('akb hil run: a device target by id', () => {
   });
   afterAll(async () => {
     for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+    await Promise.all(children.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())))));
     await Promise.allSettled(clients.map((c) => c.close({ force: true })));
     await broker?.close();
   });

@@ -82,10 +82,14 @@ function defaultBaseline(loaded: LoadedPlan, variant: string): string | undefine
   return loaded.variants.find((x) => x.id !== v.id && x.set === v.set && x.kb === v.kb && x.policy === v.policy && x.precision === 'float')?.id;
 }
 
-export function evaluateThresholds(loaded: LoadedPlan, points: readonly HilPoint[]): ThresholdResult[] {
+/**
+ * The plan's thresholds over the points. `planVariantOf` maps a results variant id to the plan's (with
+ * several targets, `akb` runs as `akb.local` and `akb.cam-01`, and a threshold on `akb` covers both).
+ */
+export function evaluateThresholds(loaded: LoadedPlan, points: readonly HilPoint[], planVariantOf: (id: string) => string = (id) => id): ThresholdResult[] {
   return loaded.plan.thresholds.map((t) => {
     const where = (p: HilPoint, variant: string): boolean =>
-      p.variant === variant && (t.channel === undefined || p.channel === t.channel) && (t.snrDb === undefined || p.snrDb === t.snrDb);
+      planVariantOf(p.variant) === variant && (t.channel === undefined || p.channel === t.channel) && (t.snrDb === undefined || p.snrDb === t.snrDb);
     const of = (variant: string): HilPoint[] => points.filter((p) => where(p, variant));
     const mine = of(t.variant);
     const psnrMean = (ps: HilPoint[]): number | null => mean(ps.map((p) => p.psnr).filter((x): x is number => x !== null));

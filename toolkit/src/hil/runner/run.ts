@@ -101,7 +101,7 @@ export async function runHil(loaded: LoadedPlan, options: HilRunOptions = {}): P
 
     const digital = plan.digital ? await watch.time('digital', () => digitalRows(loaded, images, sweep.points)) : [];
     const summary = summarize(sweep.points);
-    const thresholds = evaluateThresholds(loaded, sweep.points);
+    const thresholds = evaluateThresholds(loaded, sweep.points, (id) => sweep.planVariant.get(id) ?? id);
     watch.add('total', performance.now() - t0);
     const results: HilResults = {
       format: 'akb-hil-results',
@@ -160,6 +160,8 @@ class Sweep {
   readonly timeline: TimelinePoint[] = [];
   readonly samples: HilSample[] = [];
   readonly variants: HilVariant[] = [];
+  /** Results variant id → the plan's variant id. */
+  readonly planVariant = new Map<string, string>();
   private readonly started = performance.now();
   private done = 0;
   private readonly total: number;
@@ -187,7 +189,8 @@ class Sweep {
       for (const [vi, v] of this.loaded.variants.entries()) {
         const set = this.sets.get(v.id)!;
         const targetName = target === 'local' ? 'local' : target.device;
-        const id = this.plan.targets.length > 1 ? `${v.id}@${targetName}` : v.id;
+        const id = this.plan.targets.length > 1 ? `${v.id}.${targetName}` : v.id;
+        this.planVariant.set(id, v.id);
         this.variants.push({
           id, label: v.label ?? variantLabel(v, set), set: v.set, precision: v.precision, kb: set.kind === 'akb' ? v.kb : 'none', policy: v.policy, target: targetName,
           ...(v.role === undefined ? {} : { role: v.role }), ...(v.trainedSnrDb === undefined ? {} : { trainedSnrDb: v.trainedSnrDb }),
