@@ -1,6 +1,6 @@
 /**
  * The web dashboard in a real browser (Debian's chromium, off the network) against a real broker: the
- * cloud service with its telemetry ingest and alarm rules, a simulated device that connects (birth, then
+ * cloud service with its telemetry (ingest, memory store, alarm rules), a simulated device that connects (birth, then
  * telemetry through MQTT), an OTA job state published by a tool. The page shows the device, its chart
  * grows as samples arrive, the alarm the rules raise is highlighted, hostile text stays text, every
  * request stays on the dashboard's origin, and the latency hook fills. The screenshot is saved as
@@ -14,7 +14,6 @@ import { topics, type TelemetryMessage } from '@akb/protocol';
 import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
 import { CloudService } from '../../runtime-cloud/src/control/service.js';
 import { MemoryTelemetryStore } from '../../runtime-cloud/src/telemetry/memory-store.js';
-import { Telemetry } from '../../runtime-cloud/src/telemetry/telemetry.js';
 import { startDashboard, type Dashboard } from '../../runtime-cloud/src/dashboard/index.js';
 import { thumbnail } from '../../runtime-cloud/src/dashboard/thumbnail.js';
 import { CHROMIUM, describeWithProgram, launchChromium, startAedes, testBirth, uniqueId, type BrokerHandle } from '../support/index.js';
@@ -41,9 +40,7 @@ const waitHook = async (page: Page, test: (h: Hook) => boolean): Promise<void> =
 describeWithProgram(CHROMIUM.name, CHROMIUM.debianPackage, 'dashboard in chromium', () => {
   let broker: BrokerHandle;
   let service: CloudService;
-  let ingestClient: AkbMqttClient;
   let tool: AkbMqttClient;
-  let telemetrySide: Telemetry;
   let dash: Dashboard;
   let browser: Browser;
   const device = uniqueId('cam');
@@ -55,19 +52,19 @@ describeWithProgram(CHROMIUM.name, CHROMIUM.debianPackage, 'dashboard in chromiu
 
   beforeAll(async () => {
     broker = await startAedes();
-    service = await CloudService.start({ brokerUrl: broker.url, clientId: uniqueId('cloud') });
-    ingestClient = await connectMqtt({ url: broker.url, clientId: uniqueId('ingest') });
+    service = await CloudService.start({
+      brokerUrl: broker.url,
+      clientId: uniqueId('cloud'),
+      telemetry: { store: new MemoryTelemetryStore(), alarms: { thresholds: { psnrDb: 20 } } },
+    });
     tool = await connectMqtt({ url: broker.url, clientId: uniqueId('tool') });
-    telemetrySide = await Telemetry.start(ingestClient, service.hub, { store: new MemoryTelemetryStore(), alarms: { thresholds: { psnrDb: 20 } } });
-    dash = await startDashboard({ hub: service.hub, store: telemetrySide.store, metrics: telemetrySide.metrics, port: 0 });
+    dash = await startDashboard({ hub: service.hub, store: service.telemetry!.store, metrics: service.telemetry!.metrics, port: 0 });
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await dash?.close();
     await cam?.close({ force: true });
-    await telemetrySide?.stop();
-    await ingestClient?.close({ force: true });
     await tool?.close({ force: true });
     await service?.stop();
     await broker?.close();

@@ -4,8 +4,7 @@
  */
 import { createLogger } from '@akb/protocol/log';
 import type { CloudService } from '../control/service.js';
-import type { TelemetryStore } from '../telemetry/store.js';
-import { startDashboard, type Dashboard, type MetricsSource } from './server.js';
+import { startDashboard, type Dashboard } from './server.js';
 
 export interface DashboardArgs {
   readonly http?: number | undefined;
@@ -22,16 +21,11 @@ export function dashboardArgs(a: DashboardArgs): void {
   }
 }
 
-/** What the service offers the dashboard once the telemetry is started (the store and the metrics registry). */
-interface TelemetrySide {
-  readonly telemetry?: { readonly store: TelemetryStore; readonly metrics: MetricsSource } | undefined;
-}
-
 /** Starts the dashboard when `--http` was given; undefined otherwise. */
 export async function startCloudDashboard(service: CloudService, a: DashboardArgs): Promise<Dashboard | undefined> {
   if (a.http === undefined) return undefined;
   const log = createLogger('dashboard');
-  const telemetry = (service as CloudService & TelemetrySide).telemetry;
+  const telemetry = service.telemetry;
   return startDashboard({
     hub: service.hub,
     ...(telemetry ? { store: telemetry.store, metrics: telemetry.metrics } : {}),
