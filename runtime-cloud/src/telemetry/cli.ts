@@ -7,6 +7,7 @@ import { AkbError } from '@akb/protocol';
 import type { TelemetryOptions } from './telemetry.js';
 import { openStore, DEFAULT_DATA_DIR } from './open-store.js';
 import { parseDuration } from './duration.js';
+import { loadProfileMemory } from './profiles.js';
 
 const MiB = 2 ** 20;
 
@@ -21,7 +22,8 @@ export const TELEMETRY_FLAGS = {
   'alarm-silent-s': { type: 'number', default: 30, describe: 'alarm "silent": seconds without telemetry while online' },
   'alarm-psnr': { type: 'number', default: 20, describe: 'alarm "link-quality": reported PSNR below this, dB' },
   'alarm-snr': { type: 'number', describe: 'alarm "snr-low": SNR estimate below this, dB (default: off)' },
-  'alarm-rss-mb': { type: 'number', describe: 'alarm "memory": resident memory above this, MiB (default 1024)' },
+  'alarm-rss-mb': { type: 'number', describe: 'alarm "memory": resident memory above this, MiB (default: 0.8 of the device profile\'s memory with --profiles, else 1024)' },
+  profiles: { type: 'string', describe: 'folder of device profiles (*.profile.json, e.g. devices/): each device\'s memory for the "memory" alarm' },
   'alarm-temp-c': { type: 'number', default: 80, describe: 'alarm "temperature": board temperature above this, °C' },
 } as const;
 
@@ -38,6 +40,7 @@ export interface TelemetryArgs {
   'alarm-snr'?: number | undefined;
   'alarm-rss-mb'?: number | undefined;
   'alarm-temp-c': number;
+  profiles?: string | undefined;
 }
 
 function inRange(flag: string, v: number | undefined, min: number, max: number): void {
@@ -67,12 +70,14 @@ export async function telemetryFromArgs(a: TelemetryArgs): Promise<TelemetryOpti
   } catch (e) {
     throw e instanceof AkbError ? e : new AkbError('USAGE', String(e), { exitCode: 2 });
   }
+  const memory = a.profiles !== undefined ? await loadProfileMemory(a.profiles) : undefined;
   const store = await openStore(a.db, { dataDir: a.data });
   return {
     store,
     retentionMs,
     ingest: { acceptUnknown: a['accept-unknown'], rate: a['telemetry-rate'], burst: a['telemetry-burst'] },
     alarms: {
+      ...(memory ? { memoryOf: (profile: string) => memory.get(profile) } : {}),
       thresholds: {
         silentS: a['alarm-silent-s'],
         psnrDb: a['alarm-psnr'],

@@ -15,3 +15,4 @@ export { parseDuration } from './duration.js';
 export { RateLimiter } from './rate-limit.js';
 export { BoundedQueue } from './bounded-queue.js';
 export { telemetryQuery, TelemetryQueryArgs, TELEMETRY_QUERY_OP, MAX_QUERY_PAGE, type TelemetryQueryPage } from './query-op.js';
+export { loadProfileMemory } from './profiles.js';
