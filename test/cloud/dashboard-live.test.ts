@@ -187,4 +187,34 @@ describe('dashboard WebSocket', () => {
     expect(reader.ws.readyState).toBe(WebSocket.OPEN);
     expect(dash.stats().live.clients).toBe(1);
   });
+
+  it('puts the pixels of the newest snapshotImages images only into a snapshot', async () => {
+    const hub = new FleetHub();
+    for (let i = 0; i < 30; i++) {
+      hub.publish({ kind: 'image', device: `cam-${String(i).padStart(2, '0')}`, receivedAt: 1000 + i, image: imageEvent(`cam-${i}`, new Uint8Array([i]), `img-${i}`, 1000 + i) });
+    }
+    const { dash, ws } = await start({ hub, snapshotImages: 24 });
+    const c = client(ws, `http://127.0.0.1:${dash.port}`);
+    sockets.push(c.ws);
+    const snap = await c.next((m) => m.type === 'snapshot');
+    if (snap.type !== 'snapshot') throw new Error('unreachable');
+    const withPixels = snap.devices.filter((d) => d.image?.png !== undefined).map((d) => d.image!.name);
+    expect(withPixels).toHaveLength(24);
+    expect(new Set(withPixels)).toEqual(new Set(Array.from({ length: 24 }, (_, i) => `img-${i + 6}`)));
+    expect(snap.devices.filter((d) => d.image !== null)).toHaveLength(30);
+  });
+
+  it('drops a client that does not answer pings, keeps one that does', async () => {
+    // Thrown at it: a client that upgrades and then reads nothing, so never answers a ping.
+    // 500 ms: the reader (in this process) answers each ping long before the next one.
+    const { dash, ws } = await start({ pingIntervalMs: 500 });
+    const reader = client(ws, `http://127.0.0.1:${dash.port}`);
+    sockets.push(reader.ws);
+    await reader.next((m) => m.type === 'snapshot');
+    const stalled = await stalledClient(dash.port);
+    sockets.push({ close: () => stalled.destroy() });
+    await expect.poll(() => dash.stats().live.droppedSilent, { timeout: 10_000 }).toBe(1);
+    expect(dash.stats().live.clients).toBe(1);
+    expect(reader.ws.readyState).toBe(WebSocket.OPEN);
+  });
 });
