@@ -51,7 +51,7 @@ describe('akb hil run: local target on the embedded broker', () => {
   it('sweeps 2 SNRs x 2 images into results that the contract reads back, PSNR rising with SNR', async () => {
     const dir = tmp();
     const file = join(dir, 'plan.yaml');
-    writeFileSync(file, planText({ folder: 'out', thresholds: "thresholds:\n  - {variant: akb, snrDb: 15, metric: psnr, op: '>=', value: 20}\n" }));
+    writeFileSync(file, `${planText({ folder: 'out', thresholds: "thresholds:\n  - {variant: akb, snrDb: 15, metric: psnr, op: '>=', value: 20}\n" })}digital: true\n`);
     const loaded = await loadPlan(file, { defaultZoo: zoo });
     const { results, samples, folder } = await runHil(loaded);
     await writeReport(folder, results, samples);
@@ -68,6 +68,9 @@ describe('akb hil run: local target on the embedded broker', () => {
     expect(back.summary[1]!.ssimMean!).toBeGreaterThan(back.summary[0]!.ssimMean!);
     expect(back.thresholds).toEqual([expect.objectContaining({ metric: 'psnr', pass: true })]);
     expect(back.passed).toBe(true);
+    // The JPEG-at-capacity rows at the variant's 256 uses per image, better with more capacity.
+    expect(back.digital.map((d) => [d.channel, d.snrDb, d.channelUses, d.n])).toEqual([['awgn', -2, 256, 2], ['awgn', 15, 256, 2]]);
+    expect(back.digital[1]!.psnrMean!).toBeGreaterThan(back.digital[0]!.psnrMean!);
     expect(back.timeline).toHaveLength(4);
     expect(back.timeline[0]).toMatchObject({ actionId: 7, channelUses: 256, powerDb: 0 });
     for (const stage of ['rigStart', 'channelSet', 'encode', 'decode', 'metrics', 'total']) expect(back.stagesMs[stage]).toBeGreaterThan(0);
@@ -175,6 +178,15 @@ describe('akb hil run: a device target by id', () => {
     const rpc = new RpcClient(tool, { requestTopic: topics.linkCtlReq(), replyTopic: topics.linkCtlRes('t-check'), from: 't-check' });
     expect(await rpc.request(CHANNEL_GET_OP, { device })).toEqual({ default: { snrDb: null }, devices: [{ device, snrDb: 15, pinned: true }] });
     expect(emulatorLog()).toMatch(new RegExp(`SNR of ${device} set to -2 dB by akb-hil-\\d+`));
+  });
+
+  it('refuses, before the sweep, an image too large for one image.send', async () => {
+    const dir = tmp();
+    const file = join(dir, 'plan.yaml');
+    // A Kodak PNG (786 KB): over the 256 KiB request once in base64.
+    const text = planText({ folder: 'out', broker: broker.url, targets: `[{device: ${device}}]` }).replace(`folder: ${cifar}\n  limit: 2`, `files: [${join(root, 'models/samples/kodak/kodim05.png')}]`);
+    writeFileSync(file, text);
+    await expect(runHil(await loadPlan(file, { defaultZoo: zoo }))).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE', exitCode: 2, message: expect.stringMatching(/kodim05\.png: \d+ bytes cannot go to a device in one image\.send/) as unknown });
   });
 
   it('a device that never answers: one line naming it, exit code 2', async () => {

@@ -15,6 +15,7 @@ import { hostname, cpus } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { psnr as psnrOf, ssim as ssimOf, type ModelSet, type RgbImage } from '@akb/jscc';
 import { SigmfRecorder } from '@akb/link';
+import { AkbError, MAX_MESSAGE_BYTES } from '@akb/protocol';
 import type { LoadedPlan } from '../plan-load.js';
 import type { ChannelPlan, DeviceTarget, HilPlan } from '../plan.js';
 import { loadPlanImages, type PlanImage } from '../images.js';
@@ -85,6 +86,7 @@ export async function runHil(loaded: LoadedPlan, options: HilRunOptions = {}): P
 
     progress.phase(`loading images and ${loaded.variants.length} model set${loaded.variants.length === 1 ? '' : 's'}`);
     const images = await watch.time('load', () => loadPlanImages(plan.images, loaded.dir));
+    if (devices.length > 0) checkSendable(images);
     const references = new Map(images.map((i) => [i.name, i.image]));
     const sets = new Map<string, ModelSet>();
     for (const v of loaded.variants) {
@@ -141,6 +143,19 @@ async function pingAll(url: string, devices: DeviceTarget[], progress: Progress)
     );
   } finally {
     await client.close({ force: true });
+  }
+}
+
+/** image.send carries an image as base64 in one request of at most MAX_MESSAGE_BYTES: refuse larger files before the sweep. */
+function checkSendable(images: readonly PlanImage[]): void {
+  const envelope = 1024;
+  for (const img of images) {
+    if (4 * Math.ceil(img.bytes.length / 3) + envelope > MAX_MESSAGE_BYTES) {
+      throw new AkbError('IMAGE_TOO_LARGE', `${img.path}: ${img.bytes.length} bytes cannot go to a device in one image.send (a request is at most ${MAX_MESSAGE_BYTES} bytes, base64 included)`, {
+        hint: `use images of at most ${Math.floor(((MAX_MESSAGE_BYTES - envelope) / 4) * 3)} bytes for device targets (e.g. JPEG), or a local target`,
+        exitCode: 2,
+      });
+    }
   }
 }
 
