@@ -81,6 +81,18 @@ describe('akb hil run: local target on the embedded broker', () => {
     expect(readFileSync(join(dir, 'out/report.html'), 'utf8')).toMatch(/<h1[^>]*>small<\/h1>/);
   });
 
+  it('repeats itself: the same plan and seed give the same points (channel draws keyed by channel, not process)', async () => {
+    const dir = tmp();
+    const file = join(dir, 'plan.yaml');
+    writeFileSync(file, planText({ folder: 'out' }).replace('  - kind: awgn', '  - kind: rayleigh'));
+    const a = await runHil(await loadPlan(file, { defaultZoo: zoo }));
+    const b = await runHil(await loadPlan(file, { defaultZoo: zoo }));
+    expect(b.results.points.map((p) => p.psnr)).toEqual(a.results.points.map((p) => p.psnr));
+    writeFileSync(file, `${planText({ folder: 'out' }).replace('  - kind: awgn', '  - kind: rayleigh')}seed: 2\n`);
+    const c = await runHil(await loadPlan(file, { defaultZoo: zoo }));
+    expect(c.results.points.map((p) => p.psnr)).not.toEqual(a.results.points.map((p) => p.psnr));
+  });
+
   it('follows an SNR trace through Gauss-Markov fading with loss, recording SigMF', async () => {
     const dir = tmp();
     const file = join(dir, 'plan.yaml');

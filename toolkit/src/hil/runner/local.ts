@@ -19,7 +19,7 @@ export interface LocalRigOptions {
   set: ModelSet;
   policy: string;
   kb: 'on' | 'off';
-  channel: ChannelPlan;
+  channel: ChannelPlan & { id: string };
   seed: number;
   /** Originals by image name: the cloud's references. */
   references: ReadonlyMap<string, RgbImage>;
@@ -70,7 +70,12 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
       client: emuClient,
       device: o.device,
       keepOrder: true,
-      channelFor: channelFactory(channelConfig(o.channel), o.seed),
+      // Random draws keyed by the channel's id, not the (per-process) device id: every variant meets the same
+      // fading and noise sequence on a channel, run after run (common random numbers for a fair comparison).
+      channelFor: (() => {
+        const make = channelFactory(channelConfig(o.channel), o.seed);
+        return () => make(o.channel.id);
+      })(),
       ...(o.recorder ? { recorder: o.recorder } : {}),
     });
     control = await ChannelControl.start({ client: emuClient, emulator });
