@@ -6,8 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AlarmMessage, decodeMessage, topics } from '@akb/protocol';
-import type { AkbMqttClient } from '@akb/protocol/mqtt';
-import { Inbox, availableBrokerKinds, type BrokerHandle } from '../support/index.js';
+import { connectDevice, type AkbMqttClient } from '@akb/protocol/mqtt';
+import { Inbox, availableBrokerKinds, testBirth, type BrokerHandle } from '../support/index.js';
 import { FleetHub } from '../../runtime-cloud/src/telemetry/hub.js';
 import { MemoryTelemetryStore } from '../../runtime-cloud/src/telemetry/memory-store.js';
 import { Telemetry, type TelemetryOptions } from '../../runtime-cloud/src/telemetry/telemetry.js';
@@ -55,12 +55,12 @@ describe.each(availableBrokerKinds())('alarms on $name', (kind) => {
   }
 
   /** The alarm states published for `d`, decoded, as they arrive. */
-  async function states(d: string): Promise<{ inbox: Inbox; kinds: (n: number) => Promise<string[][]> }> {
+  async function states(d: string): Promise<{ inbox: Inbox; kinds: (n: number, timeoutMs?: number) => Promise<string[][]> }> {
     const inbox = await Inbox.open(watcher, topics.alarm(d));
     inboxes.push(inbox);
     return {
       inbox,
-      kinds: async (n) => (await inbox.waitFor(n)).map((m) => decodeMessage('alarm', m.payload).active.map((a) => a.kind)),
+      kinds: async (n, timeoutMs) => (await inbox.waitFor(n, timeoutMs)).map((m) => decodeMessage('alarm', m.payload).active.map((a) => a.kind)),
     };
   }
 
@@ -132,6 +132,25 @@ describe.each(availableBrokerKinds())('alarms on $name', (kind) => {
     clock.advance(120_000);
     t.alarms.tick(); // offline: never silent
     expect(await seen.inbox.quiet(100)).toEqual([]);
+  });
+
+  it('silent when a real device\'s socket dies: the broker\'s last will raises it', async () => {
+    // Thrown at it: the device's TCP socket destroyed without a DISCONNECT; the broker publishes its will.
+    const clock = new FakeClock();
+    const t = await start(clock);
+    const cam = id('will');
+    const seen = await states(cam);
+    const dev = await connectDevice({ url: broker.url, deviceId: cam, birth: testBirth(cam), reconnectPeriodMs: 0, keepaliveSeconds: 5 });
+    try {
+      await until(() => t.hub.device(cam)?.status?.state, (s) => s === 'online', 'the birth');
+      await publishSample(dev, sample(cam, 1));
+      await until(() => t.ingest.stats().samples, (n) => n === 1, 'the sample');
+      dev.raw.stream.destroy();
+      expect(await seen.kinds(1, 15_000)).toEqual([['silent']]);
+      expect(decodeMessage('alarm', seen.inbox.messages[0]!.payload).active[0]!.message).toMatch(/connection lost \(last will\)/);
+    } finally {
+      await dev.close({ force: true });
+    }
   });
 
   it('memory at 0.8 of the profile\'s memory (5 % hysteresis), temperature above 80 °C (2 °C), snr-low only when set', async () => {

@@ -37,6 +37,15 @@ describe.skipIf(!available)('PostgreSQL', () => {
       expect(r.rows).toEqual([{ snr: -3.25, t: 'object' }]);
     });
 
+    it('two clouds opening one new schema at once both succeed (the schema is created under a lock)', async () => {
+      const shared = freshSchema();
+      schemas.push(shared);
+      const both = await Promise.all([PostgresTelemetryStore.open(schemaUrl(shared)), PostgresTelemetryStore.open(schemaUrl(shared))]);
+      const r = await pgQuery(`SELECT version FROM "${shared}".schema_version`);
+      expect(r.rows).toEqual([{ version: 1 }]);
+      for (const s of both) await s.close();
+    });
+
     it('never prints the password, and refuses a schema name that is not a plain SQL name', () => {
       const t = postgresTarget('postgres://akb:s3cret@db.example:5433/tele?schema=fleet_a&sslmode=require');
       expect(t.location).toBe('postgres://akb@db.example:5433/tele?schema=fleet_a');
