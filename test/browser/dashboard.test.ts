@@ -13,15 +13,17 @@ import type { Browser, Page } from 'playwright-core';
 import { topics, type TelemetryMessage } from '@akb/protocol';
 import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
 import { CloudService } from '../../runtime-cloud/src/control/service.js';
+import { FleetHub } from '../../runtime-cloud/src/telemetry/hub.js';
 import { MemoryTelemetryStore } from '../../runtime-cloud/src/telemetry/memory-store.js';
 import { startDashboard, type Dashboard } from '../../runtime-cloud/src/dashboard/index.js';
 import { thumbnail } from '../../runtime-cloud/src/dashboard/thumbnail.js';
 import { CHROMIUM, describeWithProgram, launchChromium, startAedes, testBirth, uniqueId, type BrokerHandle } from '../support/index.js';
-import { imageEvent, job, telemetry } from '../cloud/dashboard-fixtures.js';
+import { birth, imageEvent, job, telemetry } from '../cloud/dashboard-fixtures.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../.artifacts/', import.meta.url));
 
 interface Hook {
+  snapshots: number;
   latencies: number[];
   latenciesFromReceipt: number[];
   connected: boolean;
@@ -142,5 +144,29 @@ describeWithProgram(CHROMIUM.name, CHROMIUM.debianPackage, 'dashboard in chromiu
     expect(failed).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('says when akb-cloud is gone and takes a new snapshot when it is back', async () => {
+    const hub = new FleetHub();
+    hub.publish({ kind: 'status', device: 'cam-back', receivedAt: Date.now(), message: birth('cam-back') });
+    let own = await startDashboard({ hub, port: 0 });
+    const port = own.port;
+    const page = await browser.newPage();
+    try {
+      await page.goto(own.url);
+      await waitHook(page, (h) => h.connected && h.snapshots === 1);
+      await own.close();
+      await expect.poll(() => page.locator('#connection').getAttribute('data-state')).toBe('offline');
+      expect(await page.locator('#connection').innerText()).toMatch(/^disconnected: retrying in \d+ s$/);
+      // Meanwhile the fleet changed: a second device. The page reconnects (1 s, then 2 s...) and shows it.
+      hub.publish({ kind: 'status', device: 'cam-new', receivedAt: Date.now(), message: birth('cam-new') });
+      own = await startDashboard({ hub, port });
+      await waitHook(page, (h) => h.connected && h.snapshots === 2);
+      await page.locator('#fleet tr[data-device="cam-new"]').waitFor();
+      expect(await page.locator('#connection').innerText()).toBe('live');
+    } finally {
+      await page.close();
+      await own.close();
+    }
   });
 });
