@@ -16,6 +16,7 @@ import { SqliteTelemetryStore } from '../../runtime-cloud/src/telemetry/sqlite-s
 import type { TelemetryQueryPage } from '../../runtime-cloud/src/telemetry/query-op.js';
 import { sample } from './fixtures.js';
 import { clearRetained, connect, publishSample, until } from './harness.js';
+import { PG_BASE, dropSchema, freshSchema, postgresAvailable } from './postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'akb-cloud-telemetry-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,6 +76,40 @@ describe.each(availableBrokerKinds())('akb-cloud --db sqlite on $name', (kind) =
     } finally {
       await store.close();
     }
+  });
+});
+
+const pgUp = await postgresAvailable();
+
+describe.skipIf(!pgUp)('akb-cloud --db postgres', () => {
+  it('stores into its own schema and never prints the password', async () => {
+    const broker = await availableBrokerKinds()[0]!.start();
+    const tool = await connect(broker.url, 'tool');
+    const schema = freshSchema();
+    const url = `${PG_BASE.replace('postgres@', 'postgres:hunter2@')}?schema=${schema}`;
+    const cloud = spawnCloud(['--broker', broker.url, '--client-id', uniqueId('cloud'), '--db', url]);
+    const cam = `cam-pg-${process.pid}`;
+    let device: AkbMqttClient | undefined;
+    try {
+      const line = await cloud.line(/telemetry in postgres:/, 20_000);
+      expect(line).toContain(`telemetry in postgres://postgres@127.0.0.1:5432/test?schema=${schema}`);
+      device = await connectDevice({ url: broker.url, deviceId: cam, birth: testBirth(cam) });
+      const ops = new RpcClient(tool, { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes('ops-pg'), timeoutMs: 3000 });
+      await tool.subscribe(topics.cloudRes('ops-pg'), { qos: 1 });
+      await until(() => ops.request<{ device: string }[]>('fleet.list'), (l) => l.some((e) => e.device === cam), 'the device in the fleet');
+      for (let i = 0; i < 3; i++) await publishSample(device, sample(cam, i));
+      const page = await until(() => ops.request<TelemetryQueryPage>('telemetry.query', { device: cam }), (p) => p.rows.length === 3, 'three rows stored');
+      expect(page.rows.map((r) => (r.message as { seq: number }).seq)).toEqual([0, 1, 2]);
+    } finally {
+      cloud.child.kill('SIGTERM');
+      await cloud.exited;
+      await device?.close({ force: true });
+      await clearRetained(tool, [cam]);
+      await tool.close({ force: true });
+      await broker.close();
+      await dropSchema(schema);
+    }
+    expect(cloud.output()).not.toContain('hunter2');
   });
 });
 
