@@ -94,6 +94,32 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
     });
     const pipeline = edge;
     const timeoutMs = (o.imageTimeoutMs ?? 1500) + 20_000;
+    // A learned policy chooses from the receiver's feedback: the next image waits until this one's has come
+    // back (one feedback per frame the cloud decoded), as a device sending one image after another would.
+    const learned = !o.policy.startsWith('fixed:');
+    let feedbackSeen = 0;
+    let feedbackWanted = 0;
+    let feedbackWake: (() => void) | undefined;
+    pipeline.onFeedback(() => {
+      feedbackSeen++;
+      if (feedbackSeen >= feedbackWanted) feedbackWake?.();
+    });
+    const awaitFeedback = async (frames: number): Promise<number> => {
+      feedbackWanted += frames;
+      if (!learned || feedbackSeen >= feedbackWanted) return 0;
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        feedbackWake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      feedbackWake = undefined;
+      // Whatever did not come in time is not waited for again.
+      feedbackWanted = Math.min(feedbackWanted, feedbackSeen);
+      return performance.now() - t0;
+    };
     return {
       device: o.device,
       setSnr,
@@ -106,6 +132,8 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
         const total = performance.now() - t0;
         const ms = report.ms;
         const decode = decodeMs(result);
+        const answered = result === undefined ? 0 : result.tileResults.filter((t) => t.status === 'decoded' || t.status === 'erased').length;
+        const feedbackWaitMs = await awaitFeedback(answered);
         return {
           channelUses: report.channelUses,
           tiles: report.tiles,
@@ -118,6 +146,7 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
           },
           result,
           sentAt,
+          feedbackWaitMs,
         };
       },
     };

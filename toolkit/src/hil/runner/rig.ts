@@ -22,6 +22,8 @@ export interface RigSend {
   result: ImageResult | undefined;
   /** ms since the epoch when the image was handed to the edge. */
   sentAt: number;
+  /** After the result: how long the rig waited for the image's feedback to reach a learned policy, ms. */
+  feedbackWaitMs?: number;
 }
 
 export interface Rig {

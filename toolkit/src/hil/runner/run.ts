@@ -6,7 +6,8 @@
  *   load       images, model sets; quantize (int8/fp16 encoders, cached under <report>/models/)
  *   sweep      target × variant × channel: one rig each (rigStart); per SNR one channel.set (channelSet),
  *              then repetition × image through edge → emulator → cloud (the points' stages: encode,
- *              policy, send, channel, decode), metrics (PSNR, SSIM against the originals)
+ *              policy, send, channel, decode), metrics (PSNR, SSIM against the originals), feedbackWait
+ *              (a learned policy's next image waits for this one's feedback)
  *   digital    the JPEG-at-capacity baseline at the same channel uses and SNRs (plan `digital: true`)
  *   write      results.json, points.csv, summary.csv, report.html; findings (findings.ts) when variants have roles
  */
@@ -265,6 +266,7 @@ class Sweep {
   private async measure(rig: Rig, variant: string, set: ModelSet, channel: string, snrDb: number, rep: number, img: PlanImage, keep: boolean): Promise<void> {
     const sent: RigSend = await rig.send(img);
     for (const [stage, ms] of Object.entries(sent.latencyMs)) if (stage !== 'total') this.watch.add(stage, ms);
+    if (sent.feedbackWaitMs !== undefined && sent.feedbackWaitMs > 0) this.watch.add('feedbackWait', sent.feedbackWaitMs);
     const t0 = performance.now();
     const r = sent.result;
     const decoded = r === undefined ? 0 : r.counts.decoded;
