@@ -107,12 +107,15 @@ describe.each(availableBrokerKinds())('alarms on $name', (kind) => {
     expect(t.alarms.stats().raised['link-quality']).toBe(1);
   });
 
-  it('silent: after silentS without telemetry while online, cleared by the next sample; a death by will raises it, a clean shutdown clears all', async () => {
+  it('silent: after silentS without telemetry while online (once it has sent some since its birth), cleared by the next sample; a death by will raises it, a clean shutdown clears all', async () => {
     const clock = new FakeClock();
     const t = await start(clock, { alarms: { thresholds: { silentS: 30 } } });
     const cam = id('quiet');
     const seen = await states(cam);
     await born(t, cam);
+    clock.advance(60_000);
+    t.alarms.tick(); // no telemetry since its birth: nothing expected of it, not silent
+    expect(t.alarms.active(cam)).toEqual([]);
     await send(t, cam, {});
     clock.advance(29_000);
     t.alarms.tick();

@@ -1,8 +1,10 @@
 /**
  * AlarmRules: the cloud's watch over each device (protocol 1.2 "alarm"). It reads the fleet hub's
  * telemetry and status events; the checks on a sample are in alarm-checks.ts (thresholds, hysteresis);
- * `silent` is decided here: raised when an online device has sent no telemetry for `silentS` (checked
- * every second) or when its status goes offline by last will; cleared by its next telemetry or birth.
+ * `silent` is decided here: raised when an online device that has sent telemetry since its birth then
+ * sends none for `silentS` (checked every second), or when its status goes offline by last will; cleared
+ * by its next telemetry or birth. A device that sends no telemetry at all since its birth (akb-edge
+ * without a model set, or with --telemetry-ms 0) is not silent by time: nothing was expected of it.
  * A clean shutdown clears every alarm of the device (it left on purpose).
  *
  * When the set of active kinds of a device changes, its state is published retained on
@@ -31,6 +33,8 @@ interface DeviceAlarms {
   online: boolean;
   /** When the device last showed life (telemetry or birth), cloud clock. */
   lastLife: number;
+  /** Whether it sent telemetry since its last birth (only then can it fall silent by time). */
+  reporting: boolean;
   profile?: string;
   /** The kinds last published, sorted and joined. */
   published: string;
@@ -106,7 +110,7 @@ export class AlarmRules {
         continue;
       }
       const quietS = (now - d.lastLife) / 1000;
-      if (d.online && quietS > this.thresholds.silentS && !d.active.has('silent')) {
+      if (d.online && d.reporting && quietS > this.thresholds.silentS && !d.active.has('silent')) {
         this.raise(d, { kind: 'silent', value: Math.round(quietS), threshold: this.thresholds.silentS, message: `no telemetry for ${Math.round(quietS)} s (threshold ${this.thresholds.silentS} s)` }, now);
         this.publish(device, d, now);
       }
@@ -121,7 +125,7 @@ export class AlarmRules {
   private state(device: string, now: number): DeviceAlarms {
     let d = this.devices.get(device);
     if (d === undefined) {
-      d = { active: new Map(), online: false, lastLife: now, published: '' };
+      d = { active: new Map(), online: false, lastLife: now, reporting: false, published: '' };
       this.devices.set(device, d);
       if (this.devices.size > this.hub.maxDevices) this.devices.delete(this.devices.keys().next().value as string);
     }
@@ -131,6 +135,7 @@ export class AlarmRules {
   private onTelemetry(device: string, m: TelemetryMessage, at: number): void {
     const d = this.state(device, at);
     d.lastLife = at;
+    d.reporting = true;
     d.active.delete('silent');
     const rss = rssThresholdOf(this.thresholds, d.profile !== undefined ? this.options.memoryOf?.(d.profile) : undefined);
     for (const [kind, verdict] of checkSample(m, this.thresholds, rss)) {
@@ -145,6 +150,7 @@ export class AlarmRules {
     if (m.state === 'online') {
       d.online = true;
       d.lastLife = at;
+      d.reporting = false;
       d.profile = m.profile;
       d.active.delete('silent');
     } else if (m.state === 'offline') {
