@@ -269,7 +269,8 @@ class Sweep {
     if (sent.feedbackWaitMs !== undefined && sent.feedbackWaitMs > 0) this.watch.add('feedbackWait', sent.feedbackWaitMs);
     const t0 = performance.now();
     const r = sent.result;
-    const decoded = r === undefined ? 0 : r.counts.decoded;
+    // Tiles whose frame arrived (whole or with erasures) and was decoded; a tile decoded from the prior alone is not.
+    const decoded = r === undefined ? 0 : r.counts.decoded + r.counts.erased;
     let psnr: number | null = null;
     let ssim: number | null = null;
     if (r !== undefined && decoded > 0 && r.reconstruction.width === img.image.width && r.reconstruction.height === img.image.height) {
