@@ -3,6 +3,7 @@
  * API with hostile ids and queries, /metrics, the Host check, and 404/405 for everything else. What is
  * thrown at it is named in each test.
  */
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,12 @@ describe('dashboard HTTP', () => {
     }
     expect((await get(dash.port, '/assets/uPlot.iife.min.js')).headers['content-type']).toMatch(/^text\/javascript/);
     expect((await get(dash.port, '/', { method: 'HEAD' })).status).toBe(200);
+  });
+
+  it('ships the page with the package (its files list names dashboard/)', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../runtime-cloud/package.json', import.meta.url), 'utf8')) as { files: string[]; dependencies: Record<string, string> };
+    expect(pkg.files).toContain('dashboard');
+    expect(Object.keys(pkg.dependencies)).toEqual(expect.arrayContaining(['uplot', 'ws']));
   });
 
   it('answers 404 for unknown routes and assets', async () => {
