@@ -6,7 +6,7 @@
  * id, its SNR set through channel.set on a real `akb link emulate` process; a device that never answers is refused by name with exit code 2.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +116,7 @@ describe('akb hil run: local target on the embedded broker', () => {
     expect(statSync(join(dir, 'out/sigmf/akb-walk.sigmf-data')).size).toBeGreaterThan(0);
   });
 
-  it('as a process: a threshold that cannot hold exits 1 with one line naming it; a bad plan exits 2', async () => {
+  it('as a process: a threshold that cannot hold exits 1 with one line naming it; a bad plan or a broken image exits 2', async () => {
     const dir = tmp();
     const file = join(dir, 'plan.yaml');
     // PSNR of 99 dB over a noisy channel: cannot hold.
@@ -132,6 +132,16 @@ describe('akb hil run: local target on the embedded broker', () => {
     const refused = await runNode([akb, 'hil', 'run', bad, '--no-progress']);
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^akb: bad\.yaml:6: snrDb\[1\]: an SNR must be at most 60 dB \(/)]);
+
+    // A truncated JPEG among the images: refused by name before the sweep.
+    const images = join(dir, 'images');
+    mkdirSync(images);
+    writeFileSync(join(images, 'a.jpg'), readFileSync(join(cifar, '00000-airplane.jpg')).subarray(0, 300));
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, planText({ folder: 'out' }).replace(`folder: ${cifar}`, `folder: ${images}`));
+    const unreadable = await runNode([akb, 'hil', 'run', broken, '--no-progress']);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^akb: .*images\/a\.jpg: corrupt JPEG/)]);
   });
 });
 

@@ -36,12 +36,7 @@ export async function loadPlanImages(images: HilPlan['images'], dir: string): Pr
   const seen = new Set<string>();
   for (const path of paths) {
     if (out.length >= limit) break;
-    const size = (await stat(path)).size;
-    if (size > MAX_IMAGE_FILE_BYTES) {
-      throw new AkbError('IMAGE_TOO_LARGE', `${path}: ${size} bytes; an image file is at most ${MAX_IMAGE_FILE_BYTES} bytes`, { exitCode: 2 });
-    }
-    const bytes = await readFile(path);
-    const image = await decodeImage(bytes, path);
+    const { bytes, image } = await readImage(path);
     if (images.maxSide !== undefined && Math.max(image.width, image.height) > images.maxSide) continue;
     let name = basename(path);
     if (seen.has(name)) name = path;
@@ -55,4 +50,25 @@ export async function loadPlanImages(images: HilPlan['images'], dir: string): Pr
     });
   }
   return out;
+}
+
+/** One image file, bounded before it is read; any failure is an AkbError naming the file, exit code 2. */
+async function readImage(path: string): Promise<{ bytes: Buffer; image: RgbImage }> {
+  let bytes: Buffer;
+  try {
+    const size = (await stat(path)).size;
+    if (size > MAX_IMAGE_FILE_BYTES) {
+      throw new AkbError('IMAGE_TOO_LARGE', `${path}: ${size} bytes; an image file is at most ${MAX_IMAGE_FILE_BYTES} bytes`, { exitCode: 2 });
+    }
+    bytes = await readFile(path);
+  } catch (e) {
+    if (e instanceof AkbError) throw e;
+    throw new AkbError('IMAGE_UNREADABLE', `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { exitCode: 2, cause: e });
+  }
+  try {
+    return { bytes, image: await decodeImage(bytes, path) };
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new AkbError('BAD_IMAGE', `${why.startsWith(path) ? '' : `${path}: `}${why}`, { hint: 'the plan\'s images are PNG or JPEG files', exitCode: 2, cause: e });
+  }
 }
