@@ -138,7 +138,7 @@ def read_bundle(folder, name="resume"):
 
 
 def unpack(src, dst, name="resume_akbx"):
-    """A resume bundle -> what export and evaluation read: akbx.pt (float16 weights, no Adam state), kb_fixed.pt,
+    """A resume bundle -> what export and evaluation read: akbx.pt (the weights as evaluated, no Adam state), kb_fixed.pt,
     index_uses_big.json, choices.json."""
     import json
 
@@ -147,8 +147,6 @@ def unpack(src, dst, name="resume_akbx"):
     os.makedirs(dst, exist_ok=True)
     ck = dict(bd["ck"])
     ck.pop("opt", None)
-    for part in ("enc", "dec"):
-        ck[part] = {k: (v.half() if v.is_floating_point() else v) for k, v in ck[part].items()}
     save_atomic(ck, os.path.join(dst, name.replace("resume_", "") + ".pt"))
     if "kb" in bd:
         save_atomic(bd["kb"], os.path.join(dst, "kb_fixed.pt"))
