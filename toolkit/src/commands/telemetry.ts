@@ -126,7 +126,7 @@ async function run(args: TelemetryArgs, io: Io): Promise<void> {
       if (args.json) lines.dumpAll();
       else {
         const screen = renderScreen({
-          broker: viewOptions.broker, rows: model.list(), counters: model.counters, rate: 0, now: Date.now(),
+          broker: viewOptions.broker, rows: model.list(), counters: model.counters, rate: model.counters.messages / Math.max(args.wait, 0.001), now: Date.now(),
           width: process.stdout.isTTY ? process.stdout.columns : 400, silentMs: viewOptions.silentMs, color: process.stdout.isTTY === true,
         });
         for (const l of screen) io.out(l);
