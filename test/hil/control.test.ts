@@ -101,6 +101,25 @@ describeBrokers('channel control (channel.set / channel.get)', (kind) => {
     expect((await tool.request<ChannelGetData>(CHANNEL_GET_OP)).default.snrDb).toBe(22);
   });
 
+  it('an emulator serving one device refuses channel.set for another (NOT_SERVED) and changes nothing', async () => {
+    // The suite's emulator steps aside so that only the one-device emulator answers.
+    await control.stop();
+    const emu = await connect('emu-one');
+    const served = uniqueId('cam');
+    const single = await ChannelEmulator.start({ client: emu, device: served, channelFor: channelFactory({ snr: { kind: 'constant', snrDb: 4 } }, 3) });
+    const own = await ChannelControl.start({ client: emu, emulator: single });
+    try {
+      const other = uniqueId('cam');
+      expect(await refusal(CHANNEL_SET_OP, { device: other, snrDb: 1 })).toBe(`NOT_SERVED: this emulator serves only ${served}, not ${other}`);
+      expect(await tool.request(CHANNEL_SET_OP, { device: served, snrDb: 1 })).toEqual({ devices: [served], all: false, snrDb: 1 });
+      expect(await tool.request(CHANNEL_GET_OP)).toEqual({ default: { snrDb: null }, devices: [{ device: served, snrDb: 1, pinned: true }] });
+    } finally {
+      await own.stop();
+      await single.stop();
+      control = await ChannelControl.start({ client: clients[0]!, emulator });
+    }
+  });
+
   it('a request without from (as a device would send) is refused unanswered and changes nothing', async () => {
     const sneaky = await connect('sneaky');
     const answers: string[] = [];

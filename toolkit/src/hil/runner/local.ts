@@ -90,7 +90,8 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
       transport: edgeClient,
       // Greedy choices: a sweep measures the policy, not its exploration.
       policy: { mode: o.policy as 'dqn', seed: o.seed, epsilon: 0 },
-      sourceKb: o.kb,
+      // A set without a source KB has nothing to withhold (the plan's kb is ignored for it).
+      sourceKb: o.set.kind === 'akb' ? o.kb : 'on',
     });
     const pipeline = edge;
     const timeoutMs = (o.imageTimeoutMs ?? 1500) + 20_000;
