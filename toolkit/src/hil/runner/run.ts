@@ -1,5 +1,5 @@
 /**
- * `akb hil run`: a plan becomes a sweep becomes a report folder. Phases, each timed into `stagesMs`:
+ * `akb hil run`: a plan becomes a sweep becomes results. Phases, each timed into `stagesMs`:
  *
  *   broker     the embedded aedes on a free port, or the plan's broker URL
  *   devices    every device target answers a ping (else DEVICE_SILENT, exit code 2) before anything else
@@ -9,7 +9,8 @@
  *              policy, send, channel, decode), metrics (PSNR, SSIM against the originals), feedbackWait
  *              (a learned policy's next image waits for this one's feedback)
  *   digital    the JPEG-at-capacity baseline at the same channel uses and SNRs (plan `digital: true`)
- *   write      results.json, points.csv, summary.csv, report.html; findings (findings.ts) when variants have roles
+ * then the summary, the thresholds and, when the plan's variants have roles, the findings (findings.ts).
+ * Writing the folder is write-report.ts's, after the run (not in stagesMs).
  */
 import { join, resolve } from 'node:path';
 import { hostname, cpus } from 'node:os';
