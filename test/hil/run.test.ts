@@ -2,7 +2,7 @@
  * `akb hil run` end to end through the real pieces: a small sweep on the embedded broker (2 SNRs x 2
  * images x 1 variant) writes a results.json that the contract reads back, with PSNR rising with SNR; the
  * CLI as a process exits 1 when a threshold fails (and 2 on a bad plan); a device target: a real akb-edge
- * process with the ingest source, its frames through a channel emulator with channel control, swept by
+ * process with the ingest source (on aedes and Mosquitto), its frames through a channel emulator with channel control, swept by
  * id, its SNR set through channel.set on a real `akb link emulate` process; a device that never answers is refused by name with exit code 2.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,7 +18,7 @@ import { runHil } from '../../toolkit/src/hil/runner/run.js';
 import { writeReport } from '../../toolkit/src/hil/write-report.js';
 import { HilResults } from '../../toolkit/src/hil/results.js';
 import { runNode } from '../support/run.js';
-import { startAedes, uniqueId, type BrokerHandle } from '../support/index.js';
+import { describeBrokers, uniqueId, type BrokerHandle } from '../support/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const akb = join(root, 'toolkit/bin/akb.js');
@@ -145,7 +145,7 @@ describe('akb hil run: local target on the embedded broker', () => {
   });
 });
 
-describe('akb hil run: a device target by id', () => {
+describeBrokers('akb hil run: a device target by id', (kind) => {
   let broker: BrokerHandle;
   const children: ChildProcess[] = [];
   const clients: AkbMqttClient[] = [];
@@ -169,7 +169,7 @@ describe('akb hil run: a device target by id', () => {
   }
 
   beforeAll(async () => {
-    broker = await startAedes();
+    broker = await kind.start();
     // The already running emulator of a lab: every device's frames, channel.set/get on link/ctl/req.
     emulatorLog = await start([akb, 'link', 'emulate', '--broker', broker.url, '--snr', '10', '--keep-order'], /Ctrl-C stops/);
     await start(
