@@ -1,9 +1,10 @@
-"""Export issue 15's models (the H200 calls' float16 weights) to ONNX with cards, the k-means KB snapshot and
-the runtime fixtures.
+"""Export issue 15's models (the H200 calls' weights) to ONNX with cards and the k-means KB snapshot.
 
-  python3 -m models.export.fixed_export [--run models/.data/run_fx2] [--commit <commit>]
-writes models/zoo/{deepjscc-r12-snr10,akb-fixed,akb-fixed-nokb,akb-nn,akb-hist}-{enc,dec}/ (model.onnx,
-export.json, card.json), models/zoo/akb-fixed-kb-k<K>/ and appends fixtures to models/fixtures/fixtures.json.
+  python3 -m models.train.fixed_steps unpack <call 2's $OUT> models/.data/run_st2
+  python3 -m models.export.fixed_export --commit <commit> [--parts akbx[,deep10]] [--run models/.data/run_st2]
+writes models/zoo/{akb-fixed,akb-fixed-nokb,akb-nn,akb-hist}-{enc,dec}/ (model.onnx, export.json, card.json) and
+models/zoo/akb-fixed-kb-k<K>/ (deep10: models/zoo/deepjscc-r12-snr10-{enc,dec}/ from run_fx2/deep10.pt); the
+runtime fixtures come from models/export/fixed_fixtures.py.
 The ONNX check against PyTorch runs in onnxruntime-node (models/export/ort_check.mjs), since onnxruntime's
 Python package is not on this machine; the TypeScript export test repeats it from the fixtures.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -32,7 +34,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 ZOO = os.path.join(ROOT, "models", "zoo")
 FIX = os.path.join(ROOT, "models", "fixtures")
-RES = os.path.join(ROOT, "models", "eval", "results", "issue15_call2.json")
+RES = os.path.join(ROOT, "models", "eval", "results", "issue15_stable_call2.json")   # the akb family (retrained)
+RES_DEEP10 = os.path.join(ROOT, "models", "eval", "results", "issue15_call2.json")  # deepjscc-r12-snr10
 NAMES = ["akb-fixed", "akb-fixed-nokb", "akb-nn", "akb-hist"]
 
 
@@ -86,8 +89,9 @@ def export(model, inputs, out_names, path):
     model.eval()
     os.makedirs(os.path.dirname(path), exist_ok=True)
     dyn = {n: {0: "N"} for n in list(inputs) + list(out_names)}
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(model, tuple(inputs.values()), path, input_names=list(inputs), output_names=list(out_names),
-                      dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
+                      dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True, **legacy)
     import onnx
     onnx.checker.check_model(onnx.load(path))
     with torch.no_grad():
@@ -116,23 +120,35 @@ def quality(recs, model):
 
 def training(ck, kind, call_cmds):
     st = ck["state"]
-    return dict(data="CIFAR-10 training split: call 1 the 48,000 images outside the validation slice (every 25th "
-                     "image), call 2 all 50,000; random horizontal flips",
-                channel="AWGN only; " + ("10 dB" if kind == "deep10" else "SNR half uniform in [-2, 20] dB, half in "
-                                        "[-2, 6] dB; KB size of akb-fixed uniform in {16, 64, 256, 1024}"),
-                loss="MSE", optimizer="Adam", batch=ck["batch"], lr_peak=ck["lr"], seed=ck["seed"],
-                schedule="warm-up then cosine by step, the step count fitted to each call's time; call 2 resumed the "
-                         "unfinished cycle with a new step count (the learning rate rose again to about 0.5x the peak)",
-                steps=st["step"], epochs=round(st["epochs"], 1), train_seconds=round(st["seconds"], 1),
-                calls=st["calls"], device="NVIDIA H200 (one GPU), torch 2.11.0+cu130",
-                commands=call_cmds, weights="float16 (rounded before the final evaluation), exported as float32")
+    base = dict(loss="MSE", optimizer="Adam", batch=ck["batch"], lr_peak=ck["lr"], seed=ck["seed"], steps=st["step"],
+                epochs=round(st["epochs"], 1), train_seconds=round(st["seconds"], 1), calls=st["calls"],
+                device="NVIDIA H200 (one GPU), torch 2.11.0+cu130", commands=call_cmds)
+    if kind == "deep10":
+        return dict(base, data="CIFAR-10 training split: call 1 the 48,000 images outside the validation slice (every "
+                               "25th image), call 2 all 50,000; random horizontal flips", channel="AWGN only; 10 dB",
+                    schedule="warm-up then cosine by step, the step count fitted to each call's time",
+                    weights="float16 (rounded before the final evaluation), exported as float32")
+    return dict(base, data="CIFAR-10 training split: call 1 the 48,000 images outside the validation slice (every 25th "
+                           "image), call 2 all 50,000; random horizontal flips; the four copies on the same batches",
+                channel="AWGN only; SNR half uniform in [-2, 20] dB, half in [-2, 6] dB; KB size of akb-fixed uniform "
+                        "in {16, 64, 256, 1024}",
+                schedule="one warm-up + cosine run by step (peak 5e-4, floor 2%), planned in call 1 from the measured "
+                         "step rate and call 2's seconds; call 2 continued from the point reached (no learning-rate "
+                         "rise) and refitted only the rest of the cosine to its time (models/train/fixed_steps.py)",
+                clipping=f"per copy: gradient norm clipped to {ck.get('clip', 3.0)}x the copy's running mean norm",
+                schedule_end=f"stopped at step {st['step']} of {st['total']} (lr at 1.0e-5 of the 1.0e-5 floor)",
+                weights="float32 as evaluated, exported as float32")
 
 
-CALLS = [dict(call="call1", command='AKB_CIFAR_DIR=cifar10p python3 -m models.train.run_fixed --out /tmp/o --phase 1 '
-                                   '--total 540 --train-until 385', carry=["models/.data/cifar10p"]),
-         dict(call="call2", command='AKB_CIFAR_DIR=cifar10p python3 -m models.train.run_fixed --out /tmp/o2 --phase 2 '
-                                   '--total 545 --train-until 440 --kodak', carry=["models/.data/kodak"])]
-
+CALLS = [dict(call="call1", command='AKB_CIFAR_DIR=cifar10p python3 -m models.train.run_fixed --out "$OUT" --phase 1 '
+                                   '--total 560 --train-until 470 --later-seconds 450',
+              carry=["models/.data/cifar10p", "models/.data/kodak"]),
+         dict(call="call2", command='AKB_CIFAR_DIR=cifar10p python3 -m models.train.run_fixed --out "$OUT" --phase 2 '
+                                   '--total 560 --train-until 465 --kodak', carry=[])]
+CALLS_DEEP10 = [dict(call="call1", command='AKB_CIFAR_DIR=cifar10p python3 -m models.train.run_fixed --out /tmp/o --phase 1 '
+                                          '--total 540 --train-until 385', carry=["models/.data/cifar10p"]),
+                dict(call="call2", command='AKB_CIFAR_DIR=cifar10p python3 -m models.train.run_fixed --out /tmp/o2 --phase 2 '
+                                          '--total 545 --train-until 440 --kodak', carry=["models/.data/kodak"])]
 IMG = io("image", ["N", 3, 32, 32], [0, 1], "RGB, NCHW, values in [0, 1]")
 SNR = io("snr_db", ["N", 1], [-2, 20], "encoder: the transmitter's SNR estimate in dB; decoder: the effective SNR "
          "after equalization")
@@ -167,7 +183,8 @@ def write_kb(kb, K, big):
                 built_from="the 48,000 CIFAR-10 training images outside the validation slice (every 25th image) and "
                            "their mirror images; k-means in pixel space, 25 iterations (models/train/fixed_kb.py)",
                 selection="entry = argmin_k ||image - priors[k]/255||^2 over all pixels (the transmitter holds the priors)",
-                K_choice="K = 1024 picked on the validation slice (mean PSNR at -2..5 dB, AWGN), among 16, 64, 256, 1024",
+                K_choice=f"K = {K} picked on the validation slice (mean PSNR at -2, 0, 1, 2, 4, 5 dB, AWGN, index sent and decoded), "
+                         "among 16, 64, 256, 1024",
                 index_code=dict(see="models/zoo/akb-kb-k256/kb.json (same code: QPSK, systematic bits then lowbias32 parity, ML decoding)",
                                 snr_db=t["snr_db"], uses=t["uses"][str(K)] if str(K) in t["uses"] else big["uses"][str(K)],
                                 length_rule="uses[floor(snr_db) - snr_db[0]] at the transmitter's SNR; -1 or more than 128: "
@@ -192,10 +209,10 @@ def card(path, name, role, pair, ins, outs, M, err, extra, commit):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--run", default=os.path.join(ROOT, "models", ".data", "run_fx2"))
-    ap.add_argument("--kb", default=os.path.join(ROOT, "models", ".data", "run_fx1", "kb_fixed.pt"))
-    ap.add_argument("--commit", default="c0443a9")
-    ap.add_argument("--parts", default="deep10,akbx")
+    ap.add_argument("--run", default=os.path.join(ROOT, "models", ".data", "run_st2"))
+    ap.add_argument("--kb", default=os.path.join(ROOT, "models", ".data", "run_st2", "kb_fixed.pt"))
+    ap.add_argument("--commit", required=True, help="the commit that holds the training code")
+    ap.add_argument("--parts", default="akbx")
     a = ap.parse_args()
     torch.manual_seed(0)
     recs = json.load(open(RES))["records"]
@@ -213,7 +230,7 @@ def main():
         lat = io("latent", ["N", 2 * USES], None, "256 complex channel symbols, interleaved I/Q: latent[2i] = Re s_i, "
                  "latent[2i+1] = Im s_i; power-normalized per image: sum(latent^2) = 256 (unit power per symbol)")
         common = dict(family="deepjscc", bandwidth_ratio="1/12", channel_uses=USES, snr_db_range=[10, 10], trained_snr_db=10,
-                      snr_adaptive=False, training=training(ck, "deep10", CALLS), quality=quality(recs, "deepjscc-r12-snr10"),
+                      snr_adaptive=False, training=training(ck, "deep10", CALLS_DEEP10), quality=quality(json.load(open(RES_DEEP10))["records"], "deepjscc-r12-snr10"),
                       architecture="Bourtsoulatze et al. 2019 Deep JSCC as the zoo's other deepjscc models (width 64, FiLM "
                                    "on a constant 10 dB: a learned per-channel affine), trained at 10 dB as the paper did")
         for role, M, inp, outs, ci, co in (("encoder", E, {"image": x}, ["latent"], [IMG], [lat]),
@@ -238,7 +255,7 @@ def main():
                 y = E(x, p, s, L) + 0.1 * torch.randn(4, 2 * USES)
             prior = io("prior", ["N", 3, 32, 32], [0, 1], PRIOR_DESC[n].format(K=K))
             common = dict(family="akb-jscc-fixed", bandwidth_ratio="1/12", channel_uses=USES, snr_db_range=[-2, 20],
-                          snr_adaptive=True, kb=f"akb-fixed-kb-k{K}" if n in ("akb-fixed", "akb-fixed-nokb") else None,
+                          snr_adaptive=True, kb=f"akb-fixed-kb-k{K}" if n == "akb-fixed" else None,
                           knowledge=n, training=training(ck, "akbx", CALLS), quality=quality(recs, n),
                           architecture="Deep JSCC (width 64, 8 latent channels of 8x8 = 256 complex uses) with a side "
                                        "encoder (3 convs, 32 channels) in the encoder and another in the decoder: the "
