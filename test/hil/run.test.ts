@@ -1,9 +1,11 @@
 /**
  * `akb hil run` end to end through the real pieces: a small sweep on the embedded broker (2 SNRs x 2
- * images x 1 variant) writes a results.json that the contract reads back, with PSNR rising with SNR; the
- * CLI as a process exits 1 when a threshold fails (and 2 on a bad plan); a device target: a real akb-edge
- * process with the ingest source (on aedes and Mosquitto), its frames through a channel emulator with channel control, swept by
- * id, its SNR set through channel.set on a real `akb link emulate` process; a device that never answers is refused by name with exit code 2.
+ * images x 1 variant) writes a results.json that the contract reads back, with PSNR rising with SNR; a
+ * plan repeats itself; a trace through fading with loss, recorded as SigMF; the CLI as a process exits 1
+ * when a threshold fails and 2 on a bad plan or a broken image. A device target (on aedes and Mosquitto):
+ * a real akb-edge process with the ingest source swept by id, its SNR set through channel.set on a real
+ * `akb link emulate` process; an image too large for image.send and a device that never answers are
+ * refused by name with exit code 2.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
