@@ -231,6 +231,23 @@ describe('dashboard HTTP', () => {
     }
   });
 
+  it('answers 500 and tells onError when the store fails, and keeps serving', async () => {
+    // Thrown at it: a store that was closed under the dashboard.
+    const closed = new MemoryTelemetryStore();
+    await closed.close();
+    const failures: string[] = [];
+    const broken = await startDashboard({ hub, store: closed, port: 0, onError: (_e, ctx) => failures.push(ctx.path) });
+    try {
+      const a = await get(broken.port, '/api/devices/cam-01/telemetry?limit=3');
+      expect(a.status).toBe(500);
+      expect((json(a) as { error: { code: string } }).error.code).toBe('INTERNAL');
+      expect(failures).toEqual(['/api/devices/cam-01/telemetry?limit=3']);
+      expect((await get(broken.port, '/api/fleet')).status).toBe(200);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('says which port is taken when it cannot listen', async () => {
     // Thrown at it: the port the first dashboard holds.
     await expect(startDashboard({ hub, port: dash.port })).rejects.toThrow(new RegExp(`cannot listen on 127.0.0.1:${dash.port}`));
