@@ -2,13 +2,14 @@
  * `akb hil run` end to end through the real pieces: a small sweep on the embedded broker (2 SNRs x 2
  * images x 1 variant) writes a results.json that the contract reads back, with PSNR rising with SNR; a
  * plan repeats itself; a trace through fading with loss, recorded as SigMF; the CLI as a process exits 1
- * when a threshold fails and 2 on a bad plan or a broken image. A device target (on aedes and Mosquitto):
+ * when a threshold fails and 2 on a bad plan or a broken image; an int8 encoder the backend cannot load. A device target (on aedes and Mosquitto):
  * a real akb-edge process with the ingest source swept by id, its SNR set through channel.set on a real
  * `akb link emulate` process; an image too large for image.send and a device that never answers are
  * refused by name with exit code 2.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +117,31 @@ describe('akb hil run: local target on the embedded broker', () => {
     const meta = JSON.parse(readFileSync(join(dir, 'out/sigmf/akb-walk.sigmf-meta'), 'utf8')) as { annotations: unknown[] };
     expect(meta.annotations.length).toBeGreaterThan(0);
     expect(statSync(join(dir, 'out/sigmf/akb-walk.sigmf-data')).size).toBeGreaterThan(0);
+  });
+
+  it('an int8 encoder the backend cannot load is PRECISION_UNSUPPORTED (exit code 2), naming the set', async () => {
+    const dir = tmp();
+    const file = join(dir, 'plan.yaml');
+    writeFileSync(file, planText({ folder: 'out', variant: 'id: q\n    set: deepjscc-r12-adaptive\n    precision: int8' }));
+    const loaded = await loadPlan(file, { defaultZoo: zoo });
+    // Stand in the cache a "quantized" encoder whose bytes match its card but are no ONNX model at all.
+    const enc = join(zoo, 'deepjscc-r12-adaptive-enc');
+    const cache = join(dir, 'out/models/deepjscc-r12-adaptive-enc-int8');
+    mkdirSync(cache, { recursive: true });
+    const bytes = Buffer.from('not an onnx model');
+    const card = JSON.parse(readFileSync(join(enc, 'card.json'), 'utf8')) as { onnx: { sha256: string; sizeBytes: number } };
+    card.onnx.sha256 = createHash('sha256').update(bytes).digest('hex');
+    card.onnx.sizeBytes = bytes.length;
+    writeFileSync(join(cache, 'model.onnx'), bytes);
+    writeFileSync(join(cache, 'card.json'), JSON.stringify(card));
+    const floatSha = (JSON.parse(readFileSync(join(enc, 'card.json'), 'utf8')) as { onnx: { sha256: string } }).onnx.sha256;
+    const names = readdirSync(cifar).sort().slice(0, 2);
+    writeFileSync(join(cache, 'cache-key'), `${createHash('sha256').update(`${floatSha}\nint8\n${names.join('\n')}`).digest('hex')}\n`);
+    await expect(runHil(loaded)).rejects.toMatchObject({
+      code: 'PRECISION_UNSUPPORTED',
+      exitCode: 2,
+      message: expect.stringMatching(/^deepjscc-r12-adaptive at int8: the inference backend cannot load the int8 encoder \(no inference backend could load/) as unknown,
+    });
   });
 
   it('as a process: a threshold that cannot hold exits 1 with one line naming it; a bad plan or a broken image exits 2', async () => {

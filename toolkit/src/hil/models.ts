@@ -55,10 +55,10 @@ export async function loadVariantSet(options: VariantModelsOptions): Promise<Mod
   return { ...set, encoder };
 }
 
-/** Runs fp16 (or int8) encoders once so that a backend that cannot run them fails before the sweep, clearly. */
+/** The error for an int8/fp16 encoder the inference backend cannot load (NO_BACKEND when its rig starts). */
 export function precisionError(precision: Precision, set: string, cause: unknown): AkbError {
   const why = cause instanceof Error ? cause.message : String(cause);
-  return new AkbError('PRECISION_UNSUPPORTED', `${set} at ${precision}: the inference backend cannot run the ${precision} encoder (${why.split('\n')[0]?.slice(0, 300)})`, {
+  return new AkbError('PRECISION_UNSUPPORTED', `${set} at ${precision}: the inference backend cannot load the ${precision} encoder (${why.split('\n')[0]?.slice(0, 300)})`, {
     hint: precision === 'fp16' ? 'fp16 needs a backend with fp16 kernels (a GPU execution provider, e.g. on a Jetson); on this CPU use float or int8' : 'run `akb quantize` on the encoder to see why',
     exitCode: 2,
     cause,

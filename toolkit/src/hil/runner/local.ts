@@ -11,6 +11,8 @@ import type { ModelSet, RgbImage } from '@akb/jscc';
 import { demoBirth } from '../../demo/frames-demo.js';
 import type { ChannelPlan } from '../plan.js';
 import type { PlanImage } from '../images.js';
+import { precisionError } from '../models.js';
+import type { Precision } from '../results.js';
 import { ResultBox, channelSetter, decodeMs, type Rig, type RigSend } from './rig.js';
 
 export interface LocalRigOptions {
@@ -21,6 +23,8 @@ export interface LocalRigOptions {
   kb: 'on' | 'off';
   channel: ChannelPlan & { id: string };
   seed: number;
+  /** The encoder's precision (an int8/fp16 encoder the backend cannot load is PRECISION_UNSUPPORTED). */
+  precision: Precision;
   /** Originals by image name: the cloud's references. */
   references: ReadonlyMap<string, RgbImage>;
   recorder?: SigmfRecorder;
@@ -83,16 +87,22 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
     const edgeClient = await connectDevice({ url: o.url, deviceId: o.device, birth: (session) => demoBirth(o.device, session) });
     clients.push(edgeClient);
     const link = await MqttLink.open({ client: edgeClient, deviceId: o.device, mtu: 1024 });
-    edge = await EdgePipeline.create({
-      deviceId: o.device,
-      set: o.set,
-      link,
-      transport: edgeClient,
-      // Greedy choices: a sweep measures the policy, not its exploration.
-      policy: { mode: o.policy as 'dqn', seed: o.seed, epsilon: 0 },
-      // A set without a source KB has nothing to withhold (the plan's kb is ignored for it).
-      sourceKb: o.set.kind === 'akb' ? o.kb : 'on',
-    });
+    try {
+      edge = await EdgePipeline.create({
+        deviceId: o.device,
+        set: o.set,
+        link,
+        transport: edgeClient,
+        // Greedy choices: a sweep measures the policy, not its exploration.
+        policy: { mode: o.policy as 'dqn', seed: o.seed, epsilon: 0 },
+        // A set without a source KB has nothing to withhold (the plan's kb is ignored for it).
+        sourceKb: o.set.kind === 'akb' ? o.kb : 'on',
+      });
+    } catch (e) {
+      // The encoder's sessions are made here: a quantized one the backend cannot load is the precision's fault.
+      if (o.precision !== 'float' && (e as { code?: string }).code === 'NO_BACKEND') throw precisionError(o.precision, o.set.name, e);
+      throw e;
+    }
     const pipeline = edge;
     const timeoutMs = (o.imageTimeoutMs ?? 1500) + 20_000;
     // A learned policy chooses from the receiver's feedback: the next image waits until this one's has come

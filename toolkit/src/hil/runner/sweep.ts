@@ -10,7 +10,6 @@ import { SigmfRecorder } from '@akb/link';
 import type { LoadedPlan } from '../plan-load.js';
 import type { ChannelPlan, HilPlan } from '../plan.js';
 import type { PlanImage } from '../images.js';
-import { precisionError } from '../models.js';
 import type { HilPoint, HilVariant, TimelinePoint } from '../results.js';
 import type { Progress } from '../progress.js';
 import { startLocalRig } from './local.js';
@@ -115,10 +114,9 @@ export class Sweep {
       ? SigmfRecorder.open({ path: join(this.folder, 'sigmf', `${v.id}-${channel.id}`), sampleRateHz: channel.symbolRateHz, description: `akb hil ${this.plan.name}: ${v.id} through ${channelLabel(channel)}` })
       : undefined;
     try {
-      return await startLocalRig({ url: this.url, device, set, policy: v.policy, kb: v.kb, channel, seed: this.plan.seed, references: this.references, ...(recorder ? { recorder } : {}) });
+      return await startLocalRig({ url: this.url, device, set, precision: v.precision, policy: v.policy, kb: v.kb, channel, seed: this.plan.seed, references: this.references, ...(recorder ? { recorder } : {}) });
     } catch (e) {
       recorder?.close();
-      if (v.precision !== 'float') throw precisionError(v.precision, v.set, e);
       throw e;
     }
   }
