@@ -64,11 +64,14 @@ export async function runHil(loaded: LoadedPlan, options: HilRunOptions = {}): P
     if (devices.length > 0) checkSendable(images);
     const references = new Map(images.map((i) => [i.name, i.image]));
     const sets = new Map<string, ModelSet>();
+    // Only a local target runs the encoder here: for device targets alone the precision is a label.
+    const local = plan.targets.includes('local');
     for (const v of loaded.variants) {
-      const stage = v.precision === 'float' ? 'load' : 'quantize';
+      const precision = local ? v.precision : 'float';
+      const stage = precision === 'float' ? 'load' : 'quantize';
       const calib = plan.images.folder ? resolve(loaded.dir, plan.images.folder) : resolve(images[0]!.path, '..');
       sets.set(v.id, await watch.time(stage, () =>
-        loadVariantSet({ zoo: loaded.zoo, set: v.set, precision: v.precision, cacheDir: join(folder, 'models'), calib, calibNames: images.map((i) => i.name), calibImages: images.map((i) => i.image), onProgress: (p) => progress.phase(p) }),
+        loadVariantSet({ zoo: loaded.zoo, set: v.set, precision, cacheDir: join(folder, 'models'), calib, calibNames: images.map((i) => i.name), calibImages: images.map((i) => i.image), onProgress: (p) => progress.phase(p) }),
       ));
     }
 
