@@ -14,7 +14,6 @@ import argparse
 import hashlib
 import inspect
 import json
-import math
 import os
 import subprocess
 import tempfile
