@@ -63,6 +63,28 @@ describe.each(availableBrokerKinds())('akb telemetry against hostile input on $n
     expect(akb.stderr()).toBe('');
   });
 
+  it('--json to a reader that stops reading: at most 4 MiB waits, the rest is dropped and counted on stderr', async () => {
+    const akb = runAkb(['telemetry', '--broker', broker.url, '--json', '--device', 'noisy']);
+    await akb.until((out) => out.includes('"device":"noisy"'), "noisy's status line");
+    akb.child.stdout!.pause();
+    const sent = 15_000;
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < sent; i++) sends.push(noisy.client.publish(topics.telemetry('noisy'), sample('noisy', i), { qos: 0 }));
+    await Promise.all(sends);
+    // Each line is ~450 bytes: 15,000 of them are ~6.5 MiB, more than the 4 MiB allowed to wait. The view
+    // takes them off the broker in well under a second on this machine; 4 s leave room for a loaded one
+    // (had it taken fewer than ~9,300 by then, nothing would be dropped and the test would say so).
+    await new Promise((r) => setTimeout(r, 4000));
+    akb.child.kill('SIGINT');
+    akb.child.stdout!.resume();
+    expect(await akb.exited).toBe(0);
+    const dropped = Number(/(\d+) JSON line\(s\) dropped because stdout fell behind/.exec(akb.stderr())?.[1] ?? NaN);
+    const lines = jsonLines(akb.stdout()).filter((l) => l.update === 'telemetry');
+    expect(dropped).toBeGreaterThan(0);
+    expect(lines.length + dropped).toBeLessThanOrEqual(sent);
+    expect(lines.length * 400).toBeLessThan(4.5 * 2 ** 20 + 64 * 1024 * 2);
+  });
+
   describeWithProgram('script', 'util-linux', 'on a pseudo-terminal', () => {
     it.skipIf(!kind.v5)('--mqtt5: the broker withholds a message over the 256 KiB limit, so it is never received', async () => {
       const akb = runAkbOnPty(['telemetry', '--broker', broker.url, '--mqtt5', '--interval', '100'], 120, 20);
