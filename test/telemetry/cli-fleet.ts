@@ -107,7 +107,12 @@ function watch(child: ChildProcess): Running {
 
 /** `akb <args>` with stdout on a pipe. */
 export function runAkb(args: readonly string[]): Running {
-  return watch(spawn(process.execPath, [AKB_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  return runAkbWithEnv(args, {});
+}
+
+/** The same, with `env` added to this process's environment. */
+export function runAkbWithEnv(args: readonly string[], env: Record<string, string>): Running {
+  return watch(spawn(process.execPath, [AKB_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
 }
 
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

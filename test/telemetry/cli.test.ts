@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@akb/protocol';
 import type { AkbMqttClient } from '@akb/protocol/mqtt';
-import { availableBrokerKinds, type BrokerHandle } from '../support/index.js';
-import { alarmState, jsonLines, otherClient, runAkb, simDevice, type SimDevice } from './cli-fleet.js';
+import { availableBrokerKinds, describeWithProgram, startMosquitto, type BrokerHandle, type MosquittoHandle } from '../support/index.js';
+import { alarmState, jsonLines, otherClient, runAkb, runAkbWithEnv, simDevice, type SimDevice } from './cli-fleet.js';
 
 describe.each(availableBrokerKinds())('akb telemetry on $name', (kind) => {
   let broker: BrokerHandle;
@@ -128,5 +128,32 @@ describe.each(availableBrokerKinds())('akb telemetry when $name restarts', (kind
       expect(await akb.exited).toBe(0);
       await broker.close();
     }
+  });
+});
+
+describeWithProgram('mosquitto', 'mosquitto', 'akb telemetry with a user name and password (Mosquitto)', () => {
+  let broker: MosquittoHandle;
+  beforeAll(async () => {
+    broker = await startMosquitto({
+      allowAnonymous: false,
+      passwords: { viewer: 'v-secret' },
+      acl: ['user viewer', 'topic read akb/v1/dev/+/status', 'topic read akb/v1/dev/+/telemetry', 'topic read akb/v1/alarm/+'].join('\n'),
+    });
+  });
+  afterAll(() => broker.close());
+
+  it('connects with --username and --password-env; a wrong password is one line, exit 1', async () => {
+    const wrong = runAkbWithEnv(['telemetry', '--broker', broker.url, '--username', 'viewer', '--password-env', 'VIEWER_PW', '--once'], { VIEWER_PW: 'wrong' });
+    expect(await wrong.exited).toBe(1);
+    expect(wrong.stderr()).toMatch(/cannot connect to mqtt:\/\/127\.0\.0\.1:\d+: .*(Not authorized|Bad username or password)/i);
+    const akb = runAkbWithEnv(['telemetry', '--broker', broker.url, '--username', 'viewer', '--password-env', 'VIEWER_PW', '--once', '--wait', '0.2'], { VIEWER_PW: 'v-secret' });
+    expect(await akb.exited).toBe(0);
+    expect(akb.stdout()).toMatch(/^akb telemetry {2}mqtt:\/\/127\.0\.0\.1:\d+ {2}0 device\(s\)/);
+  });
+
+  it('refuses --password-env naming an unset variable, exit 2', async () => {
+    const akb = runAkbWithEnv(['telemetry', '--broker', broker.url, '--username', 'viewer', '--password-env', 'AKB_TEST_UNSET_PW'], {});
+    expect(await akb.exited).toBe(2);
+    expect(akb.stderr()).toMatch(/--password-env AKB_TEST_UNSET_PW: that environment variable is not set/);
   });
 });
