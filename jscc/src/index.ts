@@ -13,8 +13,8 @@ export { ortThreadOptions, type OrtThreadOptions } from './inference/ort-threads
 export { loadModel, type LoadedModel } from './inference/model-store.js';
 export * from './image/index.js';
 export * from './metrics/index.js';
-export { loadSourceKb, type SourceKb } from './models/source-kb.js';
-export { loadModelSet, type ModelSet, type RateAction, type ChannelKbTable } from './models/model-set.js';
+export { KB_MAX_ENTRIES, loadSourceKb, type SourceKb } from './models/source-kb.js';
+export { loadModelSet, type ModelSet, type ModelSetKind, type RateAction, type ChannelKbTable } from './models/model-set.js';
 export {
   addAwgn,
   averagePower,

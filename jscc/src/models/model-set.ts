@@ -2,6 +2,15 @@
  * A model set names the models that work together (models/sets/<name>.json): an encoder and its decoder,
  * and for AKB-JSCC the embedder, the source KB, the DQN policy and the offline channel KB. Edge and cloud
  * load the same set; shapes and tensor names come from the model cards, never from code.
+ *
+ * Kinds:
+ * - `deepjscc`: encoder and decoder; one action (every latent symbol at 0 dB).
+ * - `akb`: the rate-agile AKB-JSCC: embedder, an embedding KB, DQN policy, channel KB; the policy's actions.
+ * - `akb-fixed`: the fixed-rate AKB-JSCC (issue 15): encoder and decoder taking a prior, and a pixel KB
+ *   (kb.json without keys.f32; the transmitter picks the prior of least pixel error); no embedder, policy
+ *   or channel KB, one action (the card's whole latent at 0 dB, index uses included). `"prior":
+ *   "global-mean"` makes the set its no-KB twin: no entry is ever chosen or sent, both ends use the KB's
+ *   global mean (the default, `"kb-entry"`, sends the chosen entry).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,13 +36,21 @@ export interface ChannelKbTable {
   readonly reward: { costUse: number; costPower: number; lostFramePsnr: number };
 }
 
+export type ModelSetKind = 'akb' | 'akb-fixed' | 'deepjscc';
+const KINDS: readonly ModelSetKind[] = ['akb', 'akb-fixed', 'deepjscc'];
+
 export interface ModelSet {
   readonly name: string;
-  readonly kind: 'akb' | 'deepjscc';
+  readonly kind: ModelSetKind;
   readonly encoder: LoadedModel;
   readonly decoder: LoadedModel;
   readonly embedder?: LoadedModel;
   readonly kb?: SourceKb;
+  /**
+   * akb-fixed: whether frames send the chosen KB entry (`kb-entry`) or the set is a no-KB twin whose prior
+   * is always the KB's global mean (`global-mean`). Absent for other kinds.
+   */
+  readonly prior?: 'kb-entry' | 'global-mean';
   readonly policy?: LoadedModel;
   readonly channelKb?: ChannelKbTable;
   /** The rate/power actions; a fixed model has one (its symbols at 0 dB). */
@@ -44,11 +61,12 @@ export interface ModelSet {
 
 interface SetJson {
   name: string;
-  kind: 'akb' | 'deepjscc';
+  kind: ModelSetKind;
   encoder: string;
   decoder: string;
   embedder?: string;
   kb?: string;
+  prior?: 'kb-entry' | 'global-mean';
   policy?: string;
   channelKb?: string;
 }
@@ -65,6 +83,13 @@ export async function loadModelSet(zoo: string, set: string): Promise<ModelSet> 
       cause: e,
     });
   }
+  if (typeof spec !== 'object' || spec === null || !KINDS.includes(spec.kind)) {
+    throw new AkbError('MODEL_SET_INVALID', `${path}: "kind" must be one of ${KINDS.join(', ')}`);
+  }
+  for (const key of ['name', 'encoder', 'decoder'] as const) {
+    if (typeof spec[key] !== 'string' || spec[key] === '') throw new AkbError('MODEL_SET_INVALID', `${path}: "${key}" must be a non-empty string`);
+  }
+  if (spec.kind !== 'akb-fixed' && spec.prior !== undefined) throw new AkbError('MODEL_SET_INVALID', `${path}: "prior" is for an akb-fixed set`);
   const [encoder, decoder] = await Promise.all([loadModel(join(zoo, spec.encoder)), loadModel(join(zoo, spec.decoder))]);
   const latent = encoder.card.outputs[0]?.shape[1];
   if (typeof latent !== 'number') throw new AkbError('MODEL_SET_INVALID', `${spec.encoder}: its card gives no fixed latent size`);
@@ -72,6 +97,7 @@ export async function loadModelSet(zoo: string, set: string): Promise<ModelSet> 
   if (spec.kind === 'deepjscc') {
     return { ...base, actions: [{ id: 0, channelUses: latent / 2, powerDb: 0 }] };
   }
+  if (spec.kind === 'akb-fixed') return { ...base, ...(await fixedRateParts(zoo, path, spec)), actions: [{ id: 0, channelUses: latent / 2, powerDb: 0 }] };
   if (!spec.embedder || !spec.kb || !spec.policy || !spec.channelKb) {
     throw new AkbError('MODEL_SET_INVALID', `${path}: an akb set names embedder, kb, policy and channelKb`);
   }
@@ -84,6 +110,20 @@ export async function loadModelSet(zoo: string, set: string): Promise<ModelSet> 
   ]);
   const actions = policyExport.actions.map((a) => ({ id: a.id, channelUses: a.channel_uses, powerDb: a.power_db }));
   return { ...base, embedder, kb, policy, channelKb, actions };
+}
+
+/** The KB and prior rule of an akb-fixed set. */
+async function fixedRateParts(zoo: string, path: string, spec: SetJson): Promise<{ kb: SourceKb; prior: 'kb-entry' | 'global-mean' }> {
+  const named = (['embedder', 'policy', 'channelKb'] as const).filter((k) => spec[k] !== undefined);
+  if (named.length > 0) throw new AkbError('MODEL_SET_INVALID', `${path}: an akb-fixed set has no ${named.join(', ')} (the KB entry is chosen in pixel space, the rate is fixed)`);
+  if (typeof spec.kb !== 'string' || spec.kb === '') throw new AkbError('MODEL_SET_INVALID', `${path}: an akb-fixed set names its kb`);
+  const prior = spec.prior ?? 'kb-entry';
+  if (prior !== 'kb-entry' && prior !== 'global-mean') throw new AkbError('MODEL_SET_INVALID', `${path}: "prior" must be "kb-entry" or "global-mean"`);
+  const kb = await loadSourceKb(join(zoo, spec.kb));
+  if (prior === 'kb-entry' && kb.selection !== 'pixel') {
+    throw new AkbError('MODEL_SET_INVALID', `${path}: ${spec.kb} is an embedding KB; an akb-fixed set picks entries in pixel space (a kb.json without keys.f32)`);
+  }
+  return { kb, prior };
 }
 
 async function readJson<T>(path: string): Promise<T> {

@@ -32,7 +32,7 @@ import { decodeTile, lostTiles, type SetRuntime, type TileContext } from './tile
 import { ImageBook, type FinishReason, type ImageResult, type ImageState, type ImageSummary } from './images.js';
 import { imageLimits, type ImageLimits, type MetaRefusal } from './limits.js';
 import { DeviceScope } from '../scope.js';
-import { staticKbStore } from '../control/kb-service.js';
+import { staticKbStore, type KbStore } from '../control/kb-service.js';
 import { DEFAULT_WEIGHTS, type RewardWeights } from './reward.js';
 import { TileDecoder } from './tile-decoder.js';
 import type { CloudDecoderOptions } from './options.js';
@@ -83,7 +83,11 @@ export class CloudDecoder {
         this.report(e, { what: 'reference', name });
       },
     });
-    const kb = options.kb ?? staticKbStore(...options.sets.map((s) => s.kb));
+    // The sets' own KBs always decode the frames that name them; a KB service (options.kb) adds the versions
+    // it hosts. Without this, a cloud whose service hosts one set's KB would refuse another set's frames.
+    const own = staticKbStore(...options.sets.map((s) => s.kb));
+    const hosted = options.kb;
+    const kb: KbStore = hosted === undefined ? own : { get current() { return hosted.current ?? own.current; }, get: (v) => hosted.get(v) ?? own.get(v) };
     const weights = options.weights ?? ((): RewardWeights => options.sets.find((s) => s.channelKb)?.channelKb?.reward ?? DEFAULT_WEIGHTS);
     this.ctx = { client: options.client, kb, book: this.book, stats: this.counters, weights, now: this.now, report: (e, c) => this.report(e, c) };
     this.scope = options.scope ?? DeviceScope.all();

@@ -10,6 +10,11 @@
  * With the source KB withheld (`sourceKb: 'off'`) every tile is sent that way: no embedder runs, no index is
  * sent, the encoder gets the KB's global mean as prior and all of the action's uses carry latent, as the
  * Python reference evaluates the same network without its KB (models/eval/akb_eval.py, K = 1).
+ * Fixed-rate AKB sets (`akb-fixed`, issue 15): no embedder; entry = the KB prior of least squared pixel
+ * error to the tile (kb.nearest over the tile itself, models/train/fixed_kb.py), the same index rule (at
+ * 256 uses: `kb.indexUses(snr)`, none when negative or above 128), the prior fed to the encoder with
+ * `snr_db` and `length` = 256 − index uses. The no-KB twin (`prior: global-mean`) and `sourceKb: 'off'`
+ * send no entry: global mean, 256 latent symbols.
  * Deep JSCC sets: encoder(image[, snr_db]) and every symbol of the latent.
  *
  * Buffers are reused between calls: what `encode` returns is valid until the next call.
@@ -68,6 +73,7 @@ export interface EncodedTiles {
   readonly entries: Int32Array;
   /** Channel uses spent on the index per tile (0 when none is sent). */
   readonly indexUses: Uint32Array;
+  /** Choosing the entries: the embedder's runs and the key search (akb), the pixel search (akb-fixed), ms. */
   readonly embedMs: number;
   readonly encodeMs: number;
   /** Time inside session.run (embedder and encoder), ms. */
@@ -79,6 +85,8 @@ export class TileEncoder {
   readonly latentValues: number;
   /** Whether entries are chosen and sent (`on`) or the source KB is withheld (`off`). */
   readonly sourceKb: SourceKb;
+  /** A fixed-rate AKB set choosing entries by pixel error (not its no-KB twin, not with the KB off). */
+  private readonly pixelEntries: boolean;
   private readonly tileValues: number;
   private readonly maxBatch: number;
   private readonly snrRange: { min: number; max: number };
@@ -104,6 +112,7 @@ export class TileEncoder {
     this.latentValues = 2 * set.maxSymbols;
     this.maxBatch = Math.max(1, options.maxBatch ?? 32);
     this.sourceKb = options.sourceKb ?? 'on';
+    this.pixelEntries = set.kind === 'akb-fixed' && set.prior === 'kb-entry' && this.sourceKb === 'on';
     const range = set.encoder.card.inputs.find((i) => i.name === 'snr_db')?.range;
     this.snrRange = { min: range?.min ?? -Infinity, max: range?.max ?? Infinity };
   }
@@ -119,7 +128,7 @@ export class TileEncoder {
     const image = card.inputs.find((i) => i.name === 'image');
     const [, ch, h, w] = image?.shape ?? [];
     if (ch !== 3 || typeof h !== 'number' || h !== w) throw new AkbError('MODEL_SET_INVALID', `${card.name}: input "image" must be [N, 3, T, T]`);
-    const akb = set.kind === 'akb';
+    const akb = set.kind === 'akb' || set.kind === 'akb-fixed';
     const sourceKb = options.sourceKb ?? 'on';
     if (sourceKb !== 'on' && sourceKb !== 'off') throw new AkbError('BAD_OPTION', `sourceKb must be "on" or "off", not ${JSON.stringify(sourceKb)}`);
     if (sourceKb === 'off' && (!akb || !set.kb)) {
@@ -134,8 +143,11 @@ export class TileEncoder {
     const order = options.backendOrder ?? ['onnxruntime-node-cpu'];
     const session = await backends.createSession(set.encoder.bytes, order, card.name);
     let embedder: { session: InferenceSession; input: string; output: string } | undefined;
-    if (akb && sourceKb === 'off') {
-      // no embedder session: nothing is looked up
+    if (set.kind === 'akb-fixed' && sourceKb === 'on' && set.prior === 'kb-entry' && set.kb!.selection !== 'pixel') {
+      throw new AkbError('MODEL_SET_INVALID', `${set.name}: an akb-fixed set picks entries in pixel space; its KB ${set.kb!.name} is an embedding KB`);
+    }
+    if (set.kind === 'akb-fixed' || (akb && sourceKb === 'off')) {
+      // no embedder session: a fixed-rate set looks entries up in pixel space, and with the KB off nothing is looked up
     } else if (akb && set.embedder) {
       const e = set.embedder.card;
       const dim = e.outputs[0]?.shape[1];
@@ -167,6 +179,10 @@ export class TileEncoder {
         this.embedding.set(this.outputOf(r, this.embedder.output, n * kb.dim), start * kb.dim);
       }
       for (let i = 0; i < count; i++) entries[i] = this.nearest(i);
+      embedMs = performance.now() - t0;
+    } else if (this.pixelEntries && kb) {
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) entries[i] = kb.nearest(tiles, i * this.tileValues).entry;
       embedMs = performance.now() - t0;
     } else {
       entries.fill(-1, 0, count);
