@@ -46,7 +46,7 @@ async function parseArgs() {
     .option('seed', { type: 'number', default: 1, describe: 'seed of the emulated channel and of the exploration' })
     .option('mtu', { type: 'number', describe: 'largest fragment, bytes (default 1024)' })
     .option('dtype', { choices: SYMBOL_DTYPES, describe: 'symbol dtype on the link (default float32)' })
-    .option('policy', { type: 'string', describe: 'dqn | channel-kb | fixed:<action id> (default: dqn for an AKB set, fixed:0 for Deep JSCC)' })
+    .option('policy', { type: 'string', describe: 'dqn | channel-kb | fixed:<action id> (default: dqn for an akb set, fixed:0 for deepjscc and akb-fixed sets)' })
     .option('epsilon', { type: 'number', describe: 'exploration rate of the policy (default 0.05)' })
     .option('telemetry-ms', { type: 'number', default: 1000, describe: 'telemetry period, ms; 0 for none' })
     .option('kb', { type: 'boolean', default: true, describe: "use the AKB set's source KB; --no-kb withholds it (no index sent, the KB's global mean as prior, every channel use latent)" })

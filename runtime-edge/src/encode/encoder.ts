@@ -132,7 +132,7 @@ export class TileEncoder {
     const sourceKb = options.sourceKb ?? 'on';
     if (sourceKb !== 'on' && sourceKb !== 'off') throw new AkbError('BAD_OPTION', `sourceKb must be "on" or "off", not ${JSON.stringify(sourceKb)}`);
     if (sourceKb === 'off' && (!akb || !set.kb)) {
-      throw new AkbError('BAD_OPTION', `${set.name} has no source KB to withhold (sourceKb: off is for an akb set)`, { hint: 'leave sourceKb at on for a Deep JSCC set' });
+      throw new AkbError('BAD_OPTION', `${set.name} has no source KB to withhold (sourceKb: off is for an akb or akb-fixed set)`, { hint: 'leave sourceKb at on for a Deep JSCC set' });
     }
     if (akb !== roles.some(([, r]) => r === 'prior') || (akb && !set.kb)) {
       throw new AkbError('MODEL_SET_INVALID', `${set.name}: an akb set's encoder takes a prior from its KB; a deepjscc set's takes none`);

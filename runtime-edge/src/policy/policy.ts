@@ -111,7 +111,7 @@ export class ChannelPolicy {
       throw new AkbError('BAD_POLICY', `the set ${set.name} has no action ${mode.actionId}`, { hint: `its actions: ${set.actions.map((a) => a.id).join(', ')}` });
     }
     if (mode.kind !== 'fixed' && (!set.channelKb || (mode.kind === 'dqn' && !set.policy))) {
-      throw new AkbError('BAD_POLICY', `the set ${set.name} has no ${mode.kind === 'dqn' ? 'DQN policy' : 'channel KB'}`, { hint: 'use --policy fixed:0 with a Deep JSCC set' });
+      throw new AkbError('BAD_POLICY', `the set ${set.name} has no ${mode.kind === 'dqn' ? 'DQN policy' : 'channel KB'}`, { hint: 'use --policy fixed:0 with a set without a DQN (deepjscc, akb-fixed)' });
     }
     if (set.channelKb && set.channelKb.complexityEdges.length !== 3) {
       throw new AkbError('MODEL_SET_INVALID', `the channel KB of ${set.name} has ${set.channelKb.complexityEdges.length + 1} complexity bins; the DQN state has 4`);
