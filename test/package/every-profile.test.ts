@@ -55,4 +55,19 @@ describe('akb package → akb bundle verify → akb install, every profile', () 
     else expect(readdirSync(ortBin)).toEqual([ADDON_ARCH[profile.cpu.arch]]);
     expect(readdirSync(join(slot, 'app/node_modules/@serialport/bindings-cpp/prebuilds'))).toEqual([`linux-${ADDON_ARCH[profile.cpu.arch]}`]);
   }, 180_000);
+
+  it('packages a fixed-rate AKB set (kind akb-fixed: encoder, decoder and its pixel KB) and installs it with its health check', async () => {
+    const bundle = join(dir, 'akb-fixed.akb');
+    const key = join(dir, 'keys', 'release.key');
+    const pkg = await akb(['package', '--profile', 'generic-x64', '--set', 'akb-fixed-k1024', '--key', key, '-o', bundle, '--no-node', '--json']);
+    expect(pkg.code, pkg.stderr).toBe(0);
+    const root = join(dir, 'root-akb-fixed');
+    const probe = process.arch === 'x64' ? '--probe' : '--no-probe';
+    const install = await akb(['install', bundle, '--root', root, '--trust', join(dir, 'keys'), '--profile', 'generic-x64', probe, '--device', 'every-akb-fixed']);
+    expect(install.code, `${install.stdout}\n${install.stderr}`).toBe(0);
+    const slot = join(root, 'slot-a');
+    const set = JSON.parse(readFileSync(join(slot, 'models/sets/akb-fixed-k1024.json'), 'utf8')) as { kind: string; kb: string };
+    expect(set).toMatchObject({ kind: 'akb-fixed', kb: 'akb-fixed-kb-k1024' });
+    expect(readdirSync(join(slot, 'models/zoo/akb-fixed-kb-k1024')).sort()).toEqual(['gmean.u8', 'kb.json', 'priors.u8']);
+  }, 180_000);
 });

@@ -15,7 +15,7 @@ const loop = defineCommand({
       .option('set', { type: 'string', default: 'akb-k256', describe: 'model set (models/sets/<name>.json)' })
       .option('samples', { type: 'string', describe: 'folder of image folders to send (default: models/samples)' })
       .option('kodak', { type: 'number', default: 1, describe: 'large (Kodak) images to send per folder' })
-      .option('policy', { type: 'string', default: 'dqn', describe: 'dqn, channel-kb or fixed:<action id>' })
+      .option('policy', { type: 'string', describe: 'dqn, channel-kb or fixed:<action id> (default: dqn for an akb set, fixed:0 for the others)' })
       .option('report', { type: 'string', default: 'akb-demo-report.html', describe: 'HTML report to write' })
       .option('seed', { type: 'number', default: 1 })
       .option('json', { type: 'boolean', default: false }),
@@ -31,7 +31,7 @@ const loop = defineCommand({
     const url = args.broker ?? broker?.url ?? '';
     try {
       if (!args.json) {
-        io.out(`akb demo: model set ${args.set}, policy ${args.policy}; broker ${url}${broker ? ' (embedded aedes)' : ''}`);
+        io.out(`akb demo: model set ${args.set}, policy ${args.policy ?? 'the set\'s default'}; broker ${url}${broker ? ' (embedded aedes)' : ''}`);
         io.out('channel: SNR sweep 12 -> -2 -> 12 dB over 24 s, Gauss-Markov fading (5 Hz Doppler), bursty fragment loss');
         io.out(`${'image'.padEnd(34)} ${'tiles'.padStart(5)}  ${'action'.padEnd(12)} ${'uses'.padStart(6)}  ${'SNR dB'.padStart(6)}  ${'PSNR dB'.padStart(7)}`);
       }
@@ -57,7 +57,7 @@ const loop = defineCommand({
           'decoded completely': result.rows.filter((r) => r.complete).length,
           'mean PSNR (dB)': psnrs.length ? mean.toFixed(2) : 'n/a',
           'channel uses': result.rows.reduce((s, r) => s + r.channelUses, 0),
-          policy: args.policy,
+          policy: args.policy ?? 'default',
           channel: result.emulator,
         },
       });

@@ -101,7 +101,7 @@ export async function runLoopDemo(options: LoopDemoOptions): Promise<LoopDemoRes
       set,
       link,
       transport: edgeClient,
-      policy: { mode: (options.policy ?? 'dqn') as 'dqn', seed: options.seed ?? 1 },
+      policy: { ...(options.policy === undefined ? {} : { mode: options.policy }), seed: options.seed ?? 1 },
     });
 
     const rows: LoopRow[] = [];

@@ -172,6 +172,6 @@ async function resolveVariant(
   if (kind !== 'akb' && (policy === 'dqn' || policy === 'channel-kb')) {
     throw at(['variants', i, 'policy'], `${v.set} is a ${kind ?? 'plain'} set without a policy: use fixed:0`);
   }
-  const id = v.id ?? [v.set, v.precision === 'float' ? '' : v.precision, v.kb === 'off' && kind === 'akb' ? 'nokb' : '', v.policy === undefined ? '' : policy.replace(':', '')].filter(Boolean).join('-');
+  const id = v.id ?? [v.set, v.precision === 'float' ? '' : v.precision, v.kb === 'off' && (kind === 'akb' || kind === 'akb-fixed') ? 'nokb' : '', v.policy === undefined ? '' : policy.replace(':', '')].filter(Boolean).join('-');
   return { ...v, id, policy };
 }

@@ -28,13 +28,15 @@ const GPU_BACKENDS = ['onnxruntime-node-cuda', 'onnxruntime-node-tensorrt'];
 export interface SetSpec {
   name: string;
   description?: string;
-  kind: 'akb' | 'deepjscc';
+  kind: 'akb' | 'akb-fixed' | 'deepjscc';
   encoder: string;
   decoder: string;
   embedder?: string;
   kb?: string;
   policy?: string;
   channelKb?: string;
+  /** akb-fixed only: `global-mean` makes the set the no-KB twin. */
+  prior?: 'kb-entry' | 'global-mean';
 }
 
 export interface EdgeModel {
@@ -67,18 +69,25 @@ export async function readSet(zoo: string, set: string): Promise<{ path: string;
     return v;
   };
   const kind = raw.kind;
-  if (kind !== 'akb' && kind !== 'deepjscc') throw new AkbError('MODEL_SET_INVALID', `${path}: "kind" must be "akb" or "deepjscc"`);
+  if (kind !== 'akb' && kind !== 'akb-fixed' && kind !== 'deepjscc') throw new AkbError('MODEL_SET_INVALID', `${path}: "kind" must be "akb", "akb-fixed" or "deepjscc"`);
   const spec: SetSpec = { name: str('name', true)!, kind, encoder: str('encoder', true)!, decoder: str('decoder', true)! };
   if (typeof raw.description === 'string') spec.description = raw.description.slice(0, 2000);
   if (kind === 'akb') {
     for (const key of ['embedder', 'kb', 'policy', 'channelKb'] as const) spec[key] = str(key, true);
+  }
+  if (kind === 'akb-fixed') {
+    spec.kb = str('kb', true);
+    if (raw.prior !== undefined && raw.prior !== 'kb-entry' && raw.prior !== 'global-mean') {
+      throw new AkbError('MODEL_SET_INVALID', `${path}: "prior" must be "kb-entry" or "global-mean"`);
+    }
+    if (raw.prior !== undefined) spec.prior = raw.prior;
   }
   return { path, spec };
 }
 
 /** The set rewritten for the bundle: known keys only, names of folders under models/zoo. */
 export function setJson(spec: SetSpec): string {
-  const keys = ['name', 'description', 'kind', 'encoder', 'decoder', 'embedder', 'kb', 'policy', 'channelKb'] as const;
+  const keys = ['name', 'description', 'kind', 'encoder', 'decoder', 'embedder', 'kb', 'policy', 'channelKb', 'prior'] as const;
   const out: Record<string, string> = {};
   for (const k of keys) if (spec[k] !== undefined) out[k] = spec[k];
   return `${JSON.stringify(out, null, 2)}\n`;

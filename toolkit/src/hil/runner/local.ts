@@ -96,7 +96,7 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
         // Greedy choices: a sweep measures the policy, not its exploration.
         policy: { mode: o.policy as 'dqn', seed: o.seed, epsilon: 0 },
         // A set without a source KB has nothing to withhold (the plan's kb is ignored for it).
-        sourceKb: o.set.kind === 'akb' ? o.kb : 'on',
+        sourceKb: o.set.kb !== undefined && o.set.prior !== 'global-mean' ? o.kb : 'on',
       });
     } catch (e) {
       // The encoder's sessions are made here: a quantized one the backend cannot load is the precision's fault.

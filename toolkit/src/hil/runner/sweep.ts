@@ -49,9 +49,12 @@ export function channelLabel(c: ChannelPlan): string {
   return c.loss ? `${base}, G-E loss` : base;
 }
 
+/** A set whose frames may name a source-KB entry (not a Deep JSCC set, nor an akb-fixed no-KB twin). */
+const usesKb = (set: ModelSet): boolean => set.kb !== undefined && set.prior !== 'global-mean';
+
 function variantLabel(v: Variant, set: ModelSet): string {
-  const name = set.kind === 'akb' ? `AKB-JSCC (${v.set})` : `Deep JSCC (${v.set})`;
-  return [name, v.precision, set.kind === 'akb' && v.kb === 'off' ? 'no source KB' : '', v.policy].filter(Boolean).join(', ');
+  const name = set.kind === 'deepjscc' ? `Deep JSCC (${v.set})` : `AKB-JSCC (${v.set})`;
+  return [name, v.precision, usesKb(set) && v.kb === 'off' ? 'no source KB' : '', v.policy].filter(Boolean).join(', ');
 }
 
 /** The sweep proper; its state (points, timeline, samples) is what the results are made of. */
@@ -92,7 +95,7 @@ export class Sweep {
         const id = this.plan.targets.length > 1 ? `${v.id}.${targetName}` : v.id;
         this.planVariant.set(id, v.id);
         this.variants.push({
-          id, label: v.label ?? variantLabel(v, set), set: v.set, precision: v.precision, kb: set.kind === 'akb' ? v.kb : 'none', policy: v.policy, target: targetName,
+          id, label: v.label ?? variantLabel(v, set), set: v.set, precision: v.precision, kb: usesKb(set) ? v.kb : 'none', policy: v.policy, target: targetName,
           ...(v.role === undefined ? {} : { role: v.role }), ...(v.trainedSnrDb === undefined ? {} : { trainedSnrDb: v.trainedSnrDb }),
         });
         for (const [ci, channel] of this.loaded.channels.entries()) {
