@@ -12,8 +12,8 @@
  * the frame header carries it). The mean PSNR must be within 0.1 dB of Python's. Measured: akb-fixed 23.063
  * dB (+0.069), the twin 22.697 dB (+0.009). Other noise draws move a mean of 10,000 by about 0.01 dB; the
  * rest of akb-fixed's gap is Python's wrong indices: a wrong entry's prior costs 10.3 dB here (1,000 test
- * images decoded with a random other entry), and 0.61% x 10.3 dB = 0.063 dB. Absent dataset: skipped,
- * naming it (a failure under AKB_REQUIRE_ALL=1).
+ * images decoded with a random other entry), and 0.61% x 10.3 dB = 0.063 dB. Absent dataset (test/support/datasets.ts: AKB_DATASETS or ../shared/datasets):
+ * skipped, naming it (a failure under AKB_REQUIRE_DATASETS=1).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,10 +22,10 @@ import { describe, expect, it } from 'vitest';
 import { gaussian, seededRandom } from '@akb/protocol';
 import { TileEncoder } from '@akb/edge';
 import { decodeImage, defaultBackends, loadModelSet, psnr } from '@akb/jscc';
-import { requireAll } from '../support/index.js';
+import { datasetDir, requireDatasets } from '../support/datasets.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const dataset = fileURLToPath(new URL('../../../shared/datasets/cifar10', import.meta.url));
+const dataset = datasetDir('cifar10');
 const SNR_DB = 1;
 const BATCH = 500;
 const WIDTH = 512;
@@ -92,11 +92,11 @@ async function meanPsnr(name: string, indexUses: number, seed: number): Promise<
   return sum / count;
 }
 
-const suite = present ? describe : requireAll() ? describe : describe.skip;
-suite(present ? title : `${title} [${requireAll() ? '' : 'skipped: '}no ${dataset}/test.{index.json,jpgs} (the shared CIFAR-10 copy)]`, () => {
+const suite = present ? describe : requireDatasets() ? describe : describe.skip;
+suite(present ? title : `${title} [${requireDatasets() ? '' : 'skipped: '}no ${dataset}/test.{index.json,jpgs} (the shared CIFAR-10 copy)]`, () => {
   for (const [i, c] of CASES.entries()) {
     it(`${c.set}: mean PSNR over the 10,000 test images within 0.1 dB of Python's ${c.python} dB`, async () => {
-      if (!present) throw new Error(`no ${dataset}/test.index.json and test.jpgs; AKB_REQUIRE_ALL=1 makes this a failure`);
+      if (!present) throw new Error(`no ${dataset}/test.index.json and test.jpgs; AKB_REQUIRE_DATASETS=1 makes this a failure`);
       const got = await meanPsnr(c.set, c.indexUses, 20261202 + i);
       if (process.env.AKB_VERBOSE) process.stderr.write(`${c.set}, 10,000 images, AWGN ${SNR_DB} dB: ${got.toFixed(4)} dB (Python ${c.python})\n`);
       expect(Math.abs(got - c.python), `${c.set}: TypeScript ${got.toFixed(3)} dB, Python ${c.python} dB`).toBeLessThanOrEqual(0.1);

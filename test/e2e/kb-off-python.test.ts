@@ -10,8 +10,8 @@
  * decoded with the jscc image codec, encoded by the edge's TileEncoder with sourceKb 'off' (action 256 uses,
  * 0 dB, at 1 dB), seeded AWGN at 1 dB on the 256 symbols, decoded by the zoo's decoder in onnxruntime-node with
  * the global mean, 1 dB and length 256. The mean PSNR must be within 0.1 dB of Python's (other noise draws;
- * over 10,000 images the noise moves the mean by about 0.01 dB). Absent dataset: skipped, naming it (a failure
- * under AKB_REQUIRE_ALL=1).
+ * over 10,000 images the noise moves the mean by about 0.01 dB). Absent dataset (test/support/datasets.ts: AKB_DATASETS or
+ * ../shared/datasets): skipped, naming it (a failure under AKB_REQUIRE_DATASETS=1).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,10 +20,10 @@ import { describe, expect, it } from 'vitest';
 import { gaussian, seededRandom } from '@akb/protocol';
 import { TileEncoder } from '@akb/edge';
 import { decodeImage, defaultBackends, loadModelSet, psnr } from '@akb/jscc';
-import { requireAll } from '../support/index.js';
+import { datasetDir, requireDatasets } from '../support/datasets.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const dataset = fileURLToPath(new URL('../../../shared/datasets/cifar10', import.meta.url));
+const dataset = datasetDir('cifar10');
 const PYTHON_OFF = 21.619;
 const PYTHON_ON = 21.6999;
 const SNR_DB = 1;
@@ -86,10 +86,10 @@ async function meanPsnr(sourceKb: 'on' | 'off'): Promise<number> {
   return sum / count;
 }
 
-const suite = present ? describe : requireAll() ? describe : describe.skip;
-suite(present ? title : `${title} [${requireAll() ? '' : 'skipped: '}no ${dataset}/test.{index.json,jpgs} (the shared CIFAR-10 copy)]`, () => {
+const suite = present ? describe : requireDatasets() ? describe : describe.skip;
+suite(present ? title : `${title} [${requireDatasets() ? '' : 'skipped: '}no ${dataset}/test.{index.json,jpgs} (the shared CIFAR-10 copy)]`, () => {
   it('kb off: mean PSNR over the 10,000 test images within 0.1 dB of 21.619 dB; kb on within 0.1 dB of 21.700 dB', async () => {
-    if (!present) throw new Error(`no ${dataset}/test.index.json and test.jpgs; AKB_REQUIRE_ALL=1 makes this a failure`);
+    if (!present) throw new Error(`no ${dataset}/test.index.json and test.jpgs; AKB_REQUIRE_DATASETS=1 makes this a failure`);
     const off = await meanPsnr('off');
     const on = await meanPsnr('on');
     if (process.env.AKB_VERBOSE) process.stderr.write(`10,000 images, AWGN ${SNR_DB} dB: kb off ${off.toFixed(4)} dB (Python ${PYTHON_OFF}), kb on ${on.toFixed(4)} dB (Python ${PYTHON_ON})\n`);
