@@ -9,3 +9,4 @@ export * from './frame/index.js';
 export * from './signal/index.js';
 export { jsonSchemaFiles, jsonSchemaOf, schemaFileName } from './schemas/json-schema.js';
 export * from './serial/index.js';
+export * from './link-segment/index.js';
