@@ -1,0 +1,220 @@
+/**
+ * RX: a stream of IQ samples in, v1 frames out. Finds preambles by correlation, decodes the header block,
+ * waits for the burst's data, equalizes it and rebuilds the frame as float32 with the header fields sent
+ * (as the emulator relays it). Bounded: the buffer holds at most one largest burst and two preambles;
+ * samples before the search point are discarded. Hostile input never throws: bursts that fail are counted.
+ */
+import { AkbError, crc32c, decodeFrame, encodeFrame, packSymbols, BYTES_PER_VALUE, FRAME_CRC_LENGTH, type FrameHeader } from '@akb/protocol';
+import { BodyEqualizer, estimatePreamble, preambleMetric } from './demod.js';
+import { HEADER_BLOCK_BYTES, PILOT_SPACING, PREAMBLE_LENGTH, burstLayout, burstSamples, decodeHeaderBlock, type BurstFormatOptions, type BurstLayout } from './format.js';
+
+export interface SynchronizerOptions extends BurstFormatOptions {
+  /** Detection threshold on the preamble metric (0–1; default 0.5: about 0 dB SNR still detects, noise alone stays near 0.22). */
+  threshold?: number;
+  /** Largest burst accepted, complex data symbols (default 16384). */
+  maxSymbols?: number;
+}
+
+export interface ReceivedBurst {
+  /** The rebuilt v1 frame (float32 symbols, scale 1). */
+  frame: Uint8Array;
+  header: FrameHeader;
+  /** Equalized symbols, interleaved I,Q. */
+  values: Float32Array;
+  /** SNR estimated from preamble and pilots, dB. */
+  snrDb: number;
+  /** Frequency offset, cycles per sample. */
+  cfo: number;
+  /** Stream position of the preamble's first sample. */
+  sampleIndex: number;
+  /** Detection metric at the preamble. */
+  metric: number;
+}
+
+export interface SynchronizerStats {
+  samples: number;
+  detections: number;
+  frames: number;
+  /** Detections whose header block failed its CRC or fields. */
+  headerFailures: number;
+  /** Header blocks that passed but carried a v1 header the frame codec refused. */
+  frameFailures: number;
+  /** Pending bursts dropped by `abandon()` (the stream stopped mid-burst). */
+  abandoned: number;
+}
+
+export class Synchronizer {
+  readonly stats: SynchronizerStats = { samples: 0, detections: 0, frames: 0, headerFailures: 0, frameFailures: 0, abandoned: 0 };
+  private readonly layout: BurstLayout;
+  private readonly threshold: number;
+  private readonly maxSymbols: number;
+  private readonly buf: Float32Array;
+  /** Samples in buf; buf's sample 0 is stream sample `base`. */
+  private len = 0;
+  private base = 0;
+  private scan = 0;
+  private burst: { d: number; metric: number; symbols?: number; header?: Uint8Array } | undefined;
+
+  constructor(o: SynchronizerOptions = {}) {
+    this.layout = burstLayout(o);
+    this.threshold = o.threshold ?? 0.5;
+    this.maxSymbols = o.maxSymbols ?? 16384;
+    if (!(this.threshold > 0 && this.threshold < 1)) throw new AkbError('INVALID_SDR_FORMAT', `threshold must be between 0 and 1, not ${this.threshold}`);
+    if (!Number.isInteger(this.maxSymbols) || this.maxSymbols < 1 || this.maxSymbols > 1 << 20) {
+      throw new AkbError('INVALID_SDR_FORMAT', `maxSymbols must be an integer from 1 to 2^20, not ${this.maxSymbols}`);
+    }
+    this.buf = new Float32Array(2 * (burstSamples(this.layout, this.maxSymbols) + 4 * PREAMBLE_LENGTH));
+  }
+
+  /** Whether a detected burst is waiting for the rest of its samples. */
+  get pending(): boolean {
+    return this.burst !== undefined;
+  }
+
+  /** Interleaved I,Q values in (an odd last value is ignored); the bursts completed by them out. */
+  push(values: Float32Array): ReceivedBurst[] {
+    const out: ReceivedBurst[] = [];
+    const count = Math.floor(values.length / 2);
+    this.stats.samples += count;
+    const room = this.buf.length / 2 - 2 * PREAMBLE_LENGTH;
+    for (let at = 0; at < count; ) {
+      this.compact();
+      const n = Math.min(count - at, this.buf.length / 2 - this.len, room);
+      this.buf.set(values.subarray(2 * at, 2 * (at + n)), 2 * this.len);
+      this.len += n;
+      at += n;
+      this.process(out);
+    }
+    return out;
+  }
+
+  /** Drops a burst that is waiting for samples (the caller's timeout); true if there was one. */
+  abandon(): boolean {
+    if (this.burst === undefined) return false;
+    this.scan = this.burst.d + PREAMBLE_LENGTH;
+    this.burst = undefined;
+    this.stats.abandoned++;
+    return true;
+  }
+
+  private compact(): void {
+    const keep = this.burst?.d ?? this.scan;
+    if (keep === 0) return;
+    this.buf.copyWithin(0, 2 * keep, 2 * this.len);
+    this.len -= keep;
+    this.base += keep;
+    this.scan -= keep;
+    if (this.burst) this.burst.d -= keep;
+  }
+
+  private process(out: ReceivedBurst[]): void {
+    for (;;) {
+      if (this.burst === undefined) {
+        if (!this.search()) return;
+      }
+      const b = this.burst!;
+      if (b.symbols === undefined) {
+        if (b.d + burstSamples(this.layout, 0) > this.len) return;
+        this.readHeader(b);
+        continue;
+      }
+      const total = burstSamples(this.layout, b.symbols);
+      if (b.d + total > this.len) {
+        // a burst longer than the buffer cannot happen: maxSymbols bounds it and the buffer holds the largest
+        return;
+      }
+      this.readData(b, out);
+    }
+  }
+
+  /** Advances the search; true when a burst was found (this.burst set). */
+  private search(): boolean {
+    while (this.scan + 2 * PREAMBLE_LENGTH <= this.len) {
+      const m = preambleMetric(this.buf, this.scan);
+      if (m < this.threshold) {
+        this.scan++;
+        continue;
+      }
+      let best = this.scan;
+      let bestMetric = m;
+      for (let d = this.scan + 1; d < this.scan + PREAMBLE_LENGTH; d++) {
+        const v = preambleMetric(this.buf, d);
+        if (v > bestMetric) {
+          best = d;
+          bestMetric = v;
+        }
+      }
+      this.stats.detections++;
+      this.burst = { d: best, metric: bestMetric };
+      return true;
+    }
+    return false;
+  }
+
+  private readHeader(b: { d: number; symbols?: number; header?: Uint8Array }): void {
+    const chips = this.layout.headerChips;
+    const eq = new BodyEqualizer(this.buf, b.d, chips, chips / PILOT_SPACING + 1, estimatePreamble(this.buf, b.d));
+    const bytes = new Uint8Array(HEADER_BLOCK_BYTES);
+    const r = this.layout.headerSpreading;
+    for (let bit = 0; bit < HEADER_BLOCK_BYTES * 8; bit++) {
+      let soft = 0;
+      for (let c = 0; c < r; c++) soft += eq.soft(bit * r + c);
+      if (soft > 0) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
+    }
+    const block = decodeHeaderBlock(bytes, this.maxSymbols);
+    if ('error' in block) {
+      this.stats.headerFailures++;
+      this.scan = b.d + PREAMBLE_LENGTH;
+      this.burst = undefined;
+      return;
+    }
+    b.symbols = block.symbols;
+    b.header = block.frameHeader;
+  }
+
+  private readData(b: { d: number; metric: number; symbols?: number; header?: Uint8Array }, out: ReceivedBurst[]): void {
+    const symbols = b.symbols!;
+    const chips = this.layout.headerChips;
+    const body = chips + symbols;
+    const pre = estimatePreamble(this.buf, b.d);
+    const eq = new BodyEqualizer(this.buf, b.d, body, Math.ceil(body / PILOT_SPACING) + 1, pre);
+    const values = new Float32Array(2 * symbols);
+    for (let s = 0; s < symbols; s++) {
+      const [re, im] = eq.equalize(chips + s);
+      values[2 * s] = re;
+      values[2 * s + 1] = im;
+    }
+    this.scan = b.d + burstSamples(this.layout, symbols);
+    this.burst = undefined;
+    const header = sentHeader(b.header!, symbols);
+    if (header === undefined) {
+      this.stats.frameFailures++;
+      return;
+    }
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame({ ...header, dtype: 'float32', scale: 1 }, packSymbols(values, 'float32').payload);
+    } catch {
+      this.stats.frameFailures++;
+      return;
+    }
+    this.stats.frames++;
+    out.push({ frame, header, values, snrDb: eq.snr().snrDb, cfo: pre.omega / (2 * Math.PI), sampleIndex: this.base + b.d, metric: b.metric });
+  }
+}
+
+/** The v1 header sent, checked by the frame decoder (over the header, a zero payload of its length and a CRC). */
+function sentHeader(bytes: Uint8Array, symbols: number): FrameHeader | undefined {
+  const payloadLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(44, true);
+  if (payloadLength > 8 * symbols) return undefined; // bounded before allocating
+  const frame = new Uint8Array(bytes.length + payloadLength + FRAME_CRC_LENGTH);
+  frame.set(bytes);
+  const body = frame.length - FRAME_CRC_LENGTH;
+  new DataView(frame.buffer).setUint32(body, crc32c(frame.subarray(0, body)), true);
+  try {
+    const { header } = decodeFrame(frame);
+    return 2 * symbols * BYTES_PER_VALUE[header.dtype] === payloadLength ? header : undefined;
+  } catch {
+    return undefined;
+  }
+}
