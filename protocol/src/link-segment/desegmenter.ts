@@ -185,7 +185,12 @@ export class Desegmenter {
     } else if (f.per !== undefined && n > f.per) {
       refuse(`the last segment carries ${n} bytes, more than the others' ${f.per}`);
     }
-    this.checkSize(f.lastIndex, s.index < s.lastIndex ? n : f.per, s.index === s.lastIndex ? n : f.lastLength);
+    try {
+      this.checkSize(f.lastIndex, s.index < s.lastIndex ? n : f.per, s.index === s.lastIndex ? n : f.lastLength);
+    } catch (e) {
+      this.drop(s.seq, f); // it can never be delivered: free it now
+      throw e;
+    }
     return true;
   }
 
