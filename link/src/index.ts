@@ -7,3 +7,4 @@
 export * from './channel/index.js';
 export * from './drivers/index.js';
 export * from './emulator/index.js';
+export * from './radio/index.js';

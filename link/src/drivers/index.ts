@@ -12,3 +12,4 @@ export {
   type LinkFactory,
   type LinkOptionsMap,
 } from './registry.js';
+export * from './serial/index.js';

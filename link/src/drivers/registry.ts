@@ -14,6 +14,7 @@ import { Channel, constantSnr, type FadingSpec } from '../channel/index.js';
 import type { LinkDriver } from './driver.js';
 import { EmulatedLink, type EmulatedDelivery, type EmulatedLinkOptions } from './emulated.js';
 import { MqttLink, type MqttLinkOptions } from './mqtt.js';
+import { SerialLink, type SerialLinkOptions } from './serial/index.js';
 
 export type LinkFactory<O> = (options: O) => Promise<LinkDriver>;
 
@@ -23,6 +24,7 @@ export type LinkOptionsMap = Record<string, unknown>;
 export interface BuiltinLinks extends LinkOptionsMap {
   emulated: EmulatedLinkOptions;
   mqtt: MqttLinkOptions;
+  serial: SerialLinkOptions;
 }
 
 export class LinkRegistry<M extends LinkOptionsMap = LinkOptionsMap> {
@@ -56,11 +58,12 @@ export class LinkRegistry<M extends LinkOptionsMap = LinkOptionsMap> {
   }
 }
 
-/** A registry with the drivers available now: `emulated` and `mqtt`. */
+/** A registry with the drivers available now: `emulated`, `mqtt` and `serial`. */
 export function createLinkRegistry(): LinkRegistry<BuiltinLinks> {
   return new LinkRegistry()
     .register('emulated', (o: EmulatedLinkOptions) => EmulatedLink.open(o))
-    .register('mqtt', (o: MqttLinkOptions) => MqttLink.open(o));
+    .register('mqtt', (o: MqttLinkOptions) => MqttLink.open(o))
+    .register('serial', (o: SerialLinkOptions) => SerialLink.open(o));
 }
 
 export interface LinkContext {
