@@ -116,6 +116,7 @@ export class SerialLink extends LinkBase {
     if (m.kind === 'e32' && !(m.airBitsPerSecond > 0)) throw new AkbError('BAD_OPTION', `airBitsPerSecond must be > 0, got ${m.airBitsPerSecond}`);
     const packetAirtimeMs = m.kind === 'rn2483' ? loraTimeOnAirMs(packetBytes, m) : transparentTimeOnAirMs(packetBytes, m.airBitsPerSecond);
     const mtu = o.mtu ?? 1024;
+    if (!Number.isInteger(mtu) || mtu < 64 || mtu > 65_536) throw new AkbError('BAD_OPTION', `the serial link's fragment MTU is 64–65,536 bytes, got ${mtu}`);
     this.capabilities = {
       mtu,
       dtypes: ['int8'] satisfies SymbolDtype[],
@@ -127,6 +128,12 @@ export class SerialLink extends LinkBase {
   static async open(o: SerialLinkOptions): Promise<SerialLink> {
     const link = new SerialLink(o);
     await link.connect();
+    try {
+      await link.modem!.setup(); // a modem that does not answer fails the open, clearly
+    } catch (e) {
+      await link.line?.close();
+      throw e;
+    }
     if (o.client !== undefined && o.deviceId !== undefined) await link.listenForFeedback(o.client, o.deviceId);
     return link;
   }
