@@ -63,6 +63,24 @@ describe('Desegmenter', () => {
     expect(d.stats).toMatchObject({ pending: 0, expired: 1, missingSegments: 4 });
   });
 
+  it('expires each frame by its own last activity, whatever order frames started in', () => {
+    const { d, clock } = make();
+    const a = segmentFrame(bytes(30, 1), { mtu: 16, seq: 1 });
+    const b = segmentFrame(bytes(30, 2), { mtu: 16, seq: 2 });
+    d.push(a[0]!);
+    clock.t += 100;
+    d.push(b[0]!);
+    clock.t += 100;
+    d.push(a[1]!); // a was active last
+    clock.t += 350; // b idle 450 ms, a 350 ms
+    expect(d.expire()).toBe(0);
+    clock.t += 50; // b idle 500 ms
+    expect(d.expire()).toBe(1);
+    expect(d.stats.pending).toBe(1);
+    expect(d.push(a[2]!)).toEqual({});
+    expect(d.push(a[3]!).frame).toEqual(bytes(30, 1));
+  });
+
   it('does not let duplicates keep an incomplete frame alive', () => {
     const { d, clock } = make();
     const p = segmentFrame(bytes(50), { mtu: 16, seq: 4 });

@@ -124,14 +124,19 @@ export class Desegmenter {
 
   /** Drops incomplete frames idle for `timeoutMs` or longer; returns how many. `push` calls it too. */
   expire(now: number = this.clock()): number {
+    // Both maps are kept in order of activity (an entry is re-inserted when it changes), so the expired
+    // ones are at the front: each call costs what it drops, not what is held.
     let dropped = 0;
     for (const [seq, f] of this.pending) {
-      if (f.lastActivity + this.timeoutMs > now) continue;
+      if (f.lastActivity + this.timeoutMs > now) break;
       this.drop(seq, f);
       this.stats.expired++;
       dropped++;
     }
-    for (const [seq, d] of this.delivered) if (d.at + this.timeoutMs <= now) this.delivered.delete(seq);
+    for (const [seq, d] of this.delivered) {
+      if (d.at + this.timeoutMs > now) break;
+      this.delivered.delete(seq);
+    }
     return dropped;
   }
 
@@ -159,6 +164,8 @@ export class Desegmenter {
     f.parts.set(s.index, s.payload.slice());
     f.bytes += s.payload.length;
     f.lastActivity = now;
+    this.pending.delete(s.seq); // move it to the end: the map stays in order of activity
+    this.pending.set(s.seq, f);
     this.stats.segments++;
     if (f.parts.size <= f.lastIndex) return {};
     return { frame: this.deliver(s.seq, f, now) };
@@ -220,11 +227,11 @@ export class Desegmenter {
     return frame;
   }
 
+  /** Drops the least recently active frame: the first in the map. */
   private evictOne(): void {
-    let oldest: [number, PendingFrame] | undefined;
-    for (const entry of this.pending) if (oldest === undefined || entry[1].lastActivity < oldest[1].lastActivity) oldest = entry;
-    if (oldest === undefined) return;
-    this.drop(oldest[0], oldest[1]);
+    const oldest = this.pending.entries().next();
+    if (oldest.done === true) return;
+    this.drop(oldest.value[0], oldest.value[1]);
     this.stats.evicted++;
   }
 
