@@ -6,7 +6,7 @@
  * more packets than the queue holds, a duty-cycle budget smaller than the traffic.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { loraTimeOnAirMs, transparentTimeOnAirMs } from '@akb/link';
+import { loraTimeOnAirMs, openModemLine, transparentTimeOnAirMs } from '@akb/link';
 import { segmentFrame } from '@akb/protocol';
 import { makeFrame, requireProgram } from '../support/index.js';
 import { float32Frame, startRig, type Rig } from './serial-rig.js';
@@ -92,5 +92,44 @@ describe.runIf(run)('serial link over a pty: E32 transparent mode', () => {
     await link.send([makeFrame(120, 1)]);
     expect(await rig.inbox.quiet(300)).toEqual([]);
     expect(rig.gateway.stats.badCrc).toBeGreaterThan(0);
+  });
+});
+
+describe.runIf(run)('the RN2483 simulator, spoken to directly', () => {
+  it('answers as the datasheet says: busy before mac pause, invalid_param over 255 bytes or for a bad setting, radio rx 0', async () => {
+    rig = await startRig({ modem: { kind: 'rn2483' }, airtimeScale: 10 });
+    const line = await openModemLine(rig.pty.path, 57_600);
+    const got: string[] = [];
+    let buf = '';
+    line.onData((b) => {
+      buf += Buffer.from(b).toString('latin1');
+      const parts = buf.split('\r\n');
+      buf = parts.pop()!;
+      got.push(...parts);
+    });
+    const ask = async (cmd: string, n: number): Promise<string[]> => {
+      const from = got.length;
+      await line.write(`${cmd}\r\n`);
+      for (let i = 0; i < 400 && got.length < from + n; i++) await new Promise((r) => setTimeout(r, 5));
+      return got.slice(from);
+    };
+    try {
+      expect(await ask('radio tx 0102', 1)).toEqual(['busy']);
+      expect(await ask('mac pause', 1)).toEqual(['4294967245']);
+      expect(await ask(`radio tx ${'AB'.repeat(256)}`, 1)).toEqual(['invalid_param']);
+      expect(await ask('radio set sf sf13', 1)).toEqual(['invalid_param']);
+      expect(await ask('radio set sf sf9', 1)).toEqual(['ok']);
+      expect(await ask('radio tx 0102', 2)).toEqual(['ok', 'radio_tx_ok']);
+      expect(await ask('radio rx 0', 1)).toEqual(['ok']);
+      expect(rig.sim.hear(new Uint8Array([0xde, 0xad]))).toBe(true);
+      for (let i = 0; i < 400 && got.length < 9; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(got.at(-1)).toBe('radio_rx  DEAD');
+      rig.sim.reset();
+      for (let i = 0; i < 400 && got.length < 10; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(got.at(-1)).toMatch(/^RN2483 1\.0\.5 /u);
+      expect(await ask('radio tx 0102', 1)).toEqual(['busy']);
+    } finally {
+      await line.close();
+    }
   });
 });
