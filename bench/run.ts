@@ -9,6 +9,7 @@ import { runCodecBench } from './codec.js';
 import { runEdgeBench } from './edge.js';
 import { runLinkBench } from './link.js';
 import { runLinkChannelBench } from './link-channel.js';
+import { runLinkSerialBench } from './link-serial/index.js';
 import { runFlashBench } from './flash/index.js';
 import { runHilBench } from './hil/index.js';
 import { runPackageBench } from './package/index.js';
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<object>> = {
   broker: runBrokerBench,
   'link-channel': runLinkChannelBench,
   link: runLinkBench,
+  'link-serial': runLinkSerialBench,
   edge: runEdgeBench,
   quantize: runQuantizeBench,
   package: runPackageBench,
