@@ -8,3 +8,4 @@ export * from './channel/index.js';
 export * from './drivers/index.js';
 export * from './emulator/index.js';
 export * from './radio/index.js';
+export * from './sdr/index.js';

@@ -1,6 +1,7 @@
 /** Link drivers: the interface the edge sends frames through, the built-in drivers and their registry. */
 export { LinkBase, preferredDtype, type LinkCapabilities, type LinkDriver, type LinkRate, type LinkStats } from './driver.js';
 export { MqttLink, type MqttLinkOptions } from './mqtt.js';
+export { SdrUdpLink, type SdrUdpLinkOptions } from './sdr-udp.js';
 export { EmulatedLink, type EmulatedDelivery, type EmulatedLinkOptions } from './emulated.js';
 export {
   LinkRegistry,

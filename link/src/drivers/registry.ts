@@ -15,6 +15,7 @@ import type { LinkDriver } from './driver.js';
 import { EmulatedLink, type EmulatedDelivery, type EmulatedLinkOptions } from './emulated.js';
 import { MqttLink, type MqttLinkOptions } from './mqtt.js';
 import { SerialLink, type SerialLinkOptions } from './serial/index.js';
+import { SdrUdpLink, type SdrUdpLinkOptions } from './sdr-udp.js';
 
 export type LinkFactory<O> = (options: O) => Promise<LinkDriver>;
 
@@ -25,6 +26,7 @@ export interface BuiltinLinks extends LinkOptionsMap {
   emulated: EmulatedLinkOptions;
   mqtt: MqttLinkOptions;
   serial: SerialLinkOptions;
+  'sdr-udp': SdrUdpLinkOptions;
 }
 
 export class LinkRegistry<M extends LinkOptionsMap = LinkOptionsMap> {
@@ -58,12 +60,13 @@ export class LinkRegistry<M extends LinkOptionsMap = LinkOptionsMap> {
   }
 }
 
-/** A registry with the drivers available now: `emulated`, `mqtt` and `serial`. */
+/** A registry with the drivers available now: `emulated`, `mqtt`, `serial` and `sdr-udp`. */
 export function createLinkRegistry(): LinkRegistry<BuiltinLinks> {
   return new LinkRegistry()
     .register('emulated', (o: EmulatedLinkOptions) => EmulatedLink.open(o))
     .register('mqtt', (o: MqttLinkOptions) => MqttLink.open(o))
-    .register('serial', (o: SerialLinkOptions) => SerialLink.open(o));
+    .register('serial', (o: SerialLinkOptions) => SerialLink.open(o))
+    .register('sdr-udp', (o: SdrUdpLinkOptions) => SdrUdpLink.open(o));
 }
 
 export interface LinkContext {
