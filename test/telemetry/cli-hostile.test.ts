@@ -72,18 +72,19 @@ describe.each(availableBrokerKinds())('akb telemetry against hostile input on $n
     for (let i = 0; i < sent; i++) sends.push(noisy.client.publish(topics.telemetry('noisy'), sample('noisy', i), { qos: 0 }));
     await Promise.all(sends);
     // Each line is ~450 bytes: 15,000 of them are ~6.5 MiB, more than the 4 MiB allowed to wait. The view
-    // takes them off the broker in well under a second on this machine; 4 s leave room for a loaded one
-    // (had it taken fewer than ~9,300 by then, nothing would be dropped and the test would say so).
-    await new Promise((r) => setTimeout(r, 4000));
+    // says on stderr when it drops its first line; however loaded the machine, wait for that (the helper's
+    // own timeout ends the test when it never comes).
+    await akb.until(() => akb.stderr().includes('dropping JSON lines'), 'the first-drop note on stderr', 60_000);
     akb.child.kill('SIGINT');
     akb.child.stdout!.resume();
     expect(await akb.exited).toBe(0);
     const dropped = Number(/(\d+) JSON line\(s\) dropped because stdout fell behind/.exec(akb.stderr())?.[1] ?? NaN);
+    expect(akb.stderr()).toContain('stdout is more than 4 MiB behind: dropping JSON lines until it catches up');
     const lines = jsonLines(akb.stdout()).filter((l) => l.update === 'telemetry');
     expect(dropped).toBeGreaterThan(0);
     expect(lines.length + dropped).toBeLessThanOrEqual(sent);
     expect(lines.length * 400).toBeLessThan(4.5 * 2 ** 20 + 64 * 1024 * 2);
-  });
+  }, 90_000);
 
   describeWithProgram('script', 'util-linux', 'on a pseudo-terminal', () => {
     it.skipIf(!kind.v5)('--mqtt5: the broker withholds a message over the 256 KiB limit, so it is never received', async () => {

@@ -106,7 +106,11 @@ async function run(args: TelemetryArgs, io: Io): Promise<void> {
   };
   client.raw.on('offline', onState);
   client.raw.on('connect', onState);
-  const lines = new LinesView(viewOptions, { write: (l) => io.out(l), pending: () => process.stdout.writableLength });
+  const lines = new LinesView(viewOptions, {
+    write: (l) => io.out(l),
+    pending: () => process.stdout.writableLength,
+    onFirstDrop: () => io.err('akb telemetry: stdout is more than 4 MiB behind: dropping JSON lines until it catches up'),
+  });
   const live = tty && !args.once ? new ScreenView(viewOptions, process.stdout) : args.once ? undefined : lines;
   const restore = (): void => live?.close();
   process.once('exit', restore);

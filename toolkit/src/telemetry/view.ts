@@ -20,6 +20,8 @@ export interface LineSink {
   write(line: string): void;
   /** Bytes written but not yet taken by the reader. */
   pending(): number;
+  /** Called once, when the first line is dropped. */
+  onFirstDrop?(): void;
 }
 
 export interface ViewOptions {
@@ -105,7 +107,7 @@ export class LinesView extends View {
 
   protected changed(row: DeviceRow, kind: MessageKind, now: number): void {
     if (this.sink.pending() > (this.options.maxPendingBytes ?? 4 * 2 ** 20)) {
-      this.dropped++;
+      if (this.dropped++ === 0) this.sink.onFirstDrop?.();
       return;
     }
     this.sink.write(JSON.stringify(rowJson(row, kind, now)));
