@@ -27,7 +27,7 @@ describe('link registry', () => {
     const withSerial = b.register('serial', (o: { path: string }) => Promise.resolve(o.path === '/dev/x' ? fake : fake));
     expect(await withSerial.open('serial', { path: '/dev/x' })).toBe(fake);
     expect(() => b.register('serial', () => Promise.resolve(fake))).toThrow(expect.objectContaining({ code: 'DUPLICATE_LINK_DRIVER' }) as Error);
-    await expect((a as unknown as LinkRegistry).open('sdr-udp', {})).rejects.toMatchObject({ code: 'UNKNOWN_LINK_DRIVER', hint: expect.stringMatching(/^available: emulated, mqtt\b/u) as unknown as string });
+    await expect((a as unknown as LinkRegistry).open('xbee', {})).rejects.toMatchObject({ code: 'UNKNOWN_LINK_DRIVER', hint: expect.stringMatching(/^available: emulated, mqtt\b/u) as unknown as string });
   });
 
   it('maps the edge configuration: emulated in process, emulated as a service (mqtt), mqtt; refuses what is not built', () => {
