@@ -1,6 +1,7 @@
 import { AkbError } from '@akb/protocol';
 import { defineCommand, defineGroup } from './define.js';
 import type { Io } from '../run-command.js';
+import { modemSim } from './link-modem-sim.js';
 
 const FADINGS = ['awgn', 'rayleigh', 'rician', 'gauss-markov'] as const;
 
@@ -140,4 +141,4 @@ async function channelConfig(args: EmulateArgs, link: Link): Promise<import('@ak
   };
 }
 
-export const linkCommand = defineGroup('link', 'The radio link: a channel emulator between link/tx and link/rx', [emulate]);
+export const linkCommand = defineGroup('link', 'The radio link: a channel emulator between link/tx and link/rx, a simulated radio modem', [emulate, modemSim]);
