@@ -71,3 +71,15 @@ describe('RN2483 replies', () => {
     expect(lines).toEqual(['ok']);
   });
 });
+
+describe('SerialLink options', () => {
+  it('refuses a bad region, packet size or MTU before touching the port (the path does not exist)', async () => {
+    const { SerialLink } = await import('../drivers/serial/index.js');
+    const path = '/nonexistent/tty';
+    const lora = { kind: 'rn2483' as const, sf: 7 as const, bwKhz: 125 as const, cr: 1 as const };
+    await expect(SerialLink.open({ path, modem: lora, dutyCycle: 'eu433' as never })).rejects.toMatchObject({ code: 'BAD_OPTION', message: 'unknown duty-cycle region "eu433"' });
+    await expect(SerialLink.open({ path, modem: { kind: 'e32', airBitsPerSecond: 2400, packetBytes: 10 } })).rejects.toMatchObject({ code: 'BAD_OPTION', message: 'a modem packet is 16–255 bytes, got 10' });
+    await expect(SerialLink.open({ path, modem: lora, mtu: 32 })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(SerialLink.open({ path, modem: lora, dutyCycle: 'eu868-g1' })).rejects.toMatchObject({ code: 'PORT_OPEN', message: expect.stringContaining(path) as unknown as string });
+  });
+});

@@ -83,13 +83,21 @@ export class Rn2483Modem implements Modem {
     this.waiter?.();
   }
 
-  /** Sends a command and waits for a reply that `accept`s; garbage is skipped, anything else is an error. */
+  /**
+   * Sends a command and waits for a reply that `accept`s; garbage is skipped, and so is a late end of an
+   * earlier transmission or reception (`radio_tx_ok`, `radio_err`, `radio_rx` after a timeout); anything
+   * else is an error.
+   */
   private async command(cmd: string, accept: (r: Rn2483Reply) => boolean): Promise<Rn2483Reply> {
     this.queue.length = 0;
     await this.line_.write(`${cmd}\r\n`);
-    const r = await this.next(this.timeoutMs, cmd);
-    if (!accept(r)) throw this.unexpected(cmd, r);
-    return r;
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const r = await this.next(Math.max(1, deadline - Date.now()), cmd);
+      if (accept(r)) return r;
+      if (r.kind === 'radio_tx_ok' || r.kind === 'radio_err' || r.kind === 'radio_rx') continue;
+      throw this.unexpected(cmd, r);
+    }
   }
 
   private unexpected(cmd: string, r: Rn2483Reply): AkbError {
