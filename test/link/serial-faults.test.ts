@@ -50,7 +50,7 @@ describe.runIf(run)('serial link faults (RN2483 simulator on a pty)', () => {
 
   it('a modem that stops answering fails the send with MODEM_TIMEOUT; once it answers again the link carries on', async () => {
     rig = await startRig({ modem: { kind: 'rn2483' }, airtimeScale: 10 });
-    const link = await rig.link({ responseTimeoutMs: 300 });
+    const link = await rig.link({ responseTimeoutMs: 1000 });
     rig.sim.silence(true);
     await expect(link.send([makeFrame(600, 1), makeFrame(62, 2)])).rejects.toMatchObject({ code: 'MODEM_TIMEOUT', message: expect.stringMatching(/did not answer "radio tx [0-9A-F]+/u) as unknown as string });
     expect(link.stats.modemTimeouts).toBe(1);
