@@ -140,6 +140,13 @@ export const HilPlan = z
     images: ImagesPlan.describe('The images sent (folder or files, one of them).'),
     variants: z.array(VariantPlan).min(1, 'name at least one variant').max(256).describe('What is under test; ids unique.'),
     repetitions: z.number().int().min(1).max(1000).default(1).describe('Each image sent this many times per SNR (fresh noise each time).'),
+    warmup: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(1)
+      .describe('With an SNR grid: images sent after each SNR change and not recorded, so that the edge\'s SNR estimate and policy (from the receiver\'s feedback) have caught up with the new channel before points are measured; 0 measures from the first image.'),
     seed: z.number().int().min(0).max(2 ** 32 - 1).default(1).describe('Seed of the channels\' random draws and of the policy.'),
     thresholds: z.array(ThresholdPlan).max(10_000).default([]).describe('What must hold; exit code 1 when one fails.'),
     report: ReportPlan.describe('The report folder.'),

@@ -105,9 +105,11 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
     }
     const pipeline = edge;
     const timeoutMs = (o.imageTimeoutMs ?? 1500) + 20_000;
-    // A learned policy chooses from the receiver's feedback: the next image waits until this one's has come
-    // back (one feedback per frame the cloud decoded), as a device sending one image after another would.
-    const learned = !o.policy.startsWith('fixed:');
+    // The edge's choices and its SNR estimate (an AKB encoder's snr_db input) come from the receiver's
+    // feedback: the next image waits until this one's has come back (one feedback per frame the cloud
+    // decoded), as a device sending one image after another would. A Deep JSCC set with a fixed action
+    // reads no feedback, so nothing is waited for.
+    const learned = !o.policy.startsWith('fixed:') || o.set.kind !== 'deepjscc';
     let feedbackSeen = 0;
     let feedbackWanted = 0;
     let feedbackWake: (() => void) | undefined;

@@ -130,6 +130,7 @@ export class Sweep {
       const middle = this.loaded.snrsDb[Math.floor(this.loaded.snrsDb.length / 2)];
       for (const snrDb of this.loaded.snrsDb) {
         await this.watch.time('channelSet', () => rig.setSnr(snrDb));
+        for (let i = 0; i < this.plan.warmup; i++) await this.watch.time('warmup', () => rig.send(this.images[i % this.images.length]!));
         for (let rep = 0; rep < this.plan.repetitions; rep++) {
           for (const img of this.images) await this.measure(rig, variant, set, channel.id, snrDb, rep, img, snrDb === middle && rep === 0);
         }
