@@ -30,9 +30,11 @@ function daemon(path: string, args: string[]): { child: ChildProcess; output: ()
   return { child, output: () => text, errors: () => errors, ready };
 }
 
-async function exited(child: ChildProcess): Promise<number | null> {
+/** The exit code, or the name of the signal that ended the process (a crash at exit shows as SIGABRT or SIGSEGV). */
+async function exited(child: ChildProcess): Promise<number | string | null> {
   if (child.exitCode !== null) return child.exitCode;
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  if (child.signalCode !== null) return child.signalCode;
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
 }
 
 interface Entry { device: string; state: string; session: number; reason?: string }
@@ -91,7 +93,7 @@ describeBrokers('akb-edge and akb-cloud daemons', (kind) => {
     expect(reborn?.session).not.toBe(born?.session);
 
     second.child.kill('SIGTERM');
-    expect(await exited(second.child)).toBe(0);
+    expect(await exited(second.child), second.output().slice(-2000)).toBe(0);
     const [gone] = await until(fleet, (f) => f[0]?.state === 'offline');
     expect(gone).toMatchObject({ reason: 'shutdown', session: reborn?.session });
     await toEdge.stop();
