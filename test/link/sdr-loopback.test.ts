@@ -49,8 +49,8 @@ describe('sdr burst loopback', () => {
       console.log(`sdr loopback ${snrDb} dB: sync ${synced}/${trials}, SNR estimate error mean ${meanErr.toFixed(2)} dB, symbol SNR after equalization ${measuredSnr.toFixed(2)} dB`);
       expect(rate).toBeGreaterThanOrEqual(snrDb === 0 ? 0.9 : 1);
       expect(Math.abs(meanErr)).toBeLessThan(1);
-      // equalization costs little: the symbols' own SNR within 1 dB of the channel's
-      expect(measuredSnr).toBeGreaterThan(snrDb - 1);
+      // equalization costs little: the symbols' own SNR within 0.5 dB of the channel's
+      expect(measuredSnr).toBeGreaterThan(snrDb - 0.5);
     });
   }
 });

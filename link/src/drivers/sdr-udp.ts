@@ -2,8 +2,10 @@
  * The `sdr-udp` link: each fragment (a v1 frame) becomes one IQ burst (link/src/sdr/format.ts: preamble,
  * spread header block, data symbols with pilots) sent as cf32_le samples in UDP datagrams to a GNU Radio
  * flowgraph (link/gnuradio/sdr_channel.py) or any program that reads GNU Radio's UDP format. Datagrams are
- * paced at `sampleRateHz`, and each burst is followed by `guardSamples` zeros (default one datagram) so
- * that the flowgraph's blocks with history pass the burst's last samples on.
+ * paced at `sampleRateHz`, and each burst is followed by `guardSamples` zeros (default two datagrams) so
+ * that the flowgraph's UDP sink (which sends only whole datagrams) and its blocks with history pass the
+ * burst's last samples on. The first send starts with one datagram of zeros: GNU Radio 3.10's UDP source
+ * drops the first datagram it receives.
  *
  * A peer that is not listening (ICMP port unreachable on loopback or a LAN) shows as
  * AkbError('SDR_PEER_UNREACHABLE') on `onError` (once per send) and in `stats.sendFailures` (per datagram);
@@ -29,7 +31,7 @@ export interface SdrUdpLinkOptions extends BurstFormatOptions, DatagramOptions {
   /** Largest fragment, bytes (default 4096). */
   mtu?: number;
   dtypes?: readonly SymbolDtype[];
-  /** Zero samples after each burst (default: one datagram's worth). */
+  /** Zero samples after each burst (default: two datagrams' worth; GNU Radio holds the last datagram's worth and a few samples of filter history). */
   guardSamples?: number;
   /** Records every burst sent (SigMF, cf32_le at sampleRateHz, one annotation per frame). */
   record?: Omit<SigmfRecorderOptions, 'sampleRateHz'>;
@@ -65,7 +67,7 @@ export class SdrUdpLink extends LinkBase {
     this.rate = o.sampleRateHz ?? 1e6;
     if (!(this.rate >= 1e3 && this.rate <= 1e8)) throw new AkbError('INVALID_SDR_FORMAT', `sampleRateHz must be from 1e3 to 1e8, not ${this.rate}`);
     this.perDatagram = samplesPerDatagram(o);
-    this.guard = o.guardSamples ?? this.perDatagram;
+    this.guard = o.guardSamples ?? 2 * this.perDatagram;
     this.capabilities = { mtu: o.mtu ?? 4096, dtypes: o.dtypes ?? SYMBOL_DTYPES, rate: { symbolsPerSecond: this.rate } };
     this.recorder = o.record ? SigmfRecorder.open({ recorder: 'akb sdr-udp link', ...o.record, sampleRateHz: this.rate }) : undefined;
     socket.on('error', (e) => this.peerError(e));
@@ -105,6 +107,11 @@ export class SdrUdpLink extends LinkBase {
     this.check(fragments);
     const bursts = fragments.map((f) => modulateFrame(f, this.o));
     const datagrams: Uint8Array[] = [];
+    if (this.seq === 0n) {
+      // GNU Radio 3.10's UDP source drops the first datagram it receives: make that one zeros
+      datagrams.push(...packetize(new Float32Array(2 * this.perDatagram), this.seq, this.o));
+      this.seq++;
+    }
     for (const [i, iq] of bursts.entries()) {
       const padded = new Float32Array(iq.length + 2 * this.guard);
       padded.set(iq);

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""A headless GNU Radio flowgraph for the sdr-udp link: cf32 samples in on a UDP port, through GNU Radio's
+channel model (noise, frequency offset, timing offset, multipath), out to a UDP port (the gateway).
+
+    UDP source (gr_complex, 64-bit sequence header) -> channels.channel_model -> UDP sink (same header)
+
+With --radio it instead drives a radio: the UDP source feeds an osmosdr (PlutoSDR, HackRF, USRP through
+gr-osmosdr) or UHD sink, and a radio source feeds the UDP sink (see README.md). It prints "ready" on
+stdout once the flowgraph runs and stops on SIGTERM or SIGINT.
+"""
+import argparse
+import signal
+import sys
+import threading
+
+from gnuradio import channels, gr, network
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--in-port', type=int, required=True, help='UDP port the edge sends cf32 samples to')
+    p.add_argument('--out-host', default='127.0.0.1', help='where the gateway listens')
+    p.add_argument('--out-port', type=int, required=True)
+    p.add_argument('--header', type=int, choices=[0, 1], default=1, help='0: none, 1: 64-bit sequence number')
+    p.add_argument('--payload', type=int, default=1472, help='UDP payload bytes, header included')
+    p.add_argument('--noise-voltage', type=float, default=0.0, help='noise std per complex sample (variance = v^2)')
+    p.add_argument('--freq-offset', type=float, default=0.0, help='frequency offset, cycles per sample')
+    p.add_argument('--epsilon', type=float, default=1.0, help='sample timing ratio (1.0: none)')
+    p.add_argument('--taps', default='1', help='multipath taps, comma separated complex numbers, e.g. "1,0.3j"')
+    p.add_argument('--seed', type=int, default=0, help='noise seed')
+    p.add_argument('--radio', choices=['none', 'osmosdr', 'uhd'], default='none', help='drive a radio instead of the channel model')
+    p.add_argument('--device-args', default='', help='osmosdr/uhd device string, e.g. "hackrf=0", "plutosdr=ip:192.168.2.1", "type=b200"')
+    p.add_argument('--freq', type=float, default=433.92e6, help='radio centre frequency, Hz')
+    p.add_argument('--rate', type=float, default=1e6, help='radio sample rate, samples/s')
+    p.add_argument('--tx-gain', type=float, default=0.0)
+    p.add_argument('--rx-gain', type=float, default=20.0)
+    return p.parse_args(argv)
+
+
+class SdrChannel(gr.top_block):
+    def __init__(self, a):
+        gr.top_block.__init__(self, 'akb sdr-udp channel', catch_exceptions=True)
+        # udp_source(itemsize, vlen, port, header type, payload size, notify missed, source zeros, ipv6)
+        self.src = network.udp_source(gr.sizeof_gr_complex, 1, a.in_port, a.header, a.payload, False, False, False)
+        # udp_sink(itemsize, vlen, host, port, header type, payload size, send eof)
+        self.sink = network.udp_sink(gr.sizeof_gr_complex, 1, a.out_host, a.out_port, a.header, a.payload, False)
+        if a.radio == 'none':
+            taps = [complex(t) for t in a.taps.split(',')]
+            self.chan = channels.channel_model(
+                noise_voltage=a.noise_voltage, frequency_offset=a.freq_offset, epsilon=a.epsilon, taps=taps,
+                noise_seed=a.seed, block_tags=False)
+            self.connect(self.src, self.chan, self.sink)
+        else:
+            tx, rx = radio_blocks(a)
+            self.connect(self.src, tx)
+            self.connect(rx, self.sink)
+
+
+def radio_blocks(a):
+    if a.radio == 'osmosdr':
+        import osmosdr  # gr-osmosdr: apt-get install gr-osmosdr
+        tx = osmosdr.sink(args=a.device_args)
+        rx = osmosdr.source(args=a.device_args)
+        for b, gain in ((tx, a.tx_gain), (rx, a.rx_gain)):
+            b.set_sample_rate(a.rate)
+            b.set_center_freq(a.freq, 0)
+            b.set_gain(gain, 0)
+        return tx, rx
+    from gnuradio import uhd  # apt-get install gnuradio (UHD support) and uhd-host for the images
+    stream = uhd.stream_args(cpu_format='fc32', channels=[0])
+    tx = uhd.usrp_sink(a.device_args, stream, '')
+    rx = uhd.usrp_source(a.device_args, stream)
+    for b, gain in ((tx, a.tx_gain), (rx, a.rx_gain)):
+        b.set_samp_rate(a.rate)
+        b.set_center_freq(a.freq, 0)
+        b.set_gain(gain, 0)
+    return tx, rx
+
+
+def main(argv):
+    a = parse_args(argv)
+    tb = SdrChannel(a)
+    done = threading.Event()
+
+    def stop(*_):
+        done.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    tb.start()
+    print('ready', flush=True)
+    done.wait()
+    tb.stop()
+    tb.wait()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
