@@ -5,3 +5,4 @@ export { preambleMetric } from './demod.js';
 export { Synchronizer, type ReceivedBurst, type SynchronizerOptions, type SynchronizerStats } from './synchronizer.js';
 export { Depacketizer, packetize, samplesPerDatagram, type DatagramOptions, type DepacketizerOptions, type DepacketizerStats, type UdpHeader } from './datagrams.js';
 export { SdrUdpGateway, type SdrAlarm, type SdrAlarmKind, type SdrGatewayOptions, type SdrGatewayStats } from './gateway.js';
+export { checkSigmfMeta, sigmfSampleBytes } from './sigmf-check.js';
