@@ -67,6 +67,21 @@ describe('sdr-udp driver → gateway over UDP', () => {
   });
 });
 
+describe('sdr-udp options', () => {
+  it('refuses bad options with INVALID_SDR_FORMAT, and a fragment over the MTU before sending', async () => {
+    // Thrown at it: an MTU of 10 bytes, a sample rate of 0, a header spreading of 0, a 20-byte UDP payload (under 24), a threshold of 1.5.
+    await expect(SdrUdpLink.open({ port: 9, mtu: 10 })).rejects.toMatchObject({ code: 'INVALID_SDR_FORMAT' });
+    await expect(SdrUdpLink.open({ port: 9, sampleRateHz: 0 })).rejects.toMatchObject({ code: 'INVALID_SDR_FORMAT' });
+    await expect(SdrUdpLink.open({ port: 9, headerSpreading: 0 })).rejects.toMatchObject({ code: 'INVALID_SDR_FORMAT' });
+    await expect(SdrUdpLink.open({ port: 9, payloadBytes: 20 })).rejects.toMatchObject({ code: 'INVALID_SDR_FORMAT' });
+    await expect(SdrUdpGateway.open({ port: 0, deviceId: 'x', threshold: 1.5 })).rejects.toMatchObject({ code: 'INVALID_SDR_FORMAT' });
+    const link = await SdrUdpLink.open({ port: 9, mtu: 1024 });
+    closers.push(() => link.close());
+    await expect(link.send([symbolFrame(200, 1, seededRandom(1)).frame])).rejects.toMatchObject({ code: 'FRAGMENT_TOO_LARGE' });
+    expect(link.stats.fragmentsSent).toBe(0);
+  });
+});
+
 describe('sdr-udp gateway under hostile input', () => {
   /** A gateway fed by hand (no timer), with a clock the test moves. */
   async function gatewayAt(clock: { t: number }): Promise<SdrUdpGateway> {

@@ -28,7 +28,7 @@ export interface SdrUdpLinkOptions extends BurstFormatOptions, DatagramOptions {
   port: number;
   /** Samples per second the datagrams are paced at (default 1e6; 1e3–1e8). */
   sampleRateHz?: number;
-  /** Largest fragment, bytes (default 4096). */
+  /** Largest fragment, bytes (default 4096; 128–131072: a float32 fragment of 131072 bytes is the gateway's default 16384-symbol limit). */
   mtu?: number;
   dtypes?: readonly SymbolDtype[];
   /** Zero samples after each burst (default: two datagrams' worth; GNU Radio holds the last datagram's worth and a few samples of filter history). */
@@ -68,7 +68,9 @@ export class SdrUdpLink extends LinkBase {
     if (!(this.rate >= 1e3 && this.rate <= 1e8)) throw new AkbError('INVALID_SDR_FORMAT', `sampleRateHz must be from 1e3 to 1e8, not ${this.rate}`);
     this.perDatagram = samplesPerDatagram(o);
     this.guard = o.guardSamples ?? 2 * this.perDatagram;
-    this.capabilities = { mtu: o.mtu ?? 4096, dtypes: o.dtypes ?? SYMBOL_DTYPES, rate: { symbolsPerSecond: this.rate } };
+    const mtu = o.mtu ?? 4096;
+    if (!Number.isInteger(mtu) || mtu < 128 || mtu > 131072) throw new AkbError('INVALID_SDR_FORMAT', `mtu must be an integer from 128 to 131072, not ${mtu}`);
+    this.capabilities = { mtu, dtypes: o.dtypes ?? SYMBOL_DTYPES, rate: { symbolsPerSecond: this.rate } };
     this.recorder = o.record ? SigmfRecorder.open({ recorder: 'akb sdr-udp link', ...o.record, sampleRateHz: this.rate }) : undefined;
     socket.on('error', (e) => this.peerError(e));
   }

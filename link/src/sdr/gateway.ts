@@ -77,7 +77,7 @@ export class SdrUdpGateway {
     }
   }
 
-  /** Binds the port. Throws AkbError('SDR_BIND_FAILED') when it is taken or not allowed. */
+  /** Binds the port. Throws AkbError('SDR_BIND_FAILED') when it is taken or not allowed, AkbError('INVALID_SDR_FORMAT') for bad options. */
   static async open(o: SdrGatewayOptions): Promise<SdrUdpGateway> {
     topics.linkRx(o.deviceId); // checks the device id now
     const socket = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
@@ -88,7 +88,12 @@ export class SdrUdpGateway {
       });
       socket.bind(o.port, o.host ?? '127.0.0.1', () => resolve(socket.address().port));
     });
-    return new SdrUdpGateway(o, socket, port);
+    try {
+      return new SdrUdpGateway(o, socket, port);
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
   }
 
   get stats(): Readonly<SdrGatewayStats> {
