@@ -29,6 +29,8 @@ def parse_args(argv):
     p.add_argument('--taps', default='1', help='multipath taps, comma separated complex numbers, e.g. "1,0.3j"')
     p.add_argument('--seed', type=int, default=0, help='noise seed')
     p.add_argument('--radio', choices=['none', 'osmosdr', 'uhd'], default='none', help='drive a radio instead of the channel model')
+    p.add_argument('--direction', choices=['both', 'tx', 'rx'], default='both',
+                   help='with --radio: transmit what arrives on --in-port, receive to --out-port, or both (half-duplex radios such as HackRF: one flowgraph each way)')
     p.add_argument('--device-args', default='', help='osmosdr/uhd device string, e.g. "hackrf=0", "plutosdr=ip:192.168.2.1", "type=b200"')
     p.add_argument('--freq', type=float, default=433.92e6, help='radio centre frequency, Hz')
     p.add_argument('--rate', type=float, default=1e6, help='radio sample rate, samples/s')
@@ -52,25 +54,31 @@ class SdrChannel(gr.top_block):
             self.connect(self.src, self.chan, self.sink)
         else:
             tx, rx = radio_blocks(a)
-            self.connect(self.src, tx)
-            self.connect(rx, self.sink)
+            if tx is not None:
+                self.connect(self.src, tx)
+            if rx is not None:
+                self.connect(rx, self.sink)
 
 
 def radio_blocks(a):
     if a.radio == 'osmosdr':
         import osmosdr  # gr-osmosdr: apt-get install gr-osmosdr
-        tx = osmosdr.sink(args=a.device_args)
-        rx = osmosdr.source(args=a.device_args)
+        tx = osmosdr.sink(args=a.device_args) if a.direction != 'rx' else None
+        rx = osmosdr.source(args=a.device_args) if a.direction != 'tx' else None
         for b, gain in ((tx, a.tx_gain), (rx, a.rx_gain)):
+            if b is None:
+                continue
             b.set_sample_rate(a.rate)
             b.set_center_freq(a.freq, 0)
             b.set_gain(gain, 0)
         return tx, rx
     from gnuradio import uhd  # apt-get install gnuradio (UHD support) and uhd-host for the images
     stream = uhd.stream_args(cpu_format='fc32', channels=[0])
-    tx = uhd.usrp_sink(a.device_args, stream, '')
-    rx = uhd.usrp_source(a.device_args, stream)
+    tx = uhd.usrp_sink(a.device_args, stream, '') if a.direction != 'rx' else None
+    rx = uhd.usrp_source(a.device_args, stream) if a.direction != 'tx' else None
     for b, gain in ((tx, a.tx_gain), (rx, a.rx_gain)):
+        if b is None:
+            continue
         b.set_samp_rate(a.rate)
         b.set_center_freq(a.freq, 0)
         b.set_gain(gain, 0)
