@@ -22,6 +22,16 @@ describe('sdr burst loopback', () => {
     expect(got[0]!.sampleIndex).toBe(100);
   });
 
+  it('corrects offsets up to the documented ±0.0035 cycles/sample at 10 dB', () => {
+    const rand = seededRandom(77);
+    for (const cfo of [0.0035, -0.0035]) {
+      const { frame } = symbolFrame(400, 1, rand);
+      const got = new Synchronizer().push(impair(modulateFrame(frame), { snrDb: 10, cfo, lead: 300 }, rand));
+      expect(got).toHaveLength(1);
+      expect(got[0]!.cfo).toBeCloseTo(cfo, 4);
+    }
+  });
+
   for (const snrDb of [0, 5, 10]) {
     it(`synchronizes at ${snrDb} dB with offset, phase and timing impairments; SNR estimate within 1 dB on average`, () => {
       const rand = seededRandom(100 + snrDb);
