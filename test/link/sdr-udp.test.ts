@@ -7,7 +7,8 @@ import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeFrame, seededRandom, topics, type AkbError } from '@akb/protocol';
 import { connectMqtt } from '@akb/protocol/mqtt';
-import { Depacketizer, SdrUdpGateway, SdrUdpLink, createLinkRegistry, modulateFrame, packetize, type SdrAlarm } from '@akb/link';
+import { Depacketizer, SdrUdpGateway, SdrUdpLink, createLinkRegistry, linkOptionsFromConfig, modulateFrame, packetize, type SdrAlarm } from '@akb/link';
+import { LinkConfig } from '@akb/protocol';
 import { Inbox, startAedes, uniqueId, type AedesHandle } from '../support/index.js';
 import { impair, symbolFrame } from './sdr-support.js';
 
@@ -75,6 +76,14 @@ describe('sdr-udp options', () => {
     await expect(SdrUdpLink.open({ port: 9, headerSpreading: 0 })).rejects.toMatchObject({ code: 'INVALID_SDR_FORMAT' });
     await expect(SdrUdpLink.open({ port: 9, payloadBytes: 20 })).rejects.toMatchObject({ code: 'INVALID_SDR_FORMAT' });
     await expect(SdrUdpGateway.open({ port: 0, deviceId: 'x', threshold: 1.5 })).rejects.toMatchObject({ code: 'INVALID_SDR_FORMAT' });
+    const ctx = { deviceId: 'cam', client: undefined as never };
+    expect(linkOptionsFromConfig(LinkConfig.parse({ driver: 'sdr-udp', port: 5000, datagramBytes: 8972 }), ctx)).toMatchObject({
+      driver: 'sdr-udp',
+      options: { host: '127.0.0.1', port: 5000, payloadBytes: 8972, deviceId: 'cam' },
+    });
+    expect(() => linkOptionsFromConfig(LinkConfig.parse({ driver: 'sdr-udp', port: 5000, sampleDtype: 'ci16_le' }), ctx)).toThrow(
+      expect.objectContaining({ code: 'LINK_DRIVER_UNAVAILABLE' }) as Error,
+    );
     const link = await SdrUdpLink.open({ port: 9, mtu: 1024 });
     closers.push(() => link.close());
     await expect(link.send([symbolFrame(200, 1, seededRandom(1)).frame])).rejects.toMatchObject({ code: 'FRAGMENT_TOO_LARGE' });

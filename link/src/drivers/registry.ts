@@ -83,16 +83,24 @@ export interface LinkContext {
 
 export type ConfiguredLink =
   | { driver: 'emulated'; options: EmulatedLinkOptions }
-  | { driver: 'mqtt'; options: MqttLinkOptions };
+  | { driver: 'mqtt'; options: MqttLinkOptions }
+  | { driver: 'sdr-udp'; options: SdrUdpLinkOptions };
 
 /**
  * Driver and options for the edge configuration's `link` section. `emulated` in the `service` place is
- * the `mqtt` driver (the emulator service serves link/tx). Throws AkbError('LINK_DRIVER_UNAVAILABLE')
- * for drivers not built yet, and AkbError('INVALID_CHANNEL') for a channel the emulator cannot make.
+ * the `mqtt` driver (the emulator service serves link/tx); `sdr-udp` takes host, port and datagramBytes
+ * (cf32_le only). Throws AkbError('LINK_DRIVER_UNAVAILABLE') for drivers not built yet (and ci16_le samples), and AkbError('INVALID_CHANNEL') for a channel the emulator cannot make.
  */
 export function linkOptionsFromConfig(config: LinkConfig, context: LinkContext): ConfiguredLink {
   const { deviceId, client } = context;
   if (config.driver === 'mqtt') return { driver: 'mqtt', options: { client, deviceId, mtu: config.mtu } };
+  if (config.driver === 'sdr-udp') {
+    if (config.sampleDtype !== 'cf32_le') {
+      throw new AkbError('LINK_DRIVER_UNAVAILABLE', `the sdr-udp link sends cf32_le samples, not ${config.sampleDtype}`, { hint: 'set "sampleDtype": "cf32_le"' });
+    }
+    // localPort is for a receiver of the channel output: the gateway (SdrUdpGateway) binds its own
+    return { driver: 'sdr-udp', options: { host: config.host, port: config.port, payloadBytes: config.datagramBytes, client, deviceId } };
+  }
   if (config.driver !== 'emulated') {
     throw new AkbError('LINK_DRIVER_UNAVAILABLE', `the ${config.driver} link driver is not available yet`, {
       hint: 'use the emulated or mqtt driver (an MQTT gateway can bridge to the radio meanwhile)',
