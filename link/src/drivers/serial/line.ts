@@ -1,5 +1,7 @@
 /** A serial port (node-serialport) as a byte line that says when it closes under us (a port unplugged). */
-import { SerialPort } from 'serialport';
+// Loaded when a port is opened, not with the package: a bundle for another architecture carries only that
+// architecture's serialport addon, and the edge must start (and run its other links) without it.
+import type { SerialPort } from 'serialport';
 import { AkbError } from '@akb/protocol';
 
 export interface ModemLine {
@@ -12,6 +14,7 @@ export interface ModemLine {
 
 /** Opens `path` at `baudRate` 8N1; throws AkbError('PORT_OPEN') naming the path when it cannot. */
 export async function openModemLine(path: string, baudRate: number): Promise<ModemLine> {
+  const { SerialPort } = await import('serialport');
   const port = await new Promise<SerialPort>((resolve, reject) => {
     const p: SerialPort = new SerialPort({ path, baudRate }, (e) =>
       e ? reject(new AkbError('PORT_OPEN', `cannot open the modem's serial port ${path}: ${e.message}`, { hint: 'check the path, that the modem is plugged in, and your access to it (group dialout)' })) : resolve(p),

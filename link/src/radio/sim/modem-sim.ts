@@ -7,7 +7,7 @@
  * line of noise before an answer, or noise on air for an E32), `silence(true)` (answers nothing),
  * `reset()` (drops what is in flight; an RN2483 prints its banner and is no longer paused).
  */
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { seededRandom, type RandomSource } from '@akb/protocol';
 import { loraTimeOnAirMs, transparentTimeOnAirMs, type LoraParams, type LoraBandwidthKhz, type LoraCodingRate, type SpreadingFactor } from '../airtime.js';
 import { E32_BUFFER_BYTES, E32_PACKET_BYTES } from '../e32.js';
@@ -63,6 +63,8 @@ export class ModemSim {
   }
 
   static async open(o: ModemSimOptions): Promise<ModemSim> {
+    // Loaded here, not with the package (see drivers/serial/line.ts).
+    const { SerialPort } = await import('serialport');
     const port = await new Promise<SerialPort>((resolve, reject) => {
       const p: SerialPort = new SerialPort({ path: o.path, baudRate: o.baudRate ?? (o.modem.kind === 'rn2483' ? 57_600 : 9600) }, (e) => (e ? reject(e) : resolve(p)));
     });
