@@ -136,14 +136,16 @@ describe.each(availableBrokerKinds())('telemetry ingest on $name', (kind) => {
     }
     await until(() => ingest.stats().samples, (n) => n === 600, 'every sample accepted', 30_000);
     const s = ingest.stats();
+    store.release(); // before any expectation, so that a failure does not leave the ingest's stop waiting on it
     expect(s.queue.highWater).toBeLessThanOrEqual(100);
     expect(s.queue.length).toBeLessThanOrEqual(100);
-    // One batch of 50 is held by the stuck write; the queue holds 100; the rest were dropped.
-    expect(s.dropped['queue-full']).toBe(600 - 50 - 100);
-    store.release();
+    // One batch (at most 50 rows: fewer when the 250 ms timer fired first) is held by the stuck write; the
+    // queue holds at most 100; the rest were dropped.
+    const dropped = s.dropped['queue-full'] ?? 0;
+    expect(dropped).toBeGreaterThanOrEqual(600 - 50 - 100);
     await ingest.flush();
     const after = ingest.stats();
-    expect(after.written.telemetry).toBe(150);
+    expect(after.written.telemetry + dropped).toBe(600);
     const kept = (await Promise.all(cams.map((c) => store.telemetry({ device: c, limit: 1000 })))).flat();
     // The newest rows are the ones kept: every device's last sample is there.
     for (const c of cams) expect(kept.some((r) => r.device === c && r.message.seq === 199)).toBe(true);
