@@ -7,8 +7,18 @@ channel model (noise, frequency offset, timing offset, multipath), out to a UDP 
 With --radio it instead drives a radio: the UDP source feeds an osmosdr (PlutoSDR, HackRF, USRP through
 gr-osmosdr) or UHD sink, and a radio source feeds the UDP sink (see README.md). It prints "ready" on
 stdout once the flowgraph runs and stops on SIGTERM or SIGINT.
+
+Runtime control (channel model only): one command a line on stdin, one answer a line on stdout, so a sweep
+changes the channel without restarting the flowgraph:
+
+    noise <voltage>     channel_model.set_noise_voltage   -> "ok noise <voltage>"
+    freq <cycles>       channel_model.set_frequency_offset -> "ok freq <cycles>"
+    anything else, a bad number, a line over 256 bytes    -> "error <why>"
+
+End of input (stdin closed or /dev/null) ends the commands, not the flowgraph.
 """
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -46,6 +56,7 @@ class SdrChannel(gr.top_block):
         self.src = network.udp_source(gr.sizeof_gr_complex, 1, a.in_port, a.header, a.payload, False, False, False)
         # udp_sink(itemsize, vlen, host, port, header type, payload size, send eof)
         self.sink = network.udp_sink(gr.sizeof_gr_complex, 1, a.out_host, a.out_port, a.header, a.payload, False)
+        self.chan = None
         if a.radio == 'none':
             taps = [complex(t) for t in a.taps.split(',')]
             self.chan = channels.channel_model(
@@ -85,6 +96,45 @@ def radio_blocks(a):
     return tx, rx
 
 
+MAX_COMMAND = 256
+MAX_NOISE_VOLTAGE = 1000.0
+
+
+def command(tb, line):
+    """One stdin command applied to the running flowgraph; returns the answer line."""
+    if len(line) > MAX_COMMAND:
+        return 'error a command is at most %d bytes' % MAX_COMMAND
+    parts = line.split()
+    if len(parts) != 2 or parts[0] not in ('noise', 'freq'):
+        return 'error expected "noise <voltage>" or "freq <cycles per sample>"'
+    if tb.chan is None:
+        return 'error no channel model (--radio drives a radio)'
+    try:
+        value = float(parts[1])
+    except ValueError:
+        return 'error not a number: %s' % parts[1][:32]
+    if parts[0] == 'noise':
+        if not (math.isfinite(value) and 0 <= value <= MAX_NOISE_VOLTAGE):
+            return 'error a noise voltage is 0 to %g' % MAX_NOISE_VOLTAGE
+        tb.chan.set_noise_voltage(value)
+    else:
+        if not (math.isfinite(value) and abs(value) <= 0.5):
+            return 'error a frequency offset is -0.5 to 0.5 cycles per sample'
+        tb.chan.set_frequency_offset(value)
+    return 'ok %s %r' % (parts[0], value)
+
+
+def serve_commands(tb, done):
+    """Reads commands until end of input; the flowgraph runs on either way."""
+    for raw in sys.stdin:
+        if done.is_set():
+            return
+        line = raw.strip()
+        if line == '':
+            continue
+        print(command(tb, line), flush=True)
+
+
 def main(argv):
     a = parse_args(argv)
     tb = SdrChannel(a)
@@ -97,6 +147,7 @@ def main(argv):
     signal.signal(signal.SIGINT, stop)
     tb.start()
     print('ready', flush=True)
+    threading.Thread(target=serve_commands, args=(tb, done), daemon=True).start()
     done.wait()
     tb.stop()
     tb.wait()

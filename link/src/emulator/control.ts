@@ -8,17 +8,30 @@
  * ACLs, `akb topics --acl` grants the request topic to tools and gateways only. Bad args answer
  * BAD_REQUEST naming the field. A `channel.set` for a device this emulator does not serve (it serves one
  * with `--device`) answers NOT_SERVED.
+ *
+ * What it controls is a `ChannelTarget`: a ChannelEmulator is one; an IQ channel (a GNU Radio flowgraph
+ * taking `noise <voltage>` on stdin, or the IqRelay in Node) is another, through a small adapter
+ * (toolkit/src/hil/runner/links/sdr-udp.ts), so a sweep's channel.set reaches the samples too.
  */
 import { AkbError, CHANNEL_GET_OP, CHANNEL_SET_OP, ChannelGetArgs, ChannelSetArgs, topics } from '@akb/protocol';
 import { RpcServer, type MqttTransport } from '@akb/protocol/mqtt';
-import type { ChannelEmulator } from './service.js';
+
+/** What channel.set and channel.get act on (a ChannelEmulator is one). */
+export interface ChannelTarget {
+  /** The one device served, or undefined for every device. */
+  readonly device: string | undefined;
+  /** Pins the SNR of `device`, or of every device when absent; returns the devices changed. */
+  setSnr(snrDb: number, device?: string): string[] | Promise<string[]>;
+  snrState(device?: string, limit?: number): { defaultSnrDb: number | undefined; devices: { device: string; snrDb: number | undefined; pinned: boolean }[] };
+}
 
 /** Most devices a `channel.get` lists (protocol 1.2). */
 export const CHANNEL_GET_MAX_DEVICES = 1000;
 
 export interface ChannelControlOptions {
   client: MqttTransport;
-  emulator: ChannelEmulator;
+  /** What the requests change: a ChannelEmulator, or any other ChannelTarget. */
+  emulator: ChannelTarget;
   /** Told about dropped requests and failed answers, for logging. */
   onError?: (error: unknown, what: string) => void;
   /** Told after every SNR change (e.g. to log it). */
@@ -57,7 +70,7 @@ export class ChannelControl {
       accept: (from) => from !== undefined,
       onError: (e, c) => options.onError?.(e, c.what),
       handlers: {
-        [CHANNEL_SET_OP]: (args, ctx): ChannelSetData => {
+        [CHANNEL_SET_OP]: async (args, ctx): Promise<ChannelSetData> => {
           const a = parseArgs(ChannelSetArgs, args, CHANNEL_SET_OP);
           const served = emulator.device;
           if (a.device !== undefined && served !== undefined && a.device !== served) {
@@ -65,7 +78,7 @@ export class ChannelControl {
               hint: `send no device, or ${served}`,
             });
           }
-          const devices = emulator.setSnr(a.snrDb, a.device);
+          const devices = await emulator.setSnr(a.snrDb, a.device);
           const data = { devices, all: a.device === undefined, snrDb: a.snrDb };
           options.onSet?.({ ...data, from: ctx.from });
           return data;
