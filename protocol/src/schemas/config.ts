@@ -52,6 +52,41 @@ export const BrokerConfig = z
   .describe('How to reach the MQTT broker.');
 export type BrokerConfig = z.infer<typeof BrokerConfig>;
 
+/** The duty-cycle regions link/src/radio/airtime.ts knows (DUTY_CYCLE), each a share of an hour; a link test holds the two lists equal. */
+export const DUTY_CYCLE_REGIONS = ['none', 'eu868-g', 'eu868-g1', 'eu868-g2', 'eu868-g3', 'us915'] as const;
+
+const DutyCycleConfig = z
+  .union([z.number().gt(0).max(1), z.enum(DUTY_CYCLE_REGIONS)], {
+    error: `a duty cycle: a share of the hour in (0, 1], or one of ${DUTY_CYCLE_REGIONS.join(', ')}`,
+  })
+  .default('none')
+  .describe(`Share of an hour the transmitter may be on, in (0, 1], or a region: ${DUTY_CYCLE_REGIONS.join(', ')} (eu868-g: 0.01; none: no limit).`);
+
+export const SerialModemConfig = z
+  .discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('rn2483').describe('Microchip RN2483 LoRa modem, driven by its AT commands (radio tx).'),
+      sf: z.number().int().min(7).max(12).describe('LoRa spreading factor, 7-12.'),
+      bwKhz: z.union([z.literal(125), z.literal(250), z.literal(500)]).default(125).describe('LoRa bandwidth, kHz: 125, 250 or 500.'),
+      cr: z.number().int().min(1).max(4).default(1).describe('LoRa coding rate 4/(4+cr), cr 1-4.'),
+    }),
+    z.strictObject({
+      kind: z.literal('e32').describe('Ebyte E32-style module in transparent mode: bytes in, packets on air.'),
+      airBitsPerSecond: PositiveInt.max(1_000_000).describe('The module’s air data rate, bits/s (as configured on it).'),
+      packetBytes: z.number().int().min(16).max(255).default(58).describe('Largest packet on air, bytes (E32: 58).'),
+    }),
+  ], { error: 'a modem: {"kind": "rn2483", "sf": 7-12, …} or {"kind": "e32", "airBitsPerSecond": …}' })
+  .describe('The radio modem and its radio settings.');
+export type SerialModemConfig = z.infer<typeof SerialModemConfig>;
+
+const TileBudgetMs = z
+  .number()
+  .int()
+  .min(0)
+  .max(3_600_000)
+  .default(1000)
+  .describe('Time one tile’s fragments may take on the link, ms: on a link that declares its rate the policy picks no action whose frame takes longer (when none fits, the fewest channel uses); 0: no ceiling.');
+
 export const LinkConfig = z
   .discriminatedUnion('driver', [
     z.strictObject({
@@ -76,12 +111,15 @@ export const LinkConfig = z
       mtu: PositiveInt.min(64).max(1 << 20).default(1024).describe('Largest frame (fragment), bytes, header included.'),
     }),
     z.strictObject({
-      driver: z.literal('serial').describe('A radio modem on a UART.'),
+      driver: z.literal('serial').describe('A radio modem on a UART: an RN2483 (LoRa AT commands) or an E32 (transparent mode). Symbols travel as int8.'),
       path: ConfigPath.describe('Serial device, e.g. /dev/ttyUSB0.'),
-      baudRate: PositiveInt.max(16_000_000).default(57600).describe('Baud rate.'),
-      modem: z.enum(['raw', 'rn2483', 'e32', 'e22', 'xbee']).default('raw').describe('Modem command set; raw writes framed bytes as they are.'),
-      framing: z.enum(['slip', 'cobs']).default('slip').describe('Byte-stream framing of frames on the wire (raw modems).'),
-      mtu: PositiveInt.min(16).max(65535).default(240).describe('Largest fragment the modem carries, bytes.'),
+      baudRate: PositiveInt.max(16_000_000).optional().describe('UART rate; default 57600 for an RN2483, 9600 for an E32.'),
+      modem: SerialModemConfig,
+      mtu: PositiveInt.min(64).max(65_536).default(1024).describe('Largest v1 fragment, bytes, header included; each fragment is cut into modem packets.'),
+      dutyCycle: DutyCycleConfig,
+      maxRetries: z.number().int().min(0).max(100).optional().describe('Retries of a packet after radio_err or a modem reset (default 3).'),
+      responseTimeoutMs: PositiveInt.min(10).max(600_000).optional().describe('How long to wait for the modem’s answer beyond the time on air, ms (default 1000).'),
+      tileBudgetMs: TileBudgetMs,
     }),
     z.strictObject({
       driver: z.literal('sdr-udp').describe('IQ samples over UDP to and from a GNU Radio flowgraph.'),
@@ -90,6 +128,8 @@ export const LinkConfig = z
       localPort: z.number().int().min(0).max(65535).default(0).describe('UDP port to receive the channel output on; 0 picks one.'),
       datagramBytes: PositiveInt.min(64).max(65507).default(1472).describe('UDP payload size, bytes.'),
       sampleDtype: z.enum(['cf32_le', 'ci16_le']).default('cf32_le').describe('IQ sample format (SigMF names).'),
+      sampleRateHz: z.number().min(1e3).max(1e8).default(1e6).describe('Samples per second the datagrams are paced at, as the flowgraph runs.'),
+      tileBudgetMs: TileBudgetMs,
     }),
   ])
   .describe('Link driver and its settings.');
