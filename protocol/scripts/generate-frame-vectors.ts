@@ -121,6 +121,11 @@ export function buildFrameVectors(): FrameVector[] {
     ['float-scale-not-one', 'float32 frame with scale 2.0, with a valid CRC', patch(f32, [[40, 4, 0x40000000]]), 'BAD_HEADER'],
     ['too-many-symbols', 'total symbols 2^24 + 1, with a valid CRC', patch(f32, [[32, 4, 2 ** 24 + 1]]), 'TOO_LARGE'],
     ['payload-too-large', 'payload length field 2^24 + 8 (checked before the buffer length)', patch(f32, [[44, 4, 2 ** 24 + 8]]), 'TOO_LARGE'],
+    [
+      'rx-snr',
+      'protocol 1.3: flag bit 2 (extensions) and a 64-byte header holding the RX_SNR extension (type 1, length 4, f32 7.25 dB) and two padding bytes; a 1.2 receiver skips them',
+      frame([0.5, -0.5, 2, -2], 'float32', { rxSnrDb: 7.25 }),
+    ],
   ];
   return vectors.map(([stem, description, bin, error], i) => {
     const name = `${String(i + 1).padStart(2, '0')}-${stem}`;

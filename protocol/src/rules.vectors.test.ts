@@ -10,6 +10,8 @@ import { MemoryTransport } from '../testing/memory-transport.js';
 import { numericDeviceId } from './device-id.js';
 import { ProtocolError } from './errors.js';
 import { float16BitsToFloat32, float32BitsToFloat16Bits } from './frame/float16.js';
+import { decodeFrame } from './frame/codec.js';
+import { buildExtensionRules } from '../scripts/generate-extension-rules.js';
 import { defaultSession } from './mqtt/client.js';
 import { RpcServer } from './mqtt/rpc-server.js';
 import { replyTopicFor, type ReplyRuleContext } from './reply-topic.js';
@@ -18,7 +20,7 @@ import { kbKeysSha256, kbVersionOf } from './schemas/kb-digest.js';
 
 const dir = fileURLToPath(new URL('../vectors/rules/', import.meta.url));
 const load = <T>(file: string): T => JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as T;
-const RUNNERS = ['reply-topics.json', 'numeric-device-id.json', 'kb-version.json', 'session.json', 'float16-nan.json', 'base64.json'];
+const RUNNERS = ['reply-topics.json', 'numeric-device-id.json', 'kb-version.json', 'session.json', 'float16-nan.json', 'base64.json', 'frame-extensions.json'];
 
 it('runs every file of vectors/rules/', () => {
   expect(readdirSync(dir).filter((f) => f.endsWith('.json')).sort()).toEqual([...RUNNERS].sort());
@@ -106,5 +108,16 @@ describe('base64.json', () => {
     const text = Buffer.alloc(128 * 1024, 0xa5).toString('base64');
     expect(base64ByteLength(text)).toBe(128 * 1024);
     expect(base64ByteLength(`${text.slice(0, -4)}AB==`)).toBeUndefined();
+  });
+});
+
+describe('frame-extensions.json', () => {
+  const doc = load<{ cases: { name: string; hex: string; rxSnrDb: number | null }[] }>('frame-extensions.json');
+  it('matches what its generator builds', () => {
+    expect(readFileSync(`${dir}frame-extensions.json`, 'utf8')).toBe(buildExtensionRules());
+  });
+  it.each(doc.cases)('$name', ({ hex, rxSnrDb }) => {
+    const { header } = decodeFrame(new Uint8Array(Buffer.from(hex, 'hex')));
+    expect(header.rxSnrDb ?? null).toBe(rxSnrDb);
   });
 });

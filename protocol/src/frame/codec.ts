@@ -15,6 +15,7 @@ import {
   MAX_PAYLOAD_BYTES,
   checkHeaderFields,
   checkHeaderInit,
+  initHeaderLength,
   readHeader,
   writeHeader,
   type FrameHeader,
@@ -50,11 +51,10 @@ export function encodeFrameWith(header: FrameHeaderInit, payloadLength: number, 
 /** A checked header written into a zero-filled frame of the right length. */
 function openFrame(header: FrameHeaderInit, payloadLength: number): Uint8Array {
   checkHeaderInit(header, payloadLength);
-  const headerLength = header.headerLength ?? FRAME_HEADER_LENGTH;
-  // Every byte is written: the header here (extension bytes as zeros), the payload by the caller, the CRC last.
+  const headerLength = initHeaderLength(header);
+  // Every byte is written: the header here (extensions, then zeros), the payload by the caller, the CRC last.
   const out = allocBytesUnfilled(headerLength + payloadLength + FRAME_CRC_LENGTH);
   writeHeader(new DataView(out.buffer, out.byteOffset, out.byteLength), header, headerLength, payloadLength);
-  if (headerLength > FRAME_HEADER_LENGTH) out.fill(0, FRAME_HEADER_LENGTH, headerLength);
   return out;
 }
 

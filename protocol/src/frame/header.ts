@@ -19,6 +19,19 @@ export const MAX_FRAGMENT_COUNT = 0xffff;
 
 export const FLAG_KB_ENTRY = 0x01;
 export const FLAG_END_OF_SESSION = 0x02;
+/** Protocol 1.3: the header bytes from 56 up to the header length are extensions (type, length, value). */
+export const FLAG_EXTENSIONS = 0x04;
+
+/** Extension types (protocol 1.3). 0 is one byte of padding, with no length. */
+export const EXT_PAD = 0x00;
+/** The receiver's measured channel SNR of this fragment, dB: f32, 4 bytes. */
+export const EXT_RX_SNR = 0x01;
+/** Bytes of the RX_SNR extension with its type and length. */
+const EXT_RX_SNR_BYTES = 6;
+/** The header length a sender writes with an RX_SNR extension: 56 + 6, padded to a multiple of 4. */
+export const FRAME_HEADER_LENGTH_RX_SNR = 64;
+/** An RX_SNR outside this range, or not finite, is ignored by receivers and refused by senders. */
+export const RX_SNR_LIMIT_DB = 100;
 
 export const SYMBOL_DTYPES = ['float32', 'float16', 'int8'] as const;
 export type SymbolDtype = (typeof SYMBOL_DTYPES)[number];
@@ -51,13 +64,26 @@ export interface FrameHeader {
   readonly payloadLength: number;
   /** Microseconds since the Unix epoch (at most 2^53 - 1, so it is exact as a JS number). */
   readonly timestampUs: number;
+  /**
+   * Protocol 1.3, RX_SNR extension: the channel SNR the receiver (a gateway) measured on this fragment, dB,
+   * in the unit-power convention. Absent when the frame carries none (or a malformed extension area).
+   */
+  readonly rxSnrDb?: number;
 }
 
 /** What a sender supplies: version is always 1, the payload length comes from the payload. */
 export type FrameHeaderInit = Omit<FrameHeader, 'version' | 'headerLength' | 'payloadLength'> & {
-  /** 56 unless a test wants to exercise forward compatibility; extra bytes are written as zeros. */
+  /**
+   * 56 (64 with `rxSnrDb`) unless a test wants to exercise forward compatibility; extra bytes are written as
+   * zeros (after the RX_SNR extension when there is one: zeros are padding).
+   */
   readonly headerLength?: number;
 };
+
+/** The header length a sender writes for `h`: its own, else 64 with an RX_SNR extension, else 56. */
+export function initHeaderLength(h: FrameHeaderInit): number {
+  return h.headerLength ?? (h.rxSnrDb !== undefined ? FRAME_HEADER_LENGTH_RX_SNR : FRAME_HEADER_LENGTH);
+}
 
 export function dtypeFromCode(code: number): SymbolDtype {
   const dtype = SYMBOL_DTYPES[code];
@@ -113,10 +139,20 @@ function checkUint(name: string, value: number, max: number): void {
 
 /** Validates what a sender asks for: every field in range, then the shared field rules. */
 export function checkHeaderInit(h: FrameHeaderInit, payloadLength: number): void {
-  const headerLength = h.headerLength ?? FRAME_HEADER_LENGTH;
+  const headerLength = initHeaderLength(h);
   checkUint('header length', headerLength, U8);
   if (headerLength < FRAME_HEADER_LENGTH) {
     throw new ProtocolError('BAD_HEADER', `header length ${headerLength} is below ${FRAME_HEADER_LENGTH}`);
+  }
+  if (h.rxSnrDb !== undefined) {
+    if (typeof h.rxSnrDb !== 'number' || !(Math.abs(h.rxSnrDb) <= RX_SNR_LIMIT_DB)) {
+      throw new ProtocolError('BAD_HEADER', `rxSnrDb ${String(h.rxSnrDb)} is not a number in [-${RX_SNR_LIMIT_DB}, ${RX_SNR_LIMIT_DB}] dB`);
+    }
+    if (headerLength < FRAME_HEADER_LENGTH + EXT_RX_SNR_BYTES) {
+      throw new ProtocolError('BAD_HEADER', `header length ${headerLength} leaves no room for the RX_SNR extension`, {
+        hint: `use ${FRAME_HEADER_LENGTH_RX_SNR} (the default with rxSnrDb)`,
+      });
+    }
   }
   if (typeof h.dtype !== 'string' || !Object.hasOwn(DTYPE_CODE, h.dtype)) {
     throw new ProtocolError('BAD_DTYPE', `unknown symbol dtype ${String(h.dtype)}`);
@@ -142,9 +178,13 @@ export function checkHeaderInit(h: FrameHeaderInit, payloadLength: number): void
   checkHeaderFields(h, payloadLength);
 }
 
-/** Writes the 56 bytes of a checked header at `view`'s start; extension bytes up to `headerLength` are the caller's. */
+/**
+ * Writes a checked header at `view`'s start: the 56 bytes, then the RX_SNR extension when `h` has one and
+ * zeros (padding) up to `headerLength`.
+ */
 export function writeHeader(view: DataView, h: FrameHeaderInit, headerLength: number, payloadLength: number): void {
-  const flags = (h.hasKbEntry ? FLAG_KB_ENTRY : 0) | (h.endOfSession ? FLAG_END_OF_SESSION : 0);
+  const ext = h.rxSnrDb !== undefined;
+  const flags = (h.hasKbEntry ? FLAG_KB_ENTRY : 0) | (h.endOfSession ? FLAG_END_OF_SESSION : 0) | (ext ? FLAG_EXTENSIONS : 0);
   view.setUint8(0, FRAME_MAGIC_0);
   view.setUint8(1, FRAME_MAGIC_1);
   view.setUint8(2, FRAME_VERSION);
@@ -165,17 +205,53 @@ export function writeHeader(view: DataView, h: FrameHeaderInit, headerLength: nu
   view.setUint32(44, payloadLength, true);
   view.setUint32(48, h.timestampUs % 2 ** 32, true);
   view.setUint32(52, Math.floor(h.timestampUs / 2 ** 32), true);
+  for (let i = FRAME_HEADER_LENGTH; i < headerLength; i++) view.setUint8(i, 0);
+  if (ext) {
+    view.setUint8(FRAME_HEADER_LENGTH, EXT_RX_SNR);
+    view.setUint8(FRAME_HEADER_LENGTH + 1, 4);
+    view.setFloat32(FRAME_HEADER_LENGTH + 2, h.rxSnrDb, true);
+  }
 }
 
 /**
- * Reads the header of a buffer already known to hold `headerLength` >= 56 bytes. Only the dtype code is
- * checked here (BAD_DTYPE); the field rules are checkHeaderFields'.
+ * The extensions of a header whose EXTENSIONS flag is set (protocol 1.3), read from bytes 56 up to the
+ * header length: padding bytes (type 0) skipped, then `type u8, length u8, value`. Unknown types are
+ * skipped; an RX_SNR of another length, not finite or beyond ±100 dB is ignored; the first RX_SNR counts.
+ * An area that does not parse (a length running past the header) is ignored whole: the frame stays valid,
+ * as it is for a 1.2 receiver, which skips these bytes.
+ */
+export function readExtensions(view: DataView, headerLength: number): { rxSnrDb?: number } {
+  let rxSnrDb: number | undefined;
+  let i = FRAME_HEADER_LENGTH;
+  while (i < headerLength) {
+    const type = view.getUint8(i);
+    if (type === EXT_PAD) {
+      i++;
+      continue;
+    }
+    if (i + 2 > headerLength) return {};
+    const length = view.getUint8(i + 1);
+    if (i + 2 + length > headerLength) return {};
+    if (type === EXT_RX_SNR && length === 4 && rxSnrDb === undefined) {
+      const v = view.getFloat32(i + 2, true);
+      if (Math.abs(v) <= RX_SNR_LIMIT_DB) rxSnrDb = v;
+    }
+    i += 2 + length;
+  }
+  return rxSnrDb === undefined ? {} : { rxSnrDb };
+}
+
+/**
+ * Reads the header of a buffer already known to hold `headerLength` >= 56 bytes (extensions included, when
+ * the EXTENSIONS flag is set). Only the dtype code is checked here (BAD_DTYPE); the field rules are
+ * checkHeaderFields'.
  */
 export function readHeader(view: DataView): FrameHeader {
   const flags = view.getUint8(3);
+  const headerLength = view.getUint8(4);
   return {
     version: view.getUint8(2),
-    headerLength: view.getUint8(4),
+    headerLength,
     dtype: dtypeFromCode(view.getUint8(5)),
     hasKbEntry: (flags & FLAG_KB_ENTRY) !== 0,
     endOfSession: (flags & FLAG_END_OF_SESSION) !== 0,
@@ -192,5 +268,6 @@ export function readHeader(view: DataView): FrameHeader {
     scale: view.getFloat32(40, true),
     payloadLength: view.getUint32(44, true),
     timestampUs: view.getUint32(48, true) + view.getUint32(52, true) * 2 ** 32,
+    ...((flags & FLAG_EXTENSIONS) !== 0 ? readExtensions(view, headerLength) : {}),
   };
 }

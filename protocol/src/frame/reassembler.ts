@@ -44,6 +44,11 @@ export interface FrameInfo {
   readonly endOfSession: boolean;
   /** The earliest timestamp among the received fragments. */
   readonly timestampUs: number;
+  /**
+   * Protocol 1.3: the receiver's measured SNR over the received fragments that carried one (RX_SNR), dB:
+   * their noise variances 10^(−s/10) averaged, weighted by symbols. Absent when none carried it.
+   */
+  readonly rxSnrDb?: number;
 }
 
 export type DeliveryReason = 'complete' | 'timeout' | 'evicted' | 'flushed';
@@ -86,6 +91,9 @@ interface PendingFrame {
   readonly received: Uint8Array;
   /** Received fragments: index -> [symbol offset, symbols]. A Map, so memory follows what arrived, not the claimed count. */
   readonly fragments: Map<number, readonly [offset: number, symbols: number]>;
+  /** RX_SNR fragments: symbols and symbol-weighted noise variance (unit-power convention). */
+  snrSymbols: number;
+  snrNoise: number;
 }
 
 function checkOption(name: string, value: number, min: number, max: number): void {
@@ -163,6 +171,10 @@ export class Reassembler {
     entry.fragments.set(h.fragmentIndex, [h.symbolOffset, symbols]);
     entry.info.endOfSession ||= h.endOfSession;
     entry.info.timestampUs = Math.min(entry.info.timestampUs, h.timestampUs);
+    if (h.rxSnrDb !== undefined && symbols > 0) {
+      entry.snrSymbols += symbols;
+      entry.snrNoise += symbols * 10 ** (-h.rxSnrDb / 10);
+    }
     this.counters.fragments++;
     if (entry.fragments.size < h.fragmentCount) return undefined;
     this.pending.delete(key);
@@ -204,6 +216,8 @@ export class Reassembler {
       values: new Float32Array(2 * h.totalSymbols),
       received: new Uint8Array(h.totalSymbols),
       fragments: new Map(),
+      snrSymbols: 0,
+      snrNoise: 0,
     };
   }
 
@@ -258,8 +272,9 @@ export class Reassembler {
     }
     const missingFragments: number[] = [];
     for (let i = 0; i < entry.info.fragmentCount; i++) if (!entry.fragments.has(i)) missingFragments.push(i);
+    const rxSnrDb = entry.snrSymbols > 0 ? -10 * Math.log10(entry.snrNoise / entry.snrSymbols) : undefined;
     return {
-      header: { ...entry.info },
+      header: { ...entry.info, ...(rxSnrDb === undefined ? {} : { rxSnrDb }) },
       values: entry.values,
       received: entry.received,
       missingFragments,

@@ -3,7 +3,7 @@
  * suites (both brokers, restarts, shared subscriptions) are in test/e2e/cloud-decode.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeMessage, topics, validateMessage, type FeedbackMessage } from '@akb/protocol';
+import { decodeFrame, encodeFrame, encodeMessage, topics, validateMessage, type FeedbackMessage } from '@akb/protocol';
 import { MemoryBus } from '@akb/protocol/mqtt';
 import { loadModelSet, psnr, type ModelSet } from '@akb/jscc';
 import { CloudDecoder } from './decoder.js';
@@ -112,6 +112,28 @@ describe('cloud decoder (in-memory bus)', () => {
     expect(Number.isFinite(r.psnr)).toBe(true);
     const whole = results.find((x) => x.session === 11)!;
     expect(r.psnr!).toBeLessThan(whole.psnr! + 3);
+  });
+
+  it('decodes with the receiver\'s SNR when the frames carry RX_SNR (protocol 1.3), blind otherwise', async () => {
+    // Thrown at it: the fragments of a 5 dB image re-published as an SDR gateway would, with RX_SNR 5 dB;
+    // one tile's fragments stay without it. A tile says which SNR it used; feedback carries that value.
+    const sent = await sendImage(sessions, fx, { width: 64, height: 32, session: 15, image: 0, firstFrameId: 0, name: 'ref', snrDb: 5, actionId: 7, seed: 6 });
+    reference = sent.original;
+    const tagged = sent.tiles[0]!.fragments.map((f) => {
+      const { header: { headerLength: _, ...header }, payload } = decodeFrame(f);
+      return encodeFrame({ ...header, rxSnrDb: 5 }, payload);
+    });
+    sent.tiles[0]!.fragments.splice(0, tagged.length, ...tagged);
+    await send(sent);
+    const r = await resultOf(15, 0);
+    const power = sent.tiles[0]!.action.powerDb;
+    expect(r.tileResults[0]).toMatchObject({ status: 'decoded', snrSource: 'receiver', snrDb: 5 + power });
+    expect(r.tileResults[1]!.snrSource).toBe('blind');
+    expect(r.tileResults[1]!.snrDb).not.toBe(5 + power);
+    await expect.poll(() => feedback.filter((f) => f.session === 15).length).toBe(2);
+    expect(feedback.find((f) => f.session === 15 && f.frameId === 0)!.snrDb).toBeCloseTo(5 + power, 5);
+    // Decoded as a direct decode at the true SNR does (the receiver's value is the truth here).
+    expect(r.tileResults[0]!.psnr!).toBeGreaterThan(15);
   });
 
   it('counts malformed frames and metas, unknown sets and actions, and keeps decoding', async () => {

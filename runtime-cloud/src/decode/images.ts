@@ -33,6 +33,8 @@ export interface TileResult {
   readonly kbEntry?: number;
   /** Effective SNR measured over the frame, dB; what the decoder got is this clamped to its card's range. */
   readonly snrDb?: number;
+  /** Where snrDb came from: the receiver's RX_SNR in the frame (plus the action's power), or estimated blind. */
+  readonly snrSource?: 'receiver' | 'blind';
   readonly fragmentsExpected: number;
   readonly fragmentsLost: number;
   readonly symbolsErased: number;

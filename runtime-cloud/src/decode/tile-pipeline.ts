@@ -37,7 +37,9 @@ export async function decodeTile(ctx: TileContext, rt: SetRuntime, device: strin
   const action = rt.set.actions.find((a) => a.id === h.actionId);
   if (action === undefined) return countMalformed(ctx.stats, 'UNKNOWN_ACTION');
   if (h.totalSymbols < 1 || 2 * h.totalSymbols > rt.decoder.width) return countMalformed(ctx.stats, 'BAD_LENGTH');
-  const snr = estimateSnr(frame.values, action.powerDb, frame.received);
+  // A receiver that measured the SNR (an SDR gateway, protocol 1.3 RX_SNR) is believed; else it is estimated blind.
+  const snr = h.rxSnrDb !== undefined ? { snrDb: h.rxSnrDb + action.powerDb } : estimateSnr(frame.values, action.powerDb, frame.received);
+  const snrSource = h.rxSnrDb !== undefined ? ('receiver' as const) : ('blind' as const);
   let erased = 0;
   for (const r of frame.received) erased += r === 0 ? 1 : 0;
   const base = {
@@ -48,6 +50,7 @@ export async function decodeTile(ctx: TileContext, rt: SetRuntime, device: strin
     powerDb: action.powerDb,
     length: h.totalSymbols,
     snrDb: snr.snrDb,
+    snrSource,
     fragmentsExpected: h.fragmentCount,
     fragmentsLost: frame.missingFragments.length,
     symbolsErased: erased,
