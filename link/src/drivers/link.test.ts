@@ -1,7 +1,8 @@
-import { Reassembler, decodeFrame, encodeMessage, fragmentSymbols, topics, type FeedbackMessage, type FrameMeta, type LinkConfig } from '@akb/protocol';
+import { DUTY_CYCLE_REGIONS, EdgeConfig, Reassembler, decodeFrame, encodeMessage, fragmentSymbols, topics, type FeedbackMessage, type FrameMeta, type LinkConfig } from '@akb/protocol';
 import { describe, expect, it } from 'vitest';
 import { measureSnrDb, seededRandom } from '@akb/protocol';
 import { Channel, constantSnr } from '../channel/index.js';
+import { DUTY_CYCLE } from '../radio/airtime.js';
 import { MemoryBus } from '@akb/protocol/mqtt';
 import type { RelayedFragment } from '../emulator/relay.js';
 import { preferredDtype, type LinkDriver } from './driver.js';
@@ -30,6 +31,24 @@ describe('link registry', () => {
     await expect((a as unknown as LinkRegistry).open('xbee', {})).rejects.toMatchObject({ code: 'UNKNOWN_LINK_DRIVER', hint: expect.stringMatching(/^available: emulated, mqtt\b/u) as unknown as string });
   });
 
+  it('maps the serial section to the serial driver (feedback through the broker) and sdr-udp with its pacing rate', () => {
+    const client = new MemoryBus().client();
+    const ctx = { deviceId: 'cam', client };
+    const lora = EdgeConfig.parse({ deviceId: 'cam', link: { driver: 'serial', path: '/dev/ttyUSB0', modem: { kind: 'rn2483', sf: 12 }, dutyCycle: 'eu868-g1', maxRetries: 1 } });
+    expect(linkOptionsFromConfig(lora.link, ctx)).toEqual({
+      driver: 'serial',
+      options: { path: '/dev/ttyUSB0', modem: { kind: 'rn2483', sf: 12, bwKhz: 125, cr: 1 }, mtu: 1024, dutyCycle: 'eu868-g1', maxRetries: 1, client, deviceId: 'cam' },
+    });
+    const e32 = EdgeConfig.parse({ deviceId: 'cam', link: { driver: 'serial', path: 'p', baudRate: 9600, modem: { kind: 'e32', airBitsPerSecond: 2400 }, responseTimeoutMs: 200 } });
+    expect(linkOptionsFromConfig(e32.link, ctx).options).toMatchObject({ baudRate: 9600, modem: { kind: 'e32', airBitsPerSecond: 2400, packetBytes: 58 }, responseTimeoutMs: 200 });
+    const sdr = EdgeConfig.parse({ deviceId: 'cam', link: { driver: 'sdr-udp', port: 52001, sampleRateHz: 20_000 } });
+    expect(linkOptionsFromConfig(sdr.link, ctx)).toMatchObject({ driver: 'sdr-udp', options: { port: 52001, payloadBytes: 1472, sampleRateHz: 20_000 } });
+  });
+
+  it("names the duty-cycle regions the configuration schema lists, and no others", () => {
+    expect([...DUTY_CYCLE_REGIONS].sort()).toEqual(Object.keys(DUTY_CYCLE).sort());
+  });
+
   it('maps the edge configuration: emulated in process, emulated as a service (mqtt), mqtt; refuses what is not built', () => {
     const client = new MemoryBus().client();
     const ctx = { deviceId: 'cam', client };
@@ -40,7 +59,7 @@ describe('link registry', () => {
     expect(local.driver).toBe('emulated');
     if (local.driver === 'emulated') expect(local.options.channel.describe()).toContain('gauss-markov fading');
     for (const [c, code] of [
-      [{ driver: 'serial', path: '/dev/ttyUSB0' }, 'LINK_DRIVER_UNAVAILABLE'],
+      [{ driver: 'sdr-udp', host: '127.0.0.1', port: 5, localPort: 0, datagramBytes: 1472, sampleDtype: 'ci16_le', sampleRateHz: 1e6 }, 'LINK_DRIVER_UNAVAILABLE'],
       [{ driver: 'emulated', where: 'in-process', channel: 'ota', snrDb: 1 }, 'INVALID_CHANNEL'],
       [{ driver: 'emulated', where: 'in-process', channel: 'gilbert-elliott', snrDb: 1 }, 'INVALID_CHANNEL'],
     ] as const) {

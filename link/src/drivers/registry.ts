@@ -7,14 +7,15 @@
  *
  * `linkOptionsFromConfig` turns the edge configuration's `link` section into a driver name and options.
  */
-import { AkbError, type LinkConfig } from '@akb/protocol';
+import { AkbError, type LinkConfig, type SerialModemConfig } from '@akb/protocol';
 import type { MqttTransport } from '@akb/protocol/mqtt';
 import { seededRandom } from '@akb/protocol';
 import { Channel, constantSnr, type FadingSpec } from '../channel/index.js';
 import type { LinkDriver } from './driver.js';
 import { EmulatedLink, type EmulatedDelivery, type EmulatedLinkOptions } from './emulated.js';
 import { MqttLink, type MqttLinkOptions } from './mqtt.js';
-import { SerialLink, type SerialLinkOptions } from './serial/index.js';
+import type { LoraCodingRate, SpreadingFactor } from '../radio/airtime.js';
+import { SerialLink, type SerialLinkOptions, type SerialModemOptions } from './serial/index.js';
 import { SdrUdpLink, type SdrUdpLinkOptions } from './sdr-udp.js';
 
 export type LinkFactory<O> = (options: O) => Promise<LinkDriver>;
@@ -84,12 +85,17 @@ export interface LinkContext {
 export type ConfiguredLink =
   | { driver: 'emulated'; options: EmulatedLinkOptions }
   | { driver: 'mqtt'; options: MqttLinkOptions }
+  | { driver: 'serial'; options: SerialLinkOptions }
   | { driver: 'sdr-udp'; options: SdrUdpLinkOptions };
 
 /**
  * Driver and options for the edge configuration's `link` section. `emulated` in the `service` place is
- * the `mqtt` driver (the emulator service serves link/tx); `sdr-udp` takes host, port and datagramBytes
- * (cf32_le only). Throws AkbError('LINK_DRIVER_UNAVAILABLE') for drivers not built yet (and ci16_le samples), and AkbError('INVALID_CHANNEL') for a channel the emulator cannot make.
+ * the `mqtt` driver (the emulator service serves link/tx); `serial` takes the path, baud rate, modem (RN2483
+ * LoRa settings or E32 air rate and packet size), MTU, duty cycle, retries and response timeout, and listens
+ * for feedback on the broker; `sdr-udp` takes host, port, datagramBytes and sampleRateHz (cf32_le only).
+ * A section's `tileBudgetMs` is not a driver option: the edge's policy reads it (see runtime-edge). Throws
+ * AkbError('LINK_DRIVER_UNAVAILABLE') for ci16_le samples, and AkbError('INVALID_CHANNEL') for a channel the
+ * emulator cannot make.
  */
 export function linkOptionsFromConfig(config: LinkConfig, context: LinkContext): ConfiguredLink {
   const { deviceId, client } = context;
@@ -99,13 +105,10 @@ export function linkOptionsFromConfig(config: LinkConfig, context: LinkContext):
       throw new AkbError('LINK_DRIVER_UNAVAILABLE', `the sdr-udp link sends cf32_le samples, not ${config.sampleDtype}`, { hint: 'set "sampleDtype": "cf32_le"' });
     }
     // localPort is for a receiver of the channel output: the gateway (SdrUdpGateway) binds its own
-    return { driver: 'sdr-udp', options: { host: config.host, port: config.port, payloadBytes: config.datagramBytes, client, deviceId } };
+    const { host, port, datagramBytes, sampleRateHz } = config;
+    return { driver: 'sdr-udp', options: { host, port, payloadBytes: datagramBytes, sampleRateHz, client, deviceId } };
   }
-  if (config.driver !== 'emulated') {
-    throw new AkbError('LINK_DRIVER_UNAVAILABLE', `the ${config.driver} link driver is not available yet`, {
-      hint: 'use the emulated or mqtt driver (an MQTT gateway can bridge to the radio meanwhile)',
-    });
-  }
+  if (config.driver === 'serial') return { driver: 'serial', options: serialOptions(config, context) };
   if (config.where === 'service') return { driver: 'mqtt', options: { client, deviceId } };
   const fading = fadingFromConfig(config.channel, config.dopplerHz, context.symbolRateHz ?? 1e6);
   if (config.channel === 'gilbert-elliott' && config.lossModel === undefined) {
@@ -117,6 +120,21 @@ export function linkOptionsFromConfig(config: LinkConfig, context: LinkContext):
   );
   const deliver = context.deliver ?? { kind: 'mqtt', client };
   return { driver: 'emulated', options: { deviceId, channel, deliver } };
+}
+
+function serialOptions(config: Extract<LinkConfig, { driver: 'serial' }>, { client, deviceId }: LinkContext): SerialLinkOptions {
+  const { path, baudRate, modem, mtu, dutyCycle, maxRetries, responseTimeoutMs } = config;
+  const options: SerialLinkOptions = { path, modem: modemOptions(modem), mtu, dutyCycle, client, deviceId };
+  if (baudRate !== undefined) options.baudRate = baudRate;
+  if (maxRetries !== undefined) options.maxRetries = maxRetries;
+  if (responseTimeoutMs !== undefined) options.responseTimeoutMs = responseTimeoutMs;
+  return options;
+}
+
+function modemOptions(modem: SerialModemConfig): SerialModemOptions {
+  if (modem.kind === 'e32') return modem;
+  // The schema bounds these to the values LoraParams names.
+  return { kind: 'rn2483', sf: modem.sf as SpreadingFactor, bwKhz: modem.bwKhz, cr: modem.cr as LoraCodingRate };
 }
 
 function fadingFromConfig(model: string, dopplerHz: number | undefined, symbolRateHz: number): FadingSpec {
