@@ -2,6 +2,7 @@ import { AkbError } from '@akb/protocol';
 import { defineCommand, defineGroup } from './define.js';
 import type { Io } from '../run-command.js';
 import { modemSim } from './link-modem-sim.js';
+import { sdrGateway } from './link-sdr-gateway.js';
 
 const FADINGS = ['awgn', 'rayleigh', 'rician', 'gauss-markov'] as const;
 
@@ -141,4 +142,4 @@ async function channelConfig(args: EmulateArgs, link: Link): Promise<import('@ak
   };
 }
 
-export const linkCommand = defineGroup('link', 'The radio link: a channel emulator between link/tx and link/rx, a simulated radio modem', [emulate, modemSim]);
+export const linkCommand = defineGroup('link', 'The radio link: a channel emulator between link/tx and link/rx, a simulated radio modem, the sdr-udp gateway', [emulate, modemSim, sdrGateway]);
