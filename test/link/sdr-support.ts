@@ -52,3 +52,25 @@ export function impair(iq: Float32Array, imp: Impairments, rand: () => number): 
   }
   return out;
 }
+
+/** Complex taps [re, im], normalized to unit total power. */
+export function normalizedTaps(taps: readonly (readonly [number, number])[]): [number, number][] {
+  const power = taps.reduce((s, [re, im]) => s + re * re + im * im, 0);
+  return taps.map(([re, im]) => [re / Math.sqrt(power), im / Math.sqrt(power)]);
+}
+
+/** The burst through a multipath channel (tap k delays by k samples; the output is taps − 1 samples longer), as GNU Radio's channel_model applies it before its offset and noise. */
+export function multipath(iq: Float32Array, taps: readonly (readonly [number, number])[]): Float32Array {
+  const n = iq.length / 2;
+  const out = new Float32Array(2 * (n + taps.length - 1));
+  for (let k = 0; k < taps.length; k++) {
+    const [hr, hi] = taps[k]!;
+    for (let j = 0; j < n; j++) {
+      const xr = iq[2 * j]!;
+      const xi = iq[2 * j + 1]!;
+      out[2 * (j + k)] = out[2 * (j + k)]! + hr * xr - hi * xi;
+      out[2 * (j + k) + 1] = out[2 * (j + k) + 1]! + hr * xi + hi * xr;
+    }
+  }
+  return out;
+}

@@ -132,7 +132,9 @@ export class SdrUdpGateway {
   tick(now = this.now()): void {
     if (this.closed) return;
     const silence = this.o.silenceAlarmMs ?? 5000;
-    if (this.sync.pending && now - this.lastDatagramAt >= (this.o.burstTimeoutMs ?? 1000)) this.sync.abandon();
+    if (this.sync.pending && now - this.lastDatagramAt >= (this.o.burstTimeoutMs ?? 1000)) {
+      for (const burst of this.sync.flush()) this.deliver(burst);
+    }
     if (now - this.lastDatagramAt >= silence) {
       this.raise('no-samples', `no samples on udp port ${this.port} for ${Math.round(now - this.lastDatagramAt)} ms: is the flowgraph (or radio) running and sending here?`);
     } else if (now - this.lastFrameAt >= silence) {

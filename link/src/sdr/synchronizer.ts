@@ -1,11 +1,15 @@
 /**
- * RX: a stream of IQ samples in, v1 frames out. Finds preambles by correlation, decodes the header block,
- * waits for the burst's data, equalizes it and rebuilds the frame as float32 with the header fields sent
- * (as the emulator relays it). Bounded: the buffer holds at most one largest burst and two preambles;
- * samples before the search point are discarded. Hostile input never throws: bursts that fail are counted.
+ * RX: a stream of IQ samples in, v1 frames out. Finds preambles by correlation, estimates the multipath
+ * channel from the preamble and runs the burst through an MMSE equalizer (multipath.ts; `channelTaps: 1`
+ * skips it), decodes the header block, waits for the burst's data, tracks gain and phase on the pilots and
+ * rebuilds the frame as float32 with the header fields sent (as the emulator relays it). Bounded: the
+ * buffer holds at most one largest burst and two preambles (and the equalizer's scratch one largest burst);
+ * samples more than EQUALIZER_MARGIN before the search point are discarded. Hostile input never throws:
+ * bursts that fail are counted.
  */
 import { AkbError, crc32c, decodeFrame, encodeFrame, packSymbols, BYTES_PER_VALUE, FRAME_CRC_LENGTH, type FrameHeader } from '@akb/protocol';
 import { BodyEqualizer, estimatePreamble, preambleMetric } from './demod.js';
+import { MAX_CHANNEL_TAPS, MultipathEqualizer, estimateChannel, tapMagnitudes } from './multipath.js';
 import { HEADER_BLOCK_BYTES, PILOT_SPACING, PREAMBLE_LENGTH, burstLayout, burstSamples, decodeHeaderBlock, type BurstFormatOptions, type BurstLayout } from './format.js';
 
 export interface SynchronizerOptions extends BurstFormatOptions {
@@ -13,7 +17,16 @@ export interface SynchronizerOptions extends BurstFormatOptions {
   threshold?: number;
   /** Largest burst accepted, complex data symbols (default 16384). */
   maxSymbols?: number;
+  /**
+   * Channel taps estimated from the preamble (1–8, default 4: echoes up to 3 samples before or after the
+   * strongest path); the equalizer has 4 taps per channel tap. 1: no equalizer, one complex gain tracked
+   * on the pilots (echoes act as interference).
+   */
+  channelTaps?: number;
 }
+
+/** Samples kept before a detected preamble: the equalizer reads up to 7 + 31 of them (precursor taps and filter span). */
+const EQUALIZER_MARGIN = 64;
 
 export interface ReceivedBurst {
   /** The rebuilt v1 frame (float32 symbols, scale 1). */
@@ -21,8 +34,17 @@ export interface ReceivedBurst {
   header: FrameHeader;
   /** Equalized symbols, interleaved I,Q. */
   values: Float32Array;
-  /** SNR estimated from preamble and pilots, dB. */
+  /**
+   * The channel's SNR, dB: the power of all paths over the noise, from the least-squares fit on the
+   * preamble (with `channelTaps: 1`, from preamble and pilots around the one gain: echoes count as noise).
+   */
   snrDb: number;
+  /** SNR of the equalized symbols (noise and what is left of the echoes), dB, from the residuals of the equalized preamble and pilots. */
+  equalizedSnrDb: number;
+  /** Estimated tap magnitudes in delay order, normalized to unit total power ([1] with `channelTaps: 1`). */
+  taps: number[];
+  /** Index in `taps` of the path the timing locked on (the strongest correlation). */
+  mainTap: number;
   /** Frequency offset, cycles per sample. */
   cfo: number;
   /** Stream position of the preamble's first sample. */
@@ -43,17 +65,31 @@ export interface SynchronizerStats {
   abandoned: number;
 }
 
+interface PendingBurst {
+  /** Buffer position of the preamble's first sample. */
+  d: number;
+  metric: number;
+  symbols?: number;
+  header?: Uint8Array;
+  channel?: { eq: MultipathEqualizer; snrDb: number; taps: number[]; mainTap: number };
+}
+
 export class Synchronizer {
   readonly stats: SynchronizerStats = { samples: 0, detections: 0, frames: 0, headerFailures: 0, frameFailures: 0, abandoned: 0 };
   private readonly layout: BurstLayout;
   private readonly threshold: number;
   private readonly maxSymbols: number;
   private readonly buf: Float32Array;
+  private readonly channelTaps: number;
+  /** Equalized samples of the current burst, position 0 at its preamble (allocated when channelTaps > 1). */
+  private readonly eqBuf: Float32Array | undefined;
+  /** Set while `flush` completes a burst without the samples after it (read as zeros). */
+  private flushing = false;
   /** Samples in buf; buf's sample 0 is stream sample `base`. */
   private len = 0;
   private base = 0;
   private scan = 0;
-  private burst: { d: number; metric: number; symbols?: number; header?: Uint8Array } | undefined;
+  private burst: PendingBurst | undefined;
 
   constructor(o: SynchronizerOptions = {}) {
     this.layout = burstLayout(o);
@@ -63,7 +99,12 @@ export class Synchronizer {
     if (!Number.isInteger(this.maxSymbols) || this.maxSymbols < 1 || this.maxSymbols > 1 << 20) {
       throw new AkbError('INVALID_SDR_FORMAT', `maxSymbols must be an integer from 1 to 2^20, not ${this.maxSymbols}`);
     }
+    this.channelTaps = o.channelTaps ?? 4;
+    if (!Number.isInteger(this.channelTaps) || this.channelTaps < 1 || this.channelTaps > MAX_CHANNEL_TAPS) {
+      throw new AkbError('INVALID_SDR_FORMAT', `channelTaps must be an integer from 1 to ${MAX_CHANNEL_TAPS}, not ${this.channelTaps}`);
+    }
     this.buf = new Float32Array(2 * (burstSamples(this.layout, this.maxSymbols) + 4 * PREAMBLE_LENGTH));
+    this.eqBuf = this.channelTaps > 1 ? new Float32Array(2 * burstSamples(this.layout, this.maxSymbols)) : undefined;
   }
 
   /** Whether a detected burst is waiting for the rest of its samples. */
@@ -97,8 +138,25 @@ export class Synchronizer {
     return true;
   }
 
+  /**
+   * The stream stopped (the caller's timeout): completes a pending burst whose own samples are all in
+   * (samples the equalizer would read after it count as zeros), else drops it as `abandon` does.
+   */
+  flush(): ReceivedBurst[] {
+    const out: ReceivedBurst[] = [];
+    if (this.burst === undefined) return out;
+    this.flushing = true;
+    try {
+      this.process(out);
+    } finally {
+      this.flushing = false;
+    }
+    this.abandon();
+    return out;
+  }
+
   private compact(): void {
-    const keep = this.burst?.d ?? this.scan;
+    const keep = Math.max(0, (this.burst?.d ?? this.scan) - EQUALIZER_MARGIN);
     if (keep === 0) return;
     this.buf.copyWithin(0, 2 * keep, 2 * this.len);
     this.len -= keep;
@@ -113,13 +171,15 @@ export class Synchronizer {
         if (!this.search()) return;
       }
       const b = this.burst!;
+      if (this.eqBuf !== undefined && b.channel === undefined) b.channel = this.designEqualizer(b.d);
+      const after = this.flushing ? 0 : Math.max(0, b.channel?.eq.lookahead ?? 0);
       if (b.symbols === undefined) {
-        if (b.d + burstSamples(this.layout, 0) > this.len) return;
+        if (b.d + burstSamples(this.layout, 0) + after > this.len) return;
         this.readHeader(b);
         continue;
       }
       const total = burstSamples(this.layout, b.symbols);
-      if (b.d + total > this.len) {
+      if (b.d + total + after > this.len) {
         // a burst longer than the buffer cannot happen: maxSymbols bounds it and the buffer holds the largest
         return;
       }
@@ -151,9 +211,25 @@ export class Synchronizer {
     return false;
   }
 
-  private readHeader(b: { d: number; symbols?: number; header?: Uint8Array }): void {
+  /** The channel estimate and equalizer from the preamble at buffer position d (all 256 samples are in). */
+  private designEqualizer(d: number): PendingBurst['channel'] {
+    const omega = estimatePreamble(this.buf, d).omega;
+    const est = estimateChannel(this.buf, d, omega, this.channelTaps);
+    const snrDb = 10 * Math.log10(Math.max(est.power, 1e-30) / Math.max(est.noiseVar, 1e-30));
+    return { eq: new MultipathEqualizer(est, omega), snrDb, taps: tapMagnitudes(est.taps), mainTap: -est.start };
+  }
+
+  /** Samples [from, to) of the burst after the equalizer (or as received without one): the buffer and its offset to read them at. */
+  private equalized(b: PendingBurst, from: number, to: number): { src: Float32Array; at: number } {
+    if (this.eqBuf === undefined || b.channel === undefined) return { src: this.buf, at: b.d };
+    b.channel.eq.run(this.buf, b.d, this.len, this.eqBuf, from, to);
+    return { src: this.eqBuf, at: 0 };
+  }
+
+  private readHeader(b: PendingBurst): void {
     const chips = this.layout.headerChips;
-    const eq = new BodyEqualizer(this.buf, b.d, chips, chips / PILOT_SPACING + 1, estimatePreamble(this.buf, b.d));
+    const { src, at } = this.equalized(b, 0, burstSamples(this.layout, 0));
+    const eq = new BodyEqualizer(src, at, chips, chips / PILOT_SPACING + 1, estimatePreamble(src, at));
     const bytes = new Uint8Array(HEADER_BLOCK_BYTES);
     const r = this.layout.headerSpreading;
     for (let bit = 0; bit < HEADER_BLOCK_BYTES * 8; bit++) {
@@ -172,12 +248,13 @@ export class Synchronizer {
     b.header = block.frameHeader;
   }
 
-  private readData(b: { d: number; metric: number; symbols?: number; header?: Uint8Array }, out: ReceivedBurst[]): void {
+  private readData(b: PendingBurst, out: ReceivedBurst[]): void {
     const symbols = b.symbols!;
     const chips = this.layout.headerChips;
     const body = chips + symbols;
-    const pre = estimatePreamble(this.buf, b.d);
-    const eq = new BodyEqualizer(this.buf, b.d, body, Math.ceil(body / PILOT_SPACING) + 1, pre);
+    const { src, at } = this.equalized(b, burstSamples(this.layout, 0), burstSamples(this.layout, symbols));
+    const pre = estimatePreamble(src, at);
+    const eq = new BodyEqualizer(src, at, body, Math.ceil(body / PILOT_SPACING) + 1, pre);
     const values = new Float32Array(2 * symbols);
     for (let s = 0; s < symbols; s++) {
       const [re, im] = eq.equalize(chips + s);
@@ -199,7 +276,13 @@ export class Synchronizer {
       return;
     }
     this.stats.frames++;
-    out.push({ frame, header, values, snrDb: eq.snr().snrDb, cfo: pre.omega / (2 * Math.PI), sampleIndex: this.base + b.d, metric: b.metric });
+    const equalizedSnrDb = eq.snr().snrDb;
+    const ch = b.channel;
+    const omega = (ch?.eq.omega ?? 0) + pre.omega;
+    out.push({
+      frame, header, values, equalizedSnrDb, cfo: omega / (2 * Math.PI), sampleIndex: this.base + b.d, metric: b.metric,
+      snrDb: ch?.snrDb ?? equalizedSnrDb, taps: ch?.taps ?? [1], mainTap: ch?.mainTap ?? 0,
+    });
   }
 }
 
