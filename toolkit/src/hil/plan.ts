@@ -117,6 +117,52 @@ export const ThresholdPlan = z.strictObject({
   baseline: PlanId.optional().describe('psnrLossDb: the variant compared against (default: the float variant of the same set, kb and policy).'),
 });
 
+const EmulatedLink = z.strictObject({
+  driver: z.literal('emulated').describe('The channel emulator in process applies the plan\'s channel to the edge\'s frames (the default).'),
+});
+
+const SdrUdpLinkPlan = z.strictObject({
+  driver: z.literal('sdr-udp').describe('The edge sends IQ bursts (SdrUdpLink) through an IQ channel to SdrUdpGateway, which publishes the frames for the cloud.'),
+  channel: z.enum(['gnuradio', 'node']).describe('gnuradio: link/gnuradio/sdr_channel.py under /usr/bin/python3 (channels.channel_model); node: an IQ relay in this process (AWGN and frequency offset, seeded).'),
+  sampleRateHz: z.number().min(1e3).max(1e8).optional().describe('Samples per second the edge paces at (default 2e4 for gnuradio, whose UDP source drops above ~9e4 samples/s; 1e6 for node).'),
+  freqOffset: z.number().min(-0.0035).max(0.0035).default(0).describe('Carrier frequency offset, cycles per sample (the gateway corrects up to ±0.0035).'),
+  taps: z
+    .array(z.tuple([z.number().min(-10).max(10), z.number().min(-10).max(10)]))
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('Multipath taps as [re, im] pairs (gnuradio only; default one tap [1, 0]).'),
+});
+
+export const LORA_SF = [7, 8, 9, 10, 11, 12] as const;
+const Rn2483Plan = z.strictObject({
+  kind: z.literal('rn2483').describe('A LoRa modem (RN2483 AT commands).'),
+  sf: z.union(LORA_SF.map((n) => z.literal(n)), { error: 'expected a spreading factor 7 to 12' }).describe('Spreading factor 7-12.'),
+  bwKhz: z.union([z.literal(125), z.literal(250), z.literal(500)], { error: 'expected 125, 250 or 500 kHz' }).default(125).describe('Bandwidth, kHz.'),
+  cr: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)], { error: 'expected 1 to 4 (4/5 to 4/8)' }).default(1).describe('Coding rate 4/(4+cr).'),
+});
+const E32Plan = z.strictObject({
+  kind: z.literal('e32').describe('A transparent modem (E32).'),
+  airBitsPerSecond: z.number().positive().max(1e6).describe('Air data rate, bits/s.'),
+  packetBytes: z.number().int().min(16).max(255).optional().describe('Packet size, bytes (default 58).'),
+});
+
+const SerialLinkPlan = z.strictObject({
+  driver: z.literal('serial').describe('The edge\'s SerialLink drives a simulated UART modem (ModemSim on a socat pty pair); what it puts on air is reassembled by a RadioGatewaySim and then crosses the plan\'s channel.'),
+  modem: z.discriminatedUnion('kind', [Rn2483Plan, E32Plan]).describe('The modem simulated.'),
+  airtimeScale: z.number().min(1).max(10_000).default(1).describe('Divides the time on air the simulator and the driver wait (1: real time); airtime in the results is unscaled.'),
+  dutyCycle: z.number().gt(0).max(1).default(1).describe('Share of an hour the modem may transmit (1: no limit); a packet over the budget is dropped.'),
+});
+
+export const LinkPlan = z
+  .discriminatedUnion('driver', [EmulatedLink, SdrUdpLinkPlan, SerialLinkPlan], { error: 'expected driver emulated, sdr-udp or serial' })
+  .describe(
+    'How a local target\'s edge reaches the cloud (a device target runs its own link: this field does not reach it). ' +
+      'emulated: frames through the channel emulator. sdr-udp: IQ samples through GNU Radio or a Node relay, which is the channel (every plan channel must be awgn without loss; the SNR grid sets its noise). ' +
+      'serial: the modem moves the int8 symbols bit-exact; the plan\'s channel is then applied as an analog channel would; a high SNR measures the modem alone.',
+  );
+export type LinkPlan = z.output<typeof LinkPlan>;
+
 export const ReportPlan = z.strictObject({
   folder: z.string().min(1).max(4096).describe('Where results.json, points.csv, summary.csv, sigmf/ and report.html go (relative to the plan file).'),
   sigmf: z.boolean().default(false).describe('Record the received samples of each (variant, channel) as SigMF.'),
@@ -151,10 +197,20 @@ export const HilPlan = z
     thresholds: z.array(ThresholdPlan).max(10_000).default([]).describe('What must hold; exit code 1 when one fails.'),
     report: ReportPlan.describe('The report folder.'),
     digital: z.boolean().default(false).describe('Compute the JPEG-at-capacity baseline at the same channel uses and SNRs.'),
+    link: LinkPlan.default({ driver: 'emulated' }),
   })
   .superRefine((p, ctx) => {
     if ((p.snrDb === undefined) === (p.trace === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['snrDb'], message: 'give snrDb (a grid) or trace (one of them)' });
+    }
+    if (p.link.driver === 'sdr-udp') {
+      // The IQ path is the channel: nothing else may be applied on top of it.
+      p.channels.forEach((c, i) => {
+        if (c.kind !== 'awgn') ctx.addIssue({ code: 'custom', path: ['channels', i, 'kind'], message: `link sdr-udp is the channel itself: every channel must be awgn, not ${c.kind}` });
+        else if (c.loss !== undefined) ctx.addIssue({ code: 'custom', path: ['channels', i, 'loss'], message: 'link sdr-udp is the channel itself: no loss model on top of it' });
+      });
+      if (p.report.sigmf) ctx.addIssue({ code: 'custom', path: ['report', 'sigmf'], message: 'link sdr-udp records no SigMF here (the emulator, which records, is not in the path): set sigmf false' });
+      if (p.link.taps !== undefined && p.link.channel !== 'gnuradio') ctx.addIssue({ code: 'custom', path: ['link', 'taps'], message: 'taps need channel gnuradio (the Node relay has no multipath)' });
     }
   });
 export type HilPlanInput = z.input<typeof HilPlan>;

@@ -137,6 +137,47 @@ export const TimelinePoint = z.strictObject({
 });
 export type TimelinePoint = z.infer<typeof TimelinePoint>;
 
+/** The plan's link (plan.ts `link`), as the run used it for its local targets. */
+export const HilLink = z.strictObject({
+  driver: z.enum(['emulated', 'sdr-udp', 'serial']),
+  channel: z.enum(['gnuradio', 'node']).optional().describe('sdr-udp: the IQ channel.'),
+  sampleRateHz: z.number().min(0).max(1e9).optional().describe('sdr-udp: samples per second the edge paced at.'),
+  freqOffset: z.number().min(-0.5).max(0.5).optional().describe('sdr-udp: cycles per sample.'),
+  taps: z.array(z.tuple([z.number(), z.number()])).max(64).optional().describe('sdr-udp gnuradio: multipath taps [re, im].'),
+  modem: z.string().max(128).optional().describe('serial: the modem, e.g. "rn2483 SF7 125 kHz CR 4/5" or "e32 2400 bit/s, 58-byte packets".'),
+  airtimeScale: z.number().min(0).max(1e6).optional().describe('serial: the time on air was divided by this.'),
+  dutyCycle: z.number().min(0).max(1).optional(),
+});
+export type HilLink = z.infer<typeof HilLink>;
+
+const Count = z.number().int().min(0);
+/** What a sdr-udp or serial link saw while the points of one (variant, channel, SNR) were measured. */
+export const HilLinkRow = z.strictObject({
+  variant: Id,
+  channel: Id,
+  snrDb: Db.nullable().describe('null: a trace, the whole run.'),
+  images: Count,
+  msPerImage: Ms.describe('Wall time of those images over their count.'),
+  sdr: z
+    .strictObject({
+      bursts: Count.describe('Bursts the gateway found (frames rebuilt).'),
+      snrEstimateMeanDb: Db.nullable().describe('Mean of the gateway\'s per-burst SNR estimates; null when none was found.'),
+      datagrams: Count,
+      missing: Count.describe('Datagrams lost between the edge and the gateway (filled with zeros).'),
+      headerFailures: Count,
+    })
+    .optional(),
+  serial: z
+    .strictObject({
+      packetsSent: Count,
+      packetsLost: Count,
+      packetsRetried: Count,
+      airtimeMs: z.number().min(0).describe('Time on air, unscaled.'),
+    })
+    .optional(),
+});
+export type HilLinkRow = z.infer<typeof HilLinkRow>;
+
 export const HilResults = z.strictObject({
   format: z.literal('akb-hil-results'),
   version: z.literal(RESULTS_VERSION),
@@ -162,5 +203,8 @@ export const HilResults = z.strictObject({
   /** Sentences the runner states about the comparison (e.g. which comparison gives which gain). */
   findings: z.array(z.string().max(2048)).max(256),
   passed: z.boolean().describe('Every threshold held (true when the plan has none).'),
+  /** Absent in results written before plans named their link (then: emulated). */
+  link: HilLink.optional(),
+  links: z.array(HilLinkRow).max(1_000_000).optional(),
 });
 export type HilResults = z.infer<typeof HilResults>;

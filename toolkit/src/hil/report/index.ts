@@ -13,6 +13,7 @@ import { latencyChart, qualityCharts, timelineCharts, wallChart } from './charts
 import { esc } from './html.js';
 import { imagesSection, type HilImageSample } from './images.js';
 import { findings, identity, summaryTable, thresholds, verdict } from './sections.js';
+import { linkSection, linkText } from './link.js';
 
 export type { HilImageSample } from './images.js';
 export { MAX_SAMPLES } from './images.js';
@@ -42,7 +43,7 @@ export async function renderHilReport(results: HilResults, samples: readonly Hil
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>${esc(title)}</title><style>${STYLE}</style></head><body>
 <h1>${esc(r.plan.name)}</h1>
-<p class="sub">akb hil report · ${r.plan.description ? `${esc(r.plan.description)} · ` : ''}plan <code>${esc(r.plan.sha256.slice(0, 12))}</code> · ${esc(r.startedAt)} · ${esc(String(r.machine.host ?? r.machine.hostname ?? ''))}</p>
+<p class="sub">akb hil report · ${r.plan.description ? `${esc(r.plan.description)} · ` : ''}plan <code>${esc(r.plan.sha256.slice(0, 12))}</code> · <span id="link-used">${esc(linkText(r))}</span> · ${esc(r.startedAt)} · ${esc(String(r.machine.host ?? r.machine.hostname ?? ''))}</p>
 ${verdict(r)}
 ${findings(r)}
 <h2>Quality against SNR</h2>
@@ -53,6 +54,7 @@ ${qualityCharts(r)}
 <h2>Rate and power chosen over time</h2>${timelineCharts(r)}
 <h2>Latency per stage</h2>${latencyChart(r)}
 <h2>Where the wall time went</h2>${wallChart(r)}
+${linkSection(r)}
 <h2>The run</h2>${identity(r)}
 <h2>Summary</h2>${summaryTable(r)}
 </body></html>

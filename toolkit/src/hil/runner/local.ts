@@ -1,19 +1,24 @@
 /**
- * The local rig: an edge pipeline in this process, the channel emulator (with its channel control) and a
- * cloud decoder, all over the run's broker, as toolkit/src/demo/loop-demo.ts wires them. The SNR changes
- * through channel.set on akb/v1/link/ctl/req like any tool would send it, never by calling the emulator.
+ * The local rig: an edge pipeline in this process, its link path (links/: the channel emulator by default,
+ * or an IQ channel and SDR gateway, or a modem simulator and radio gateway, each with its channel control)
+ * and a cloud decoder, all over the run's broker, as toolkit/src/demo/loop-demo.ts wires them. The SNR
+ * changes through channel.set on akb/v1/link/ctl/req like any tool would send it, never by calling the
+ * emulator or the IQ channel.
  */
 import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
-import { ChannelControl, ChannelEmulator, MqttLink, channelFactory, type ChannelConfig, type SigmfRecorder } from '@akb/link';
+import type { LinkDriver, SigmfRecorder } from '@akb/link';
 import { EdgePipeline } from '@akb/edge';
 import { CloudDecoder } from '@akb/cloud';
 import type { ModelSet, RgbImage } from '@akb/jscc';
 import { demoBirth } from '../../demo/frames-demo.js';
-import type { ChannelPlan } from '../plan.js';
+import type { ChannelPlan, LinkPlan } from '../plan.js';
 import type { PlanImage } from '../images.js';
 import { precisionError } from '../models.js';
 import type { Precision } from '../results.js';
 import { ResultBox, channelSetter, decodeMs, type Rig, type RigSend } from './rig.js';
+import { startLinkPath, type LinkPath } from './links/index.js';
+
+export { channelConfig } from './links/index.js';
 
 export interface LocalRigOptions {
   url: string;
@@ -22,6 +27,8 @@ export interface LocalRigOptions {
   policy: string;
   kb: 'on' | 'off';
   channel: ChannelPlan & { id: string };
+  /** How the edge reaches the cloud (default emulated). */
+  link?: LinkPlan;
   seed: number;
   /** The encoder's precision (an int8/fp16 encoder the backend cannot load is PRECISION_UNSUPPORTED). */
   precision: Precision;
@@ -31,14 +38,18 @@ export interface LocalRigOptions {
   imageTimeoutMs?: number;
 }
 
-/** The emulator's channel for a plan channel; the SNR starts at 10 dB and is pinned by channel.set. */
-export function channelConfig(c: ChannelPlan): ChannelConfig {
-  const fading =
-    c.kind === 'rayleigh' ? { kind: 'rayleigh' as const }
-    : c.kind === 'rician' ? { kind: 'rician' as const, kFactor: c.kFactor ?? 0 }
-    : c.kind === 'gauss-markov' ? { kind: 'gauss-markov' as const, dopplerHz: c.dopplerHz ?? 1, symbolRateHz: c.symbolRateHz }
-    : { kind: 'none' as const };
-  return { snr: { kind: 'constant', snrDb: 10 }, fading, ...(c.loss ? { loss: c.loss } : {}) };
+/** Bytes of frames an image is given time on air for (a 32x32 image's float32 frames are ~2 KiB; int8 half). */
+const AIR_SLACK_BYTES = 8192;
+
+/**
+ * Extra time the cloud waits for an image's frames on a slow link: the (scaled) time on air of
+ * AIR_SLACK_BYTES at the link's nominal byte rate (serial modems); 0 for links without one.
+ */
+function airSlackMs(link: LinkDriver, plan: LinkPlan | undefined): number {
+  const bytesPerSecond = link.capabilities.rate?.bytesPerSecond;
+  if (bytesPerSecond === undefined || !(bytesPerSecond > 0)) return 0;
+  const scale = plan?.driver === 'serial' ? plan.airtimeScale : 1;
+  return Math.ceil((1000 * AIR_SLACK_BYTES) / bytesPerSecond / scale);
 }
 
 export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
@@ -50,43 +61,34 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
   };
   const box = new ResultBox();
   let cloud: CloudDecoder | undefined;
-  let emulator: ChannelEmulator | undefined;
-  let control: ChannelControl | undefined;
+  let path: LinkPath | undefined;
   let edge: EdgePipeline | undefined;
   const close = async (): Promise<void> => {
     await edge?.close().catch(() => undefined);
-    await control?.stop().catch(() => undefined);
-    await emulator?.stop().catch(() => undefined);
+    // The pipeline closes the link; without a pipeline nobody else will.
+    if (edge === undefined) await path?.link.close().catch(() => undefined);
+    await path?.close().catch(() => undefined);
     await cloud?.stop().catch(() => undefined);
     await Promise.allSettled(clients.map((c) => c.close({ force: true })));
   };
   try {
+    const edgeClient = await connectDevice({ url: o.url, deviceId: o.device, birth: (session) => demoBirth(o.device, session) });
+    clients.push(edgeClient);
+    path = await startLinkPath({
+      link: o.link ?? { driver: 'emulated' }, device: o.device, channel: o.channel, seed: o.seed, edgeClient, connect,
+      ...(o.recorder ? { recorder: o.recorder } : {}),
+    });
+    const link = path.link;
+    const imageTimeoutMs = (o.imageTimeoutMs ?? 1500) + airSlackMs(link, o.link);
     cloud = await CloudDecoder.start({
       client: await connect('cloud'),
       sets: [o.set],
       lane: 'inline',
-      imageTimeoutMs: o.imageTimeoutMs ?? 1500,
+      imageTimeoutMs,
       references: (name) => Promise.resolve(o.references.get(name)),
       onImage: (r) => box.put(`${r.session}/${r.image}`, r),
     });
-    const emuClient = await connect('channel');
-    emulator = await ChannelEmulator.start({
-      client: emuClient,
-      device: o.device,
-      keepOrder: true,
-      // Random draws keyed by the channel's id, not the (per-process) device id: every variant meets the same
-      // fading and noise sequence on a channel, run after run (common random numbers for a fair comparison).
-      channelFor: (() => {
-        const make = channelFactory(channelConfig(o.channel), o.seed);
-        return () => make(o.channel.id);
-      })(),
-      ...(o.recorder ? { recorder: o.recorder } : {}),
-    });
-    control = await ChannelControl.start({ client: emuClient, emulator });
     const setSnr = channelSetter(await connect('tool'), `${o.device}-tool`.slice(0, 64), o.device);
-    const edgeClient = await connectDevice({ url: o.url, deviceId: o.device, birth: (session) => demoBirth(o.device, session) });
-    clients.push(edgeClient);
-    const link = await MqttLink.open({ client: edgeClient, deviceId: o.device, mtu: 1024 });
     try {
       edge = await EdgePipeline.create({
         deviceId: o.device,
@@ -104,7 +106,7 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
       throw e;
     }
     const pipeline = edge;
-    const timeoutMs = (o.imageTimeoutMs ?? 1500) + 20_000;
+    const timeoutMs = imageTimeoutMs + 20_000;
     // The edge's choices and its SNR estimate (an AKB encoder's snr_db input) come from the receiver's
     // feedback: the next image waits until this one's has come back (one feedback per frame the cloud
     // decoded), as a device sending one image after another would. A Deep JSCC set with a fixed action
@@ -133,10 +135,12 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
       feedbackWanted = Math.min(feedbackWanted, feedbackSeen);
       return performance.now() - t0;
     };
+    const linkPath = path;
     return {
       device: o.device,
       setSnr,
       close,
+      linkCounters: () => linkPath.counters(),
       send: async (img: PlanImage): Promise<RigSend> => {
         const sentAt = Date.now();
         const t0 = performance.now();

@@ -9,6 +9,7 @@ import { RpcClient, type MqttTransport } from '@akb/protocol/mqtt';
 import type { ImageResult } from '@akb/cloud';
 import type { PlanImage } from '../images.js';
 import type { StageTimes } from '../results.js';
+import type { LinkCounters } from './links/index.js';
 
 /** What one image sent through a rig gave. */
 export interface RigSend {
@@ -30,6 +31,8 @@ export interface Rig {
   readonly device: string;
   setSnr(snrDb: number): Promise<void>;
   send(image: PlanImage): Promise<RigSend>;
+  /** What the link saw so far (cumulative), for a local rig's sdr-udp or serial link path. */
+  linkCounters?(): LinkCounters;
   close(): Promise<void>;
 }
 

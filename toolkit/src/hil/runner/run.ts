@@ -18,16 +18,17 @@ import { mkdir } from 'node:fs/promises';
 import type { ModelSet } from '@akb/jscc';
 import { AkbError, MAX_MESSAGE_BYTES } from '@akb/protocol';
 import type { LoadedPlan } from '../plan-load.js';
-import type { DeviceTarget } from '../plan.js';
+import type { DeviceTarget, LinkPlan } from '../plan.js';
 import { loadPlanImages, type PlanImage } from '../images.js';
 import { loadVariantSet } from '../models.js';
 import { evaluateThresholds, summarize } from '../stats.js';
 import { paperFindings } from '../findings.js';
-import { RESULTS_VERSION, type HilPoint, type HilResults } from '../results.js';
+import { RESULTS_VERSION, type HilLink, type HilPoint, type HilResults } from '../results.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { pingDevice } from './device.js';
 import { digitalRows } from './digital.js';
 import { Stopwatch, Sweep, channelLabel, type HilSample } from './sweep.js';
+import { GNURADIO_SAMPLE_RATE_HZ, NODE_SAMPLE_RATE_HZ } from './links/sdr-udp.js';
 
 export type { HilSample } from './sweep.js';
 export { channelLabel, traceAt } from './sweep.js';
@@ -101,12 +102,32 @@ export async function runHil(loaded: LoadedPlan, options: HilRunOptions = {}): P
       thresholds,
       findings: [],
       passed: thresholds.every((t) => t.pass),
+      link: linkInfo(plan.link),
+      ...(sweep.links.length > 0 ? { links: sweep.links } : {}),
     };
     // The paper's comparison in words, when the plan declares roles (hil/plans/paper.yaml).
     if (results.variants.some((v) => v.role !== undefined)) results.findings = paperFindings(results).slice(0, 256);
     return { results, samples: sweep.samples, folder };
   } finally {
     await broker?.close();
+  }
+}
+
+/** The plan's link as results.json records it. */
+export function linkInfo(link: LinkPlan): HilLink {
+  switch (link.driver) {
+    case 'emulated':
+      return { driver: 'emulated' };
+    case 'sdr-udp':
+      return {
+        driver: 'sdr-udp', channel: link.channel, sampleRateHz: link.sampleRateHz ?? (link.channel === 'gnuradio' ? GNURADIO_SAMPLE_RATE_HZ : NODE_SAMPLE_RATE_HZ), freqOffset: link.freqOffset,
+        ...(link.taps ? { taps: link.taps.map(([re, im]) => [re, im] as [number, number]) } : {}),
+      };
+    case 'serial': {
+      const m = link.modem;
+      const modem = m.kind === 'rn2483' ? `rn2483 SF${m.sf} ${m.bwKhz} kHz CR 4/${4 + m.cr}` : `e32 ${m.airBitsPerSecond} bit/s${m.packetBytes ? `, ${m.packetBytes}-byte packets` : ''}`;
+      return { driver: 'serial', modem, airtimeScale: link.airtimeScale, dutyCycle: link.dutyCycle };
+    }
   }
 }
 

@@ -10,11 +10,12 @@ import { SigmfRecorder } from '@akb/link';
 import type { LoadedPlan } from '../plan-load.js';
 import type { ChannelPlan, HilPlan } from '../plan.js';
 import type { PlanImage } from '../images.js';
-import type { HilPoint, HilVariant, TimelinePoint } from '../results.js';
+import type { HilLinkRow, HilPoint, HilVariant, TimelinePoint } from '../results.js';
 import type { Progress } from '../progress.js';
 import { startLocalRig } from './local.js';
 import { startDeviceRig } from './device.js';
 import type { Rig, RigSend } from './rig.js';
+import type { LinkCounters } from './links/index.js';
 
 /** A reconstruction kept for the report, beside its original. */
 export interface HilSample {
@@ -63,6 +64,8 @@ export class Sweep {
   readonly timeline: TimelinePoint[] = [];
   readonly samples: HilSample[] = [];
   readonly variants: HilVariant[] = [];
+  /** What a sdr-udp or serial link saw, per (variant, channel, SNR). */
+  readonly links: HilLinkRow[] = [];
   /** Results variant id → the plan's variant id. */
   readonly planVariant = new Map<string, string>();
   private readonly started = performance.now();
@@ -117,7 +120,10 @@ export class Sweep {
       ? SigmfRecorder.open({ path: join(this.folder, 'sigmf', `${v.id}-${channel.id}`), sampleRateHz: channel.symbolRateHz, description: `akb hil ${this.plan.name}: ${v.id} through ${channelLabel(channel)}` })
       : undefined;
     try {
-      return await startLocalRig({ url: this.url, device, set, precision: v.precision, policy: v.policy, kb: v.kb, channel, seed: this.plan.seed, references: this.references, ...(recorder ? { recorder } : {}) });
+      return await startLocalRig({
+        url: this.url, device, set, precision: v.precision, policy: v.policy, kb: v.kb, channel, link: this.plan.link, seed: this.plan.seed, references: this.references,
+        ...(recorder ? { recorder } : {}),
+      });
     } catch (e) {
       recorder?.close();
       throw e;
@@ -131,12 +137,15 @@ export class Sweep {
       for (const snrDb of this.loaded.snrsDb) {
         await this.watch.time('channelSet', () => rig.setSnr(snrDb));
         for (let i = 0; i < this.plan.warmup; i++) await this.watch.time('warmup', () => rig.send(this.images[i % this.images.length]!));
+        const linkStart = this.linkMark(rig);
         for (let rep = 0; rep < this.plan.repetitions; rep++) {
           for (const img of this.images) await this.measure(rig, variant, set, channel.id, snrDb, rep, img, snrDb === middle && rep === 0);
         }
+        this.linkRow(rig, linkStart, variant, channel.id, snrDb, this.plan.repetitions * this.images.length);
       }
       return;
     }
+    const linkStart = this.linkMark(rig);
     // A trace: the SNR follows it in time (set in steps of 0.5 dB) while the images go one after another.
     const t0 = performance.now();
     let applied: number | undefined;
@@ -148,6 +157,38 @@ export class Sweep {
         await this.measure(rig, variant, set, channel.id, snrDb, rep, img, rep === 0);
       }
     }
+    this.linkRow(rig, linkStart, variant, channel.id, null, this.plan.repetitions * this.images.length);
+  }
+
+  private linkMark(rig: Rig): { at: number; counters: LinkCounters } | undefined {
+    return rig.linkCounters === undefined ? undefined : { at: performance.now(), counters: rig.linkCounters() };
+  }
+
+  /** The link's counters since `start`, as a row (sdr-udp and serial links only). */
+  private linkRow(rig: Rig, start: { at: number; counters: LinkCounters } | undefined, variant: string, channel: string, snrDb: number | null, images: number): void {
+    if (start === undefined || rig.linkCounters === undefined) return;
+    const now = rig.linkCounters();
+    const row: HilLinkRow = { variant, channel, snrDb, images, msPerImage: Math.round(((performance.now() - start.at) / Math.max(1, images)) * 10) / 10 };
+    const a = start.counters;
+    if (now.sdr && a.sdr) {
+      const bursts = now.sdr.bursts - a.sdr.bursts;
+      row.sdr = {
+        bursts,
+        snrEstimateMeanDb: bursts > 0 ? clampDb((now.sdr.snrSumDb - a.sdr.snrSumDb) / bursts) : null,
+        datagrams: now.sdr.datagrams - a.sdr.datagrams,
+        missing: now.sdr.missing - a.sdr.missing,
+        headerFailures: now.sdr.headerFailures - a.sdr.headerFailures,
+      };
+    }
+    if (now.serial && a.serial) {
+      row.serial = {
+        packetsSent: now.serial.packetsSent - a.serial.packetsSent,
+        packetsLost: now.serial.packetsLost - a.serial.packetsLost,
+        packetsRetried: now.serial.packetsRetried - a.serial.packetsRetried,
+        airtimeMs: Math.round((now.serial.airtimeMs - a.serial.airtimeMs) * 1000) / 1000,
+      };
+    }
+    this.links.push(row);
   }
 
   private async measure(rig: Rig, variant: string, set: ModelSet, channel: string, snrDb: number, rep: number, img: PlanImage, keep: boolean): Promise<void> {
@@ -182,6 +223,12 @@ export class Sweep {
     this.onPoint?.(point);
     this.progress.step(++this.done, this.total, `${variant} ${channel} ${snrDb} dB ${img.name}`);
   }
+}
+
+/** A gateway's estimate in the results' dB range (a noise-free burst estimates +Infinity), to 0.001 dB. */
+function clampDb(db: number): number | null {
+  if (Number.isNaN(db)) return null;
+  return Math.round(Math.min(200, Math.max(-100, db)) * 1000) / 1000;
 }
 
 function roundStages(t: RigSend['latencyMs']): RigSend['latencyMs'] {
