@@ -17,6 +17,7 @@ import { type BackendName, type BackendRegistry, decodeImage, type ModelSet, typ
 import { type SourceKb, TileEncoder } from '../encode/encoder.js';
 import type { LinkDriver } from '@akb/link';
 import { ChannelPolicy, type ChannelPolicyOptions, type FeedbackOutcome } from '../policy/policy.js';
+import { linkUseCeiling, type LinkCeiling } from '../policy/link-ceiling.js';
 import { ChunkRunner } from './chunk.js';
 import { ImageJob } from './job.js';
 import { FrameLedger, randomSessionId } from './frames.js';
@@ -47,6 +48,13 @@ export interface EdgePipelineOptions {
   firstFrameId?: number;
   /** `off` withholds an AKB set's source KB: no index sent, the global-mean prior, every use latent (default `on`; TileEncoder). */
   sourceKb?: SourceKb;
+  /**
+   * Time one tile's frame may take on a link that declares its rate, ms (default 1000; 0: no ceiling): the
+   * policy allows no action above the link's ceiling (policy/link-ceiling.ts).
+   */
+  tileBudgetMs?: number;
+  /** On a link rated in symbols/s: the link symbols that carry a fragment of n data symbols (default n; runtime.ts gives sdr-udp's bursts). */
+  burstSymbols?: (dataSymbols: number) => number;
 }
 
 export class EdgePipeline {
@@ -87,7 +95,7 @@ export class EdgePipeline {
     this.headerDeviceId = numericDeviceId(options.deviceId);
     this.garbage = options.garbage ?? new GarbageGate();
     this.kbVersion = set.kb?.versionId ?? 0;
-    this.dtype = options.dtype ?? (link.capabilities.dtypes.includes('float32') ? 'float32' : (link.capabilities.dtypes[0] ?? 'float32'));
+    this.dtype = pipelineDtype(options);
     this.nextFrameId = (options.firstFrameId ?? 0) >>> 0;
     this.maxBatch = Math.max(1, options.maxBatch ?? 32);
     this.chunks = new ChunkRunner(
@@ -113,7 +121,8 @@ export class EdgePipeline {
     const shared = { backends: options.backends, backendOrder: options.backendOrder };
     const encoder = await TileEncoder.create(options.set, { ...shared, maxBatch: options.maxBatch, sourceKb: options.sourceKb });
     try {
-      const policy = await ChannelPolicy.create(options.set, { ...options.policy, ...shared });
+      const linkCeiling = pipelineLinkCeiling(options);
+      const policy = await ChannelPolicy.create(options.set, { ...options.policy, ...shared, ...(linkCeiling ? { linkCeiling } : {}) });
       return new EdgePipeline({ ...options, set: encoder.set }, encoder, policy);
     } catch (e) {
       await encoder.release();
@@ -361,4 +370,16 @@ export class EdgePipeline {
     await Promise.allSettled([this.encoder.release(), this.policy.release()]);
     await this.options.link.close();
   }
+}
+
+/** The dtype frames are encoded with: the option, else float32 when the link carries it, else the link's first choice. */
+function pipelineDtype({ dtype, link }: EdgePipelineOptions): SymbolDtype {
+  return dtype ?? (link.capabilities.dtypes.includes('float32') ? 'float32' : (link.capabilities.dtypes[0] ?? 'float32'));
+}
+
+/** The link's ceiling on a tile's uses at the pipeline's dtype; undefined when the link declares no rate. */
+function pipelineLinkCeiling(options: EdgePipelineOptions): LinkCeiling | undefined {
+  const { mtu, rate } = options.link.capabilities;
+  const model = { mtu, dtype: pipelineDtype(options), ...rate, ...(options.burstSymbols ? { burstSymbols: options.burstSymbols } : {}) };
+  return linkUseCeiling(model, options.tileBudgetMs ?? 1000);
 }

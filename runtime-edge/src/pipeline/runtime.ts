@@ -1,16 +1,17 @@
 /**
- * The daemon's pipeline wiring, once the agent is connected: link driver, EdgePipeline, telemetry, image
+ * The daemon's pipeline wiring, once the agent is connected: link driver (link-open.ts), EdgePipeline, telemetry, image
  * source and pump, and the operations they add to the agent (`intent.set`, `image.send`,
  * `pipeline.stats`). `akb-edge` calls this; a test or another program can too.
  */
-import { type ModelVersion, seededRandom, type SymbolDtype } from '@akb/protocol';
+import type { ModelVersion, SymbolDtype } from '@akb/protocol';
 import type { AkbMqttClient, RpcHandlers } from '@akb/protocol/mqtt';
 import type { EdgeAttachment } from '../agent.js';
-import { Channel, constantSnr, EmulatedLink, type LinkDriver, MqttLink } from '@akb/link';
+import type { BuiltinLinks, LinkRegistry } from '@akb/link';
 import type { BackendName, BackendRegistry, ModelSet } from '@akb/jscc';
 import { formatPolicyMode, parseIntentArgs } from '../policy/index.js';
 import { DirectorySource, IMAGE_SEND_OP, IngestSource, WatchSource, pumpImages, type ImageSource, type PumpStats } from '../sources/index.js';
 import { TelemetryReporter } from '../telemetry/reporter.js';
+import { openEdgeLink, type EdgeLinkSpec } from './link-open.js';
 import { EdgePipeline } from './pipeline.js';
 import type { ImageReport } from './report.js';
 
@@ -22,8 +23,15 @@ export interface EdgeRuntimeOptions {
   profile: string;
   /** The set to run; the runtime keeps it without its ONNX bytes once the sessions exist. */
   set: ModelSet;
-  /** `mqtt` (frames on link/tx for a gateway or the emulator service, default) or `emulated` (channel in process, frames on link/rx). */
-  link?: 'mqtt' | 'emulated';
+  /**
+   * `mqtt` (frames on link/tx for a gateway or the emulator service, default), `emulated` (AWGN in process,
+   * frames on link/rx), or an edge configuration's `link` section (any driver of the link registry).
+   */
+  link?: EdgeLinkSpec;
+  /** Overrides the link section's tileBudgetMs: the time a tile may take on a rated link, ms (0: no ceiling). */
+  tileBudgetMs?: number;
+  /** Where link drivers come from (default createLinkRegistry()). */
+  linkRegistry?: LinkRegistry<BuiltinLinks>;
   /** Emulated channel: AWGN at this SNR, dB (default 10), seeded. */
   channelSnrDb?: number;
   seed?: number;
@@ -70,20 +78,20 @@ export function modelVersions(set: ModelSet): ModelVersion[] {
 
 export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
   const { deviceId, profile } = options;
-  const link: LinkDriver =
-    options.link === 'emulated'
-      ? await EmulatedLink.open({
-          deviceId,
-          channel: new Channel({ snr: constantSnr(options.channelSnrDb ?? 10) }, seededRandom(options.seed ?? 1)),
-          deliver: { kind: 'mqtt', client },
-          ...(options.mtu ? { mtu: options.mtu } : {}),
-        })
-      : await MqttLink.open({ client, deviceId, ...(options.mtu ? { mtu: options.mtu } : {}) });
+  const opened = await openEdgeLink(client, options.link, {
+    deviceId, channelSnrDb: options.channelSnrDb, seed: options.seed ?? 1,
+    ...(options.mtu ? { mtu: options.mtu } : {}),
+    ...(options.tileBudgetMs !== undefined ? { tileBudgetMs: options.tileBudgetMs } : {}),
+    ...(options.linkRegistry ? { registry: options.linkRegistry } : {}),
+  });
+  const { link } = opened;
   let pipeline: EdgePipeline;
   try {
     pipeline = await EdgePipeline.create({
       deviceId, set: options.set, link, transport: client, dtype: options.dtype, backends: options.backends, backendOrder: options.backendOrder, maxBatch: options.maxBatch,
       ...(options.sourceKb ? { sourceKb: options.sourceKb } : {}),
+      ...(opened.tileBudgetMs !== undefined ? { tileBudgetMs: opened.tileBudgetMs } : {}),
+      ...(opened.burstSymbols ? { burstSymbols: opened.burstSymbols } : {}),
       policy: { ...(options.policy ? { mode: options.policy } : {}), ...(options.epsilon !== undefined ? { epsilon: options.epsilon } : {}), seed: options.seed ?? 1 },
     });
   } catch (e) {
@@ -118,7 +126,10 @@ export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRunti
       session: pipeline.sessionId,
       counters: pipeline.counters,
       link: link.stats,
-      policy: { mode: formatPolicyMode(policy.mode), ...policy.stats, weights: policy.weights, constraints: policy.constraints ?? null, learnedCells: policy.correction?.learned ?? 0 },
+      policy: {
+        mode: formatPolicyMode(policy.mode), ...policy.stats, weights: policy.weights, constraints: policy.constraints ?? null,
+        linkCeiling: policy.linkCeiling ?? null, learnedCells: policy.correction?.learned ?? 0,
+      },
       source: source ? { kind: source.kind, ...source.stats, ...pump } : null,
     }),
     ...(source instanceof IngestSource ? { [IMAGE_SEND_OP]: source.handler } : {}),

@@ -22,6 +22,11 @@ export interface PolicyConstraints {
   readonly id?: string;
   /** Most channel uses a tile may take (index uses included). */
   readonly maxUses?: number;
+  /**
+   * Most channel uses the link carries within a tile's time budget (link-ceiling.ts). It holds whatever
+   * the priority: with maxUses the smaller wins, and a quality floor only narrows the choice within it.
+   */
+  readonly linkMaxUses?: number;
   /** Smallest expected PSNR, dB. */
   readonly minPsnr?: number;
   readonly priority: 'quality' | 'bandwidth';
@@ -80,7 +85,8 @@ function parseWeights(args: object): Partial<RewardWeights> {
 
 /**
  * The actions the constraints allow, as a 0/1 mask. `expectedPsnr(a)` is the channel KB's expectation
- * for action a at the current state; `uses(a)` its channel uses. Never empty.
+ * for action a at the current state; `uses(a)` its channel uses. Never empty. The link's ceiling
+ * (`linkMaxUses`) always holds; when no action is within it, the one of fewest uses is allowed.
  */
 export function allowedActions(
   constraints: PolicyConstraints | undefined,
@@ -91,7 +97,8 @@ export function allowedActions(
 ): Uint8Array {
   out.fill(1, 0, count);
   if (constraints === undefined) return out;
-  const fitsBandwidth = (a: number): boolean => constraints.maxUses === undefined || uses(a) <= constraints.maxUses;
+  const fitsLink = (a: number): boolean => constraints.linkMaxUses === undefined || uses(a) <= constraints.linkMaxUses;
+  const fitsBandwidth = (a: number): boolean => fitsLink(a) && (constraints.maxUses === undefined || uses(a) <= constraints.maxUses);
   const meetsQuality = (a: number): boolean => constraints.minPsnr === undefined || expectedPsnr === undefined || expectedPsnr(a) >= constraints.minPsnr;
   const pick = (test: (a: number) => boolean): boolean => {
     let any = false;
@@ -101,11 +108,16 @@ export function allowedActions(
     return true;
   };
   if (pick((a) => fitsBandwidth(a) && meetsQuality(a))) return out;
-  if (constraints.priority === 'quality' ? pick(meetsQuality) : pick(fitsBandwidth)) return out;
-  // Nothing meets the limit that must hold: the closest action (fewest uses, or best expected PSNR).
-  let best = 0;
-  for (let a = 1; a < count; a++) {
-    const better = constraints.priority === 'quality' && expectedPsnr ? expectedPsnr(a) > expectedPsnr(best) : uses(a) < uses(best);
+  const quality = constraints.priority === 'quality';
+  if (quality ? pick((a) => fitsLink(a) && meetsQuality(a)) : pick(fitsBandwidth)) return out;
+  // Nothing meets the limit that must hold: the closest action (fewest uses, or best expected PSNR within the link's ceiling).
+  let anyFitsLink = false;
+  for (let a = 0; a < count; a++) anyFitsLink = fitsLink(a) || anyFitsLink;
+  const byPsnr = quality && expectedPsnr !== undefined && anyFitsLink;
+  let best = -1;
+  for (let a = 0; a < count; a++) {
+    if (byPsnr && !fitsLink(a)) continue;
+    const better = best < 0 || (byPsnr ? expectedPsnr(a) > expectedPsnr(best) : uses(a) < uses(best));
     if (better) best = a;
   }
   out.fill(0, 0, count);

@@ -7,14 +7,16 @@
  *
  * The correction table (per SNR bin, complexity bin, action) learns from feedback how far the rewards
  * fed back were from the offline table. Exploration is ε-greedy, seeded, and bounded: it only picks among
- * allowed actions whose score is within `exploreMarginDb` of the best. The DQN runs once per image: the
- * state of a tile differs from its neighbours' only by complexity bin and previous action, so all
+ * allowed actions whose score is within `exploreMarginDb` of the best. On a link that declares its rate,
+ * the link's ceiling (link-ceiling.ts) bounds a tile's uses beside an intent's limits (not in fixed mode).
+ * The DQN runs once per image: the state of a tile differs from its neighbours' only by complexity bin and previous action, so all
  * 4 x actions states are scored in one batch and the tiles are walked in order.
  */
 import { AkbError, type RandomSource, seededRandom } from '@akb/protocol';
 import { type BackendName, type BackendRegistry, type ChannelKbTable, defaultBackends, type InferenceSession, type ModelSet, type RateAction } from '@akb/jscc';
 import { CorrectionTable } from './correction.js';
 import { allowedActions, type PolicyConstraints, type RewardWeights } from './intent.js';
+import type { LinkCeiling } from './link-ceiling.js';
 import { LinkState, STATE_DIM, initialActionIndex, snrBinIndex } from './state.js';
 
 export type PolicyMode = { kind: 'dqn' } | { kind: 'channel-kb' } | { kind: 'fixed'; actionId: number };
@@ -47,6 +49,8 @@ export interface ChannelPolicyOptions {
   backends?: BackendRegistry;
   backendOrder?: readonly BackendName[];
   now?: () => number;
+  /** The link's ceiling on a tile's uses (link-ceiling.ts); the pipeline sets it from its link. */
+  linkCeiling?: LinkCeiling;
 }
 
 export interface TileDecisions {
@@ -77,6 +81,7 @@ export class ChannelPolicy {
   readonly stats = { decisions: 0, explored: 0, observed: 0 };
   private weightsNow: RewardWeights;
   private constraintsNow: PolicyConstraints | undefined;
+  private linkCeilingNow: LinkCeiling | undefined;
   private prevAction: number;
   private readonly random: RandomSource;
   private readonly count: number;
@@ -98,6 +103,7 @@ export class ChannelPolicy {
     this.random = seededRandom(options.seed ?? 1);
     const base = table?.reward ?? { costUse: 1, costPower: 1 };
     this.weightsNow = { costUse: base.costUse, costPower: base.costPower, ...options.weights };
+    this.linkCeilingNow = options.linkCeiling;
     this.correction = table ? new CorrectionTable(table.snrBins.length, table.complexityEdges.length + 1, this.count) : undefined;
     this.states = new Float32Array(this.count * 4 * STATE_DIM);
     this.masks = new Uint8Array(4 * this.count);
@@ -149,6 +155,23 @@ export class ChannelPolicy {
     this.constraintsNow = constraints;
   }
 
+  /** The link's ceiling on a tile's channel uses; undefined on a link that declares no rate. */
+  get linkCeiling(): LinkCeiling | undefined {
+    return this.linkCeilingNow;
+  }
+
+  setLinkCeiling(ceiling: LinkCeiling | undefined): void {
+    this.linkCeilingNow = ceiling;
+  }
+
+  /** The intent's constraints with the link's ceiling; what the choice is made under. */
+  get effectiveConstraints(): PolicyConstraints | undefined {
+    const c = this.constraints;
+    const link = this.linkCeilingNow?.maxUses;
+    if (link === undefined) return c;
+    return { ...(c ?? { priority: 'bandwidth' }), linkMaxUses: link };
+  }
+
   /** The channel SNR estimate the next choice is made at, dB. */
   get snrEstimateDb(): number {
     return this.state.est;
@@ -185,7 +208,7 @@ export class ChannelPolicy {
       return { actions: out, snrBin, explored: 0, sessionMs: 0 };
     }
     const A = this.count;
-    const constraints = this.constraints;
+    const constraints = this.effectiveConstraints;
     for (let c = 0; c < 4; c++) {
       allowedActions(constraints, A, (a) => this.actions[a]!.channelUses, (a) => this.expectedPsnr(snrBin, c, a)! + this.correction!.get(snrBin, c, a), this.masks.subarray(c * A, (c + 1) * A));
     }
