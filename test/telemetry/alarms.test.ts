@@ -173,6 +173,23 @@ describe.each(availableBrokerKinds())('alarms on $name', (kind) => {
     expect((await seen.kinds(3))[2]).toEqual([]);
   });
 
+  it('link-down follows the device\'s link health (protocol 1.3): raised with the fault, kept while samples lack it, cleared when up', async () => {
+    // Thrown at it: a serial modem unplugged (LINE_CLOSED), a sample without `link`, then the port back.
+    const clock = new FakeClock();
+    const t = await start(clock);
+    const cam = id('lora');
+    const seen = await states(cam);
+    await born(t, cam);
+    await send(t, cam, { link: { driver: 'serial', up: true, symbolEncoding: 'int8' } });
+    await send(t, cam, { link: { driver: 'serial', up: false, fault: { code: 'LINE_CLOSED', message: 'the port closed', ts: clock.t } } }, 2);
+    expect(await seen.kinds(1)).toEqual([['link-down']]);
+    expect(t.alarms.active(cam)[0]).toMatchObject({ kind: 'link-down', value: null, threshold: 0, message: 'serial link down: LINE_CLOSED the port closed' });
+    await send(t, cam, {}, 3);
+    expect(t.alarms.active(cam).map((a) => a.kind)).toEqual(['link-down']);
+    await send(t, cam, { link: { driver: 'serial', up: true } }, 4);
+    expect((await seen.kinds(2))[1]).toEqual([]);
+  });
+
   it('a restarted cloud reads the retained state back, keeps `since`, and clears it when the device recovers', async () => {
     const clock = new FakeClock();
     const first = await start(clock);

@@ -15,10 +15,12 @@ import { DeviceId, EpochMillis, Text } from './common.js';
  * - `link-quality`: the reconstruction PSNR (dB) the receiver reports fell below the threshold;
  * - `snr-low`: the device's SNR estimate (dB) fell below the threshold;
  * - `memory`: the runtime's resident set (bytes) rose above the threshold;
- * - `temperature`: the board temperature (°C) rose above the threshold.
+ * - `temperature`: the board temperature (°C) rose above the threshold;
+ * - `link-down` (protocol 1.3): the device's telemetry says its link cannot send (`link.up` false: a modem
+ *   unplugged or silent, an SDR flowgraph refusing datagrams); value null, threshold 0.
  */
-export const ALARM_KINDS = ['silent', 'link-quality', 'snr-low', 'memory', 'temperature'] as const;
-export const AlarmKind = z.enum(ALARM_KINDS).describe('What is wrong: silent, link-quality, snr-low, memory or temperature.');
+export const ALARM_KINDS = ['silent', 'link-quality', 'snr-low', 'memory', 'temperature', 'link-down'] as const;
+export const AlarmKind = z.enum(ALARM_KINDS).describe('What is wrong: silent, link-quality, snr-low, memory, temperature or link-down.');
 export type AlarmKind = z.infer<typeof AlarmKind>;
 
 export const ActiveAlarm = z

@@ -4,7 +4,7 @@
  * channel KB chose, the link and quality estimates, the process's resource use and running counters.
  */
 import { z } from 'zod';
-import { Action, DeviceId, EpochMillis, NonNegativeInt, Uint32 } from './common.js';
+import { Action, DeviceId, EpochMillis, NonNegativeInt, Slug, Uint32 } from './common.js';
 
 const Millis = z.number().nonnegative().max(3_600_000);
 
@@ -43,6 +43,28 @@ export const LinkCounters = z
   .describe('Running counters since the runtime started; they only grow (until a restart).');
 export type LinkCounters = z.infer<typeof LinkCounters>;
 
+export const LinkHealth = z
+  .strictObject({
+    driver: Slug.max(32).describe('The link driver: emulated, mqtt, serial, sdr-udp, …'),
+    up: z.boolean().describe('False while the link cannot send: the port is gone, the modem does not answer, the peer refuses datagrams.'),
+    fault: z
+      .strictObject({
+        code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an error code such as MODEM_TIMEOUT').describe('Error code, e.g. LINE_CLOSED, MODEM_TIMEOUT, SDR_PEER_UNREACHABLE.'),
+        message: z.string().max(256).describe('For people.'),
+        ts: EpochMillis.describe('When it happened.'),
+      })
+      .optional()
+      .describe('The last fault the link reported (while down: the one that took it down).'),
+    symbolEncoding: z.enum(['float32', 'float16', 'int8']).optional().describe('What the symbols travel as (a digital modem: int8 with their scale).'),
+    airtimeMs: z.number().nonnegative().max(1e15).optional().describe('Radio time on air used since the start, ms.'),
+    packetsLost: NonNegativeInt.optional().describe('Radio packets never sent (errors after retries, timeouts, a closed port).'),
+    packetsRetried: NonNegativeInt.optional().describe('Radio packets sent again after an error.'),
+    dutyCycleDrops: NonNegativeInt.optional().describe('Packets dropped to keep within the duty-cycle limit.'),
+    sendFailures: NonNegativeInt.optional().describe('Fragments the link refused or failed to hand on.'),
+  })
+  .describe('The link\'s health (protocol 1.3).');
+export type LinkHealth = z.infer<typeof LinkHealth>;
+
 export const TelemetryMessage = z
   .strictObject({
     v: z.literal(1).describe('Message format version.'),
@@ -60,6 +82,7 @@ export const TelemetryMessage = z
     memoryRssBytes: NonNegativeInt.describe('Resident set size of the runtime process, bytes.'),
     temperatureC: z.number().min(-100).max(200).optional().describe('Board (SoC) temperature in degrees Celsius, where the board reports one.'),
     counters: LinkCounters,
+    link: LinkHealth.optional(),
   })
   .meta({ title: 'Telemetry sample', description: 'Published by a device on akb/v1/dev/{device}/telemetry, QoS 1.' });
 export type TelemetryMessage = z.infer<typeof TelemetryMessage>;

@@ -50,7 +50,16 @@ export function checkSample(m: TelemetryMessage, t: AlarmThresholds, rssThreshol
     ['snr-low', below('snr-low', m.snrDb, t.snrDb, MARGINS.snrDb, (v, x) => `SNR ${fmt(v)} dB below ${fmt(x)} dB`)],
     ['memory', above('memory', m.memoryRssBytes, rssThreshold, rssThreshold * MARGINS.rssShare, (v, x) => `resident memory ${fmt(v / MiB, 0)} MiB above ${fmt(x / MiB, 0)} MiB`)],
     ['temperature', above('temperature', m.temperatureC, t.temperatureC, MARGINS.temperatureC, (v, x) => `temperature ${fmt(v)} °C above ${fmt(x)} °C`)],
+    ['link-down', linkDown(m)],
   ];
+}
+
+/** `link-down` follows the device's own word (telemetry `link.up`); a sample without `link` leaves it as it is. */
+function linkDown(m: TelemetryMessage): Verdict {
+  if (m.link === undefined) return 'keep';
+  if (m.link.up) return 'clear';
+  const why = m.link.fault ? `: ${m.link.fault.code} ${m.link.fault.message}` : '';
+  return { raise: { kind: 'link-down', value: null, threshold: 0, message: `${m.link.driver} link down${why}`.slice(0, 2000) } };
 }
 
 /** The memory threshold of a device: the setting, else 0.8 of its profile's memory, else 1024 MiB. */
