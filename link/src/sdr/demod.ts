@@ -46,7 +46,13 @@ export interface PreambleEstimate {
   dof: number;
 }
 
-/** Offset by lag products at lags 1, 16 and 64 (each refining the last), then the gain and residual. */
+/**
+ * Offset by lag products at lags 8, 16 and 64 (each refining the last; unambiguous up to ±1/16 cycles per
+ * sample), then the gain and residual. Not lag 1: with echoes one sample before and after the path the
+ * timing locked on, z[n+1]·conj(z[n]) holds a constant h₊₁·conj(h₋₁) that does not average out (a
+ * precursor of 0.6j and an echo of 0.3 turned it into a wrong lag-16 unwrap in 6 bursts of 20); a lag k
+ * is biased only by paths k samples either side, beyond the 8-tap channel the equalizer models.
+ */
 export function estimatePreamble(buf: Float32Array, d: number): PreambleEstimate {
   const zr = new Float64Array(PREAMBLE_LENGTH);
   const zi = new Float64Array(PREAMBLE_LENGTH);
@@ -55,7 +61,7 @@ export function estimatePreamble(buf: Float32Array, d: number): PreambleEstimate
     zi[n] = buf[2 * (d + n) + 1]! * PREAMBLE[n]!;
   }
   let omega = 0;
-  for (const lag of [1, 16, 64]) {
+  for (const lag of [8, 16, 64]) {
     let re = 0;
     let im = 0;
     for (let n = 0; n + lag < PREAMBLE_LENGTH; n++) {

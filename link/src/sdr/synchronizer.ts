@@ -254,7 +254,8 @@ export class Synchronizer {
     const body = chips + symbols;
     const { src, at } = this.equalized(b, burstSamples(this.layout, 0), burstSamples(this.layout, symbols));
     const pre = estimatePreamble(src, at);
-    const eq = new BodyEqualizer(src, at, body, Math.ceil(body / PILOT_SPACING) + 1, pre);
+    // with the equalizer, the preamble it was designed on would flatter the residual: the SNR is from the pilots alone
+    const eq = new BodyEqualizer(src, at, body, Math.ceil(body / PILOT_SPACING) + 1, b.channel ? { ...pre, residual: 0, dof: 0 } : pre);
     const values = new Float32Array(2 * symbols);
     for (let s = 0; s < symbols; s++) {
       const [re, im] = eq.equalize(chips + s);
