@@ -1,4 +1,11 @@
-/** Helpers of the sdr tests: frames of Gaussian symbols and a channel with AWGN, offset, phase, gain and timing. */
+/**
+ * Helpers of the sdr tests: frames of Gaussian symbols, a channel with AWGN, offset, phase, gain and timing,
+ * multipath and its MMSE bound, and link/gnuradio/sdr_channel.py started and stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { encodeFrame, packSymbols } from '@akb/protocol';
 
 export function gaussian(rand: () => number): () => number {
@@ -73,4 +80,72 @@ export function multipath(iq: Float32Array, taps: readonly (readonly [number, nu
     }
   }
   return out;
+}
+
+/**
+ * The best any per-symbol estimate of unit-power Gaussian symbols does through `taps` with complex noise of
+ * variance `noiseVar`, dB: the unbiased SNR of the infinite linear MMSE equalizer,
+ * 1 / mean_f(σ² / (|H(f)|² + σ²)) − 1 (for Gaussian symbols the conditional mean is linear, so no
+ * nonlinear receiver does better). A flat channel gives |h|²/σ².
+ */
+export function mmseBoundDb(taps: readonly (readonly [number, number])[], noiseVar: number): number {
+  const F = 4096;
+  let mse = 0;
+  for (let f = 0; f < F; f++) {
+    let re = 0;
+    let im = 0;
+    taps.forEach(([hr, hi], k) => {
+      const a = (-2 * Math.PI * f * k) / F;
+      re += hr * Math.cos(a) - hi * Math.sin(a);
+      im += hr * Math.sin(a) + hi * Math.cos(a);
+    });
+    mse += noiseVar / (re * re + im * im + noiseVar);
+  }
+  return 10 * Math.log10(F / mse - 1);
+}
+
+const FLOWGRAPH = fileURLToPath(new URL('../../link/gnuradio/sdr_channel.py', import.meta.url));
+// Debian's GNU Radio Python modules are for the system interpreter, not a pyenv or venv one earlier on PATH.
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+export async function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4').bind(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Starts link/gnuradio/sdr_channel.py and resolves when it prints "ready"; rejects with its output if it exits first or takes over 20 s. */
+export async function startFlowgraph(args: string[]): Promise<ChildProcess> {
+  const child = spawn(PYTHON, [FLOWGRAPH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`the flowgraph did not start in 20 s:\n${output}`));
+    }, 20_000);
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the flowgraph exited (${code}):\n${output}`));
+    });
+  });
+  return child;
+}
+
+/** SIGTERM, and waits for the exit. */
+export async function stopFlowgraph(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }
