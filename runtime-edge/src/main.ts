@@ -8,6 +8,11 @@
  * architecture) sets the backends tried (`--backends` overrides them), the threads and the default batch
  * (profile.ts, options.ts); the birth names it.
  *
+ * `--config <edge.json>` (config-file.ts) supplies the device id, broker, link section (any driver: emulated,
+ * mqtt, serial, sdr-udp), telemetry interval and models folder; a flag given, then an environment variable,
+ * overrides the file (settings.ts). On a link that declares its rate the policy keeps each tile's frame
+ * within `--tile-budget-ms` (policy/link-ceiling.ts).
+ *
  * The installed command is bin/akb-edge, which starts this file with memory settings for small boards
  * (see there); `node dist/main.js` runs without them.
  */
@@ -17,9 +22,16 @@ import { hideBin } from 'yargs/helpers';
 import { AkbError, SYMBOL_DTYPES, describeError } from '@akb/protocol';
 import type { ModelSet } from '@akb/jscc';
 import { EdgeAgent, type EdgeAgentOptions } from './agent.js';
+import { readEdgeConfig } from './config-file.js';
+import { LINK_CHOICES, edgeSettings, linkDriverName } from './settings.js';
 import { installedFromEnv } from './install/slot-info.js';
 import { parseBackends, resolveEdgeProfile } from './options.js';
 import { describeProfile, edgeLimits, type EdgeProfileReport } from './profile.js';
+
+const USAGE = `$0 [--config <edge.json>] --device <id> [--broker <url>] [--profile <id>] [--models <zoo> --set <name> (--images <dir> | --watch <dir> | --ingest)]
+
+The akb edge runtime. Precedence: a flag given here, then its environment variable (AKB_DEVICE_ID, AKB_BROKER,
+AKB_PROFILE, AKB_MODELS), then the --config file, then the default.`;
 
 const NO_MODELS =
   'akb-edge: no models (pass --models <zoo folder> --set <name>, e.g. --models models/zoo --set akb-k256; the reference models are in models/zoo of the akb repository, the sets in models/sets)\n';
@@ -27,28 +39,30 @@ const NO_MODELS =
 async function parseArgs() {
   return yargs(hideBin(process.argv))
     .scriptName('akb-edge')
-    .usage('$0 --device <id> [--broker <url>] [--profile <id>] [--models <zoo> --set <name> (--images <dir> | --watch <dir> | --ingest)]\n\nThe akb edge runtime.')
-    .option('broker', { type: 'string', default: process.env.AKB_BROKER ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker URL (env AKB_BROKER)' })
-    .option('device', { type: 'string', default: process.env.AKB_DEVICE_ID, describe: 'device id, also the MQTT username (env AKB_DEVICE_ID)' })
-    .option('profile', { type: 'string', default: process.env.AKB_PROFILE, describe: 'device profile id (akb devices list) or path to a profile JSON file (env AKB_PROFILE); default: detected from /proc, else generic-<arch>' })
+    .usage(USAGE)
+    .option('config', { type: 'string', describe: 'edge configuration file (protocol/schema/edge-config.schema.json): device id, broker, link, telemetry, models folder; flags given and environment variables override it' })
+    .option('broker', { type: 'string', describe: 'MQTT broker URL (env AKB_BROKER; default mqtt://127.0.0.1:1883)' })
+    .option('device', { type: 'string', describe: 'device id, also the MQTT username (env AKB_DEVICE_ID)' })
+    .option('profile', { type: 'string', describe: 'device profile id (akb devices list) or path to a profile JSON file (env AKB_PROFILE); default: detected from /proc, else generic-<arch>' })
     .option('username', { type: 'string', describe: 'MQTT username (default: the device id when a password is given)' })
     .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
-    .option('mqtt5', { type: 'boolean', default: false, describe: 'speak MQTT 5 (Mosquitto, EMQX); the embedded broker speaks 3.1.1' })
-    .option('models', { type: 'string', default: process.env.AKB_MODELS, describe: 'model zoo folder, e.g. models/zoo (env AKB_MODELS)' })
+    .option('mqtt5', { type: 'boolean', describe: 'speak MQTT 5 (Mosquitto, EMQX); the embedded broker speaks 3.1.1 (default: off)' })
+    .option('models', { type: 'string', describe: 'model zoo folder, e.g. models/zoo (env AKB_MODELS)' })
     .option('set', { type: 'string', default: process.env.AKB_SET ?? 'akb-k256', describe: "model set: a name in <zoo>/../sets/ or a path to its JSON, whose model names are folders of --models (env AKB_SET)" })
     .option('images', { type: 'string', describe: 'send the PNG/JPEG files of this folder, in name order' })
     .option('watch', { type: 'string', describe: 'send PNG/JPEG files as they appear in this folder' })
     .option('ingest', { type: 'boolean', describe: `take images sent with the image.send command (base64) on the device's cmd/req` })
     .conflicts('images', ['watch', 'ingest'])
     .conflicts('watch', 'ingest')
-    .option('link', { choices: ['mqtt', 'emulated'] as const, default: 'mqtt' as const, describe: 'mqtt: frames on link/tx for a gateway or the emulator; emulated: channel in process, frames on link/rx' })
-    .option('snr-db', { type: 'number', default: 10, describe: 'SNR of the emulated AWGN channel, dB' })
-    .option('seed', { type: 'number', default: 1, describe: 'seed of the emulated channel and of the exploration' })
-    .option('mtu', { type: 'number', describe: 'largest fragment, bytes (default 1024)' })
+    .option('link', { choices: LINK_CHOICES, describe: "mqtt: frames on link/tx for a gateway or the emulator; emulated: channel in process, frames on link/rx; serial, sdr-udp: the --config file's link section (default: the file's link, else mqtt)" })
+    .option('snr-db', { type: 'number', describe: 'SNR of the emulated AWGN channel, dB (default 10)' })
+    .option('seed', { type: 'number', describe: 'seed of the emulated channel and of the exploration (default 1)' })
+    .option('mtu', { type: 'number', describe: "largest fragment, bytes (default: the link section's, 1024)" })
+    .option('tile-budget-ms', { type: 'number', describe: "time a tile's frame may take on a link that declares its rate (serial, sdr-udp), ms; the policy picks no action above it; 0: none (default: the link section's, 1000)" })
     .option('dtype', { choices: SYMBOL_DTYPES, describe: 'symbol dtype on the link (default float32)' })
     .option('policy', { type: 'string', describe: 'dqn | channel-kb | fixed:<action id> (default: dqn for an akb set, fixed:0 for deepjscc and akb-fixed sets)' })
     .option('epsilon', { type: 'number', describe: 'exploration rate of the policy (default 0.05)' })
-    .option('telemetry-ms', { type: 'number', default: 1000, describe: 'telemetry period, ms; 0 for none' })
+    .option('telemetry-ms', { type: 'number', describe: "telemetry period, ms; 0 for none (default: the file's telemetry.intervalMs, 1000)" })
     .option('kb', { type: 'boolean', default: true, describe: "use the AKB set's source KB; --no-kb withholds it (no index sent, the KB's global mean as prior, every channel use latent)" })
     .option('max-batch', { type: 'number', describe: "most tiles per model run (default from the profile's memory: 16 below 2 GiB, else 32)" })
     .option('backends', { type: 'string', default: process.env.AKB_BACKENDS, describe: "inference backends to try, comma-separated, instead of the profile's order (env AKB_BACKENDS); under qemu-user native onnxruntime-node crashes (SIGSEGV) on load: force onnxruntime-web-wasm" })
@@ -68,9 +82,9 @@ function positiveInt(value: number | undefined, flag: string, max: number): numb
 }
 
 /** The profile (given, detected or generic) and what it sets; an unknown id is a usage error naming the known ones. */
-async function edgeProfile(args: Args): Promise<EdgeProfileReport> {
+async function edgeProfile(args: Args, profileId: string | undefined): Promise<EdgeProfileReport> {
   const backends = parseBackends(args.backends);
-  const resolved = await resolveEdgeProfile(args.profile);
+  const resolved = await resolveEdgeProfile(profileId);
   const limits = edgeLimits(resolved.profile, {
     threads: positiveInt(args.threads, '--threads', 256),
     maxBatch: positiveInt(args.maxBatch, '--max-batch', 4096),
@@ -88,12 +102,19 @@ function imageSource(args: Args) {
 
 async function main(): Promise<number> {
   const args = await parseArgs();
-  if (!args.device) {
-    process.stderr.write('akb-edge: no device id (pass --device <id> or set AKB_DEVICE_ID)\n');
+  const budget = args.tileBudgetMs;
+  if (budget !== undefined && !(Number.isFinite(budget) && budget >= 0 && budget <= 3_600_000)) {
+    throw new AkbError('BAD_OPTION', `--tile-budget-ms ${budget} is not a number of ms from 0 to 3,600,000`, { hint: 'pass --tile-budget-ms 1000 (0: no ceiling)', exitCode: 2 });
+  }
+  const file = args.config !== undefined ? await readEdgeConfig(args.config) : undefined;
+  const settings = await edgeSettings(args, file);
+  const device = settings.device;
+  if (!device) {
+    process.stderr.write('akb-edge: no device id (pass --device <id>, set AKB_DEVICE_ID or give --config a file with deviceId)\n');
     return 2;
   }
-  const wantsPipeline = args.probe !== undefined || args.models !== undefined || args.images !== undefined || args.watch !== undefined || args.ingest === true;
-  if (wantsPipeline && !args.models) {
+  const wantsPipeline = args.probe !== undefined || settings.models !== undefined || args.images !== undefined || args.watch !== undefined || args.ingest === true;
+  if (wantsPipeline && !settings.models) {
     process.stderr.write(NO_MODELS);
     return 2;
   }
@@ -102,52 +123,51 @@ async function main(): Promise<number> {
       throw new AkbError('SOURCE_MISSING', `${dir} is not a folder`, { hint: 'pass a folder of PNG or JPEG files', exitCode: 2 });
     }
   }
-  const profile = await edgeProfile(args);
+  const profile = await edgeProfile(args, settings.profile);
   process.stdout.write(`akb-edge: ${describeProfile(profile)}\n`);
-  const password = args.passwordEnv ? process.env[args.passwordEnv] : undefined;
   const base: EdgeAgentOptions = {
-    brokerUrl: args.broker,
-    deviceId: args.device,
+    brokerUrl: settings.broker,
+    deviceId: device,
     profile: profile.id,
     profileChoice: profile.choice,
-    username: args.username ?? (password !== undefined ? args.device : undefined),
-    password,
-    protocolVersion: args.mqtt5 ? 5 : 4,
+    username: settings.username,
+    password: settings.password,
+    protocolVersion: settings.protocolVersion,
     installed: await installedFromEnv(process.env, (line) => process.stderr.write(`${line}\n`)),
   };
-  if (args.probe !== undefined && args.models) {
+  const { models } = settings;
+  if (args.probe !== undefined && models) {
     const [{ runProbe }, { edgeBackends }] = await Promise.all([import('./probe.js'), import('./profile.js')]);
-    const { models, set, probe } = args;
+    const { set, probe } = args;
     await runProbe({ base, profile, models, set, image: probe, slotDir: process.env.AKB_SLOT_DIR, backends: edgeBackends(profile.limits.threads) });
     return 0;
   }
   let done: Promise<unknown> | undefined;
   let agent: EdgeAgent;
-  if (args.models) {
+  if (models) {
     const [{ loadModelSet }, { modelVersions, startEdgeRuntime }, { edgeBackends }] = await Promise.all([
       import('@akb/jscc'),
       import('./pipeline/runtime.js'),
       import('./profile.js'),
     ]);
     // Handed over once: the runtime keeps the set without its ONNX bytes, and nothing here keeps it.
-    let loaded: ModelSet | undefined = await loadModelSet(args.models, args.set);
+    let loaded: ModelSet | undefined = await loadModelSet(models, args.set);
     if (!args.kb && !loaded.kb) {
       throw new AkbError('BAD_OPTION', `--no-kb: ${loaded.name} has no source KB to withhold`, { hint: 'use --no-kb with an AKB set such as akb-k256', exitCode: 2 });
     }
     const source = imageSource(args);
-    const device = args.device;
     const { limits } = profile;
     agent = await EdgeAgent.start({
       ...base,
       models: modelVersions(loaded),
       kb: loaded.kb?.versionId ?? null,
-      capabilities: ['jscc', `link:${args.link}`, ...(args.ingest ? ['ingest'] : [])],
+      capabilities: ['jscc', `link:${linkDriverName(settings.link)}`, ...(args.ingest ? ['ingest'] : [])],
       attach: async (client) => {
         const set = loaded!;
         loaded = undefined;
         const runtime = await startEdgeRuntime(client, {
-          deviceId: device, profile: profile.id, set, link: args.link, channelSnrDb: args.snrDb, seed: args.seed,
-          mtu: args.mtu, dtype: args.dtype, policy: args.policy, epsilon: args.epsilon, telemetryMs: args.telemetryMs, source,
+          deviceId: device, profile: profile.id, set, link: settings.link, seed: settings.seed, mtu: args.mtu, tileBudgetMs: args.tileBudgetMs,
+          dtype: args.dtype, policy: args.policy, epsilon: args.epsilon, telemetryMs: settings.telemetryMs, source,
           backends: edgeBackends(limits.threads), backendOrder: limits.backends, maxBatch: limits.maxBatch, sourceKb: args.kb ? 'on' : 'off',
           snapshot: { limits: { ...limits, threads: limits.threads ?? null }, sourceKb: args.kb ? 'on' : 'off' },
           onReport: (r) => process.stdout.write(`akb-edge: sent ${r.name}: ${r.tiles} tiles, ${r.channelUses} channel uses, ${r.ms.total.toFixed(1)} ms\n`),
@@ -162,7 +182,7 @@ async function main(): Promise<number> {
   } else {
     agent = await EdgeAgent.start(base);
   }
-  process.stdout.write(`akb-edge: ${args.device} online at ${args.broker}\n`);
+  process.stdout.write(`akb-edge: ${device} online at ${settings.broker}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
