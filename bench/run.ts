@@ -10,6 +10,7 @@ import { runEdgeBench } from './edge.js';
 import { runLinkBench } from './link.js';
 import { runLinkChannelBench } from './link-channel.js';
 import { runLinkSerialBench } from './link-serial/index.js';
+import { runLinkSdrBench } from './link-sdr/index.js';
 import { runFlashBench } from './flash/index.js';
 import { runHilBench } from './hil/index.js';
 import { runPackageBench } from './package/index.js';
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<object>> = {
   'link-channel': runLinkChannelBench,
   link: runLinkBench,
   'link-serial': runLinkSerialBench,
+  'link-sdr': runLinkSdrBench,
   edge: runEdgeBench,
   quantize: runQuantizeBench,
   package: runPackageBench,
