@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AkbError, measureSnrDb, seededRandom } from '@akb/protocol';
-import { Synchronizer, modulateFrame, type ReceivedBurst } from '@akb/link';
+import { SdrUdpGateway, Synchronizer, modulateFrame, packetize, samplesPerDatagram, type ReceivedBurst } from '@akb/link';
 import { impair, mmseBoundDb, multipath, normalizedTaps, symbolFrame } from './sdr-support.js';
 
 type Taps = [number, number][];
@@ -123,20 +123,51 @@ describe('sdr multipath equalizer', () => {
     }
   });
 
+  // an echo before the strongest path: the equalizer outputs a sample some samples after reading it
+  const PRECURSOR = normalizedTaps([[0.5, 0], [1, 0]]);
+
   it('a burst at the very end of the stream waits for the equalizer\'s lookahead; flush completes it', () => {
     const rand = seededRandom(800);
     const { frame, values } = symbolFrame(200, 4, rand);
-    const iq = impair(multipath(modulateFrame(frame), CHANNELS['[1, 0, 0.4j]']!), { snrDb: 20, lead: 700, tail: 0 }, rand);
+    const iq = impair(multipath(modulateFrame(frame), PRECURSOR), { snrDb: 20, lead: 700, tail: 0 }, rand);
     const sync = new Synchronizer();
-    const got = sync.push(iq);
-    if (got.length === 0) {
-      expect(sync.pending).toBe(true);
-      got.push(...sync.flush());
-    }
+    expect(sync.push(iq)).toEqual([]);
+    expect(sync.pending).toBe(true);
+    const got = sync.flush();
     expect(got).toHaveLength(1);
+    expect(sync.stats.abandoned).toBe(0);
     expect(sync.pending).toBe(false);
     expect(measureSnrDb(values, got[0]!.values)).toBeGreaterThan(15);
     expect(sync.flush()).toEqual([]);
+  });
+
+  it('the gateway delivers such a burst at its timeout, and still drops one whose own samples stop', async () => {
+    const clock = { t: 0 };
+    const g = await SdrUdpGateway.open({ port: 0, deviceId: 'dev3', checkIntervalMs: 0, now: () => clock.t, burstTimeoutMs: 1000 });
+    try {
+      const frames: number[] = [];
+      g.onBurst((b) => frames.push(b.header.frameId));
+      const rand = seededRandom(801);
+      const burst = multipath(modulateFrame(symbolFrame(200, 5, rand).frame), PRECURSOR);
+      const per = samplesPerDatagram();
+      // leading noise so the burst ends exactly at a datagram's end: nothing after it
+      const lead = per * Math.ceil(burst.length / 2 / per + 1) - burst.length / 2;
+      const datagrams = packetize(impair(burst, { snrDb: 20, lead, tail: 0 }, rand), 0n);
+      for (const d of datagrams) g.receive(d);
+      expect(frames).toEqual([]);
+      clock.t += 2000;
+      g.tick();
+      expect(frames).toEqual([5]);
+      expect(g.stats.abandoned).toBe(0);
+      const cut = packetize(impair(modulateFrame(symbolFrame(2000, 6, rand).frame), { snrDb: 20, lead: 100 }, rand), BigInt(datagrams.length));
+      for (const d of cut.slice(0, cut.length / 2)) g.receive(d);
+      clock.t += 2000;
+      g.tick();
+      expect(frames).toEqual([5]);
+      expect(g.stats.abandoned).toBe(1);
+    } finally {
+      await g.close();
+    }
   });
 
   it('refuses channelTaps outside 1–8 with INVALID_SDR_FORMAT', () => {

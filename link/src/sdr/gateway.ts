@@ -1,13 +1,16 @@
 /**
  * The sdr-udp gateway (receive side): binds a UDP port where GNU Radio's UDP sink (or the edge directly)
  * sends cf32 samples, finds bursts, rebuilds v1 frames (float32) and publishes each on
- * `topics.linkRx(device)` for the cloud, as the emulator does. The SNR it estimated for each frame goes to
- * `onBurst` listeners and `stats.lastSnrDb` (a side channel: the frame on the wire is unchanged).
+ * `topics.linkRx(device)` for the cloud, as the emulator does. Echoes are equalized (`channelTaps`, see
+ * synchronizer.ts and multipath.ts). The SNR it estimated for each frame goes to `onBurst` listeners (the
+ * channel's `snrDb`, the symbols' `equalizedSnrDb`, the tap magnitudes) and `stats.lastSnrDb` (a side
+ * channel: the frame on the wire is unchanged).
  *
  * Alarms (listeners of `onAlarm`, raised once and cleared when the condition ends):
  * - `no-samples`: no datagram for `silenceAlarmMs` (the flowgraph or radio is not running);
  * - `no-preamble`: datagrams arrive but no frame was found for `silenceAlarmMs`.
- * A burst whose samples stop coming is dropped after `burstTimeoutMs` without datagrams (stats.abandoned).
+ * A burst whose samples stop coming is dropped after `burstTimeoutMs` without datagrams (stats.abandoned);
+ * one that lacks only the equalizer's look-ahead then is completed with zeros in its place and delivered.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { AkbError, topics } from '@akb/protocol';

@@ -18,9 +18,12 @@ export interface SynchronizerOptions extends BurstFormatOptions {
   /** Largest burst accepted, complex data symbols (default 16384). */
   maxSymbols?: number;
   /**
-   * Channel taps estimated from the preamble (1–8, default 4: echoes up to 3 samples before or after the
-   * strongest path); the equalizer has 4 taps per channel tap. 1: no equalizer, one complex gain tracked
-   * on the pilots (echoes act as interference).
+   * Channel taps estimated from the preamble (1–8, default 4: consecutive delays that hold the strongest
+   * path, placed where the most energy is, so echoes up to 3 samples after it or before it); the equalizer
+   * has 4 taps per channel tap. 1: no
+   * equalizer, one complex gain tracked on the pilots (echoes act as interference). With the equalizer a
+   * burst is complete once start + lag samples after it are in (the filter's look-ahead, at most 38; the
+   * link's guard zeros provide them), or when `flush` is called.
    */
   channelTaps?: number;
 }
@@ -39,7 +42,10 @@ export interface ReceivedBurst {
    * preamble (with `channelTaps: 1`, from preamble and pilots around the one gain: echoes count as noise).
    */
   snrDb: number;
-  /** SNR of the equalized symbols (noise and what is left of the echoes), dB, from the residuals of the equalized preamble and pilots. */
+  /**
+   * SNR of the equalized symbols (noise and what is left of the echoes), dB, from the pilots' residuals
+   * around the tracked gain (with `channelTaps: 1`, equal to `snrDb`).
+   */
   equalizedSnrDb: number;
   /** Estimated tap magnitudes in delay order, normalized to unit total power ([1] with `channelTaps: 1`). */
   taps: number[];
@@ -61,7 +67,7 @@ export interface SynchronizerStats {
   headerFailures: number;
   /** Header blocks that passed but carried a v1 header the frame codec refused. */
   frameFailures: number;
-  /** Pending bursts dropped by `abandon()` (the stream stopped mid-burst). */
+  /** Pending bursts dropped by `abandon()` or `flush()` (the stream stopped mid-burst). */
   abandoned: number;
 }
 
