@@ -9,7 +9,10 @@ interface Json {
   enum?: unknown[];
   const?: unknown;
   anyOf?: Json[];
-  items?: Json;
+  /** A discriminated union (plan `link`, `link.modem`): each branch an object tagged by a const field. */
+  oneOf?: Json[];
+  /** A tuple when a list (e.g. a tap [re, im]). */
+  items?: Json | Json[];
   properties?: Record<string, Json>;
   required?: string[];
   default?: unknown;
@@ -26,6 +29,11 @@ function typeOf(s: Json): string {
   if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(' \\| ');
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
+  if (s.oneOf) {
+    const tags = s.oneOf.map((o) => Object.values(o.properties ?? {}).find((p) => p.const !== undefined)?.const);
+    return tags.every((t) => t !== undefined) ? `object, one of ${tags.map((t) => JSON.stringify(t)).join(' \\| ')}` : s.oneOf.map(typeOf).join(' or ');
+  }
+  if (Array.isArray(s.items)) return `[${s.items.map(typeOf).join(', ')}]`;
   if (s.type === 'array') return `list of ${typeOf(s.items ?? {})}`;
   if (s.type === 'object') return 'object';
   return s.type ?? 'any';
@@ -50,10 +58,10 @@ function rows(s: Json, prefix: string, required: readonly string[], out: string[
     const dflt = p.default === undefined ? (required.includes(name) ? 'required' : '') : `\`${JSON.stringify(p.default)}\``;
     const desc = (p.description ?? '').replace(/\|/g, '\\|');
     out.push(`| \`${path}\` | ${typeOf(p)} | ${dflt} | ${limits(p)} | ${desc} |`);
-    const nested = [p, ...(p.anyOf ?? [])];
+    const nested = [p, ...(p.anyOf ?? []), ...(p.oneOf ?? [])];
     for (const n of nested) {
       if (n.type === 'object' && n.properties) rows(n, `${path}.`, n.required ?? [], out);
-      const items = n.type === 'array' ? n.items : undefined;
+      const items = n.type === 'array' && !Array.isArray(n.items) ? n.items : undefined;
       for (const it of [items, ...(items?.anyOf ?? [])]) {
         if (it?.type === 'object' && it.properties) rows(it, `${path}[].`, it.required ?? [], out);
       }
