@@ -6,8 +6,13 @@
  * then through the pilot gain and phase tracking as before.
  *
  * Why linear MMSE and not decision feedback: the data symbols are analog JSCC values, so there are no
- * decisions to feed back. The MMSE output is a biased estimate (gain 1 − MSE); the pilot tracking that
- * follows divides that gain out, which leaves the unbiased SINR, the figure the SNR estimate measures.
+ * decisions to feed back, and for Gaussian-like symbols the best per-symbol estimate is linear anyway. The
+ * MMSE output is a biased estimate (gain 1 − MSE); the pilot tracking that follows divides that gain out,
+ * which leaves the unbiased SINR, the figure the SNR estimate measures.
+ *
+ * Measured (test/link/sdr-multipath.test.ts, 20 bursts each): the loss against a flat channel at the same
+ * SNR is the infinite linear MMSE equalizer's (the bound) within 0.3 dB at 5, 10 and 20 dB; on a flat
+ * channel the extra taps' estimation noise costs 0.08 dB against one gain (9.68 against 9.76 dB at 10 dB).
  *
  * Window: the detector locks on the strongest path, which may have echoes before it as well as after, so
  * a first fit spans 2L − 1 taps around it (L − 1 either side) and the L-tap window of most energy that
@@ -17,7 +22,10 @@ import { PREAMBLE, PREAMBLE_LENGTH } from './format.js';
 import { HermitianCholesky } from './hermitian.js';
 
 export const MAX_CHANNEL_TAPS = 8;
-/** Equalizer taps per channel tap (4·L: for the channels tested, [1, 0.3], [1, 0, 0.4j], [0.8, 0.5, 0.2], a longer filter gained under 0.05 dB at 10 dB). */
+/**
+ * Equalizer taps per channel tap (4·L). Measured at 10 dB on [1, 0.3], [1, 0, 0.4j] and [0.8, 0.5, 0.2]
+ * (test/link/sdr-multipath.test.ts): 8·L gave the same symbol SNR to 0.01 dB, 2·L lost 0.08 dB on [1, 0, 0.4j].
+ */
 export const EQUALIZER_TAPS_PER_CHANNEL_TAP = 4;
 
 export interface ChannelEstimate {
