@@ -1,7 +1,8 @@
 /**
  * What akb-edge runs with, from its flags, its environment and its configuration file, in this order of
  * precedence: a flag given on the command line, then the environment variable (AKB_DEVICE_ID, AKB_BROKER,
- * AKB_PROFILE, AKB_MODELS), then the `--config` file, then the built-in default. The link:
+ * AKB_PROFILE, AKB_MODELS; an empty one counts as unset), then the `--config` file, then the built-in
+ * default. The link:
  *
  * - no `--link`: the file's `link` section (the schema's default, an emulated AWGN channel at 10 dB, when
  *   the file has none), or `mqtt` without a file;
@@ -51,7 +52,8 @@ const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
 
 export async function edgeSettings(flags: EdgeFlags, file: LoadedEdgeConfig | undefined, env: NodeJS.ProcessEnv = process.env): Promise<EdgeSettings> {
   const config = file?.config;
-  const device = flags.device ?? env.AKB_DEVICE_ID ?? config?.deviceId;
+  const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]); // an empty variable is unset
+  const device = flags.device ?? fromEnv('AKB_DEVICE_ID') ?? config?.deviceId;
   let password: string | undefined;
   if (flags.passwordEnv !== undefined) password = env[flags.passwordEnv];
   else if (config?.broker.password !== undefined) password = await resolveSecret(config.broker.password, file!.dir, env);
@@ -59,9 +61,9 @@ export async function edgeSettings(flags: EdgeFlags, file: LoadedEdgeConfig | un
   const seed = flags.seed ?? (link.driver === 'emulated' ? link.seed : undefined) ?? 1;
   return {
     device,
-    broker: flags.broker ?? env.AKB_BROKER ?? config?.broker.url ?? DEFAULT_BROKER,
-    profile: flags.profile ?? env.AKB_PROFILE ?? config?.profile,
-    models: flags.models ?? env.AKB_MODELS ?? file?.models,
+    broker: flags.broker ?? fromEnv('AKB_BROKER') ?? config?.broker.url ?? DEFAULT_BROKER,
+    profile: flags.profile ?? fromEnv('AKB_PROFILE') ?? config?.profile,
+    models: flags.models ?? fromEnv('AKB_MODELS') ?? file?.models,
     protocolVersion: flags.mqtt5 !== undefined ? (flags.mqtt5 ? 5 : 4) : (config?.broker.protocolVersion ?? 4),
     username: flags.username ?? config?.broker.username ?? (password !== undefined ? device : undefined),
     password,
