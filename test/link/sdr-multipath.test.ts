@@ -170,6 +170,21 @@ describe('sdr multipath equalizer', () => {
     }
   });
 
+  it('hostile samples (NaN, infinities, 3e38) in the preamble or the body: counted, no throw, the next burst decodes', () => {
+    const rand = seededRandom(802);
+    const sync = new Synchronizer();
+    const taps = CHANNELS['[1, 0.3]']!;
+    for (const [from, to] of [[100, 120], [400, 3000]] as const) {
+      const bad = impair(multipath(modulateFrame(symbolFrame(100, 1, rand).frame), taps), { snrDb: 20, lead: 50 }, rand);
+      for (let i = 2 * from; i < 2 * to; i++) bad[i] = [Number.NaN, Number.POSITIVE_INFINITY, -3e38][i % 3]!;
+      expect(() => sync.push(bad)).not.toThrow();
+    }
+    const good = sync.push(impair(multipath(modulateFrame(symbolFrame(100, 2, rand).frame), taps), { snrDb: 20, lead: 50 }, rand));
+    expect(good.map((b) => b.header.frameId)).toEqual([2]);
+    expect(sync.stats.frames).toBe(1);
+    expect(sync.stats.headerFailures).toBeGreaterThanOrEqual(1);
+  });
+
   it('refuses channelTaps outside 1–8 with INVALID_SDR_FORMAT', () => {
     for (const channelTaps of [0, 9, 2.5, Number.NaN]) {
       expect(() => new Synchronizer({ channelTaps })).toThrow(AkbError);
