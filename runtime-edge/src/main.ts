@@ -30,8 +30,7 @@ import { describeProfile, edgeLimits, type EdgeProfileReport } from './profile.j
 
 const USAGE = `$0 [--config <edge.json>] --device <id> [--broker <url>] [--profile <id>] [--models <zoo> --set <name> (--images <dir> | --watch <dir> | --ingest)]
 
-The akb edge runtime. Precedence: a flag given here, then its environment variable (AKB_DEVICE_ID, AKB_BROKER,
-AKB_PROFILE, AKB_MODELS), then the --config file, then the default.`;
+The akb edge runtime. Precedence: a flag given here, then its environment variable (AKB_DEVICE_ID, AKB_BROKER, AKB_PROFILE, AKB_MODELS), then the --config file, then the default.`;
 
 const NO_MODELS =
   'akb-edge: no models (pass --models <zoo folder> --set <name>, e.g. --models models/zoo --set akb-k256; the reference models are in models/zoo of the akb repository, the sets in models/sets)\n';
