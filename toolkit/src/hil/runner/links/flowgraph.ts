@@ -60,9 +60,9 @@ export class GnuRadioChannel implements ChannelTarget {
     ];
     const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const channel = new GnuRadioChannel(child, o);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => channel.data(d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => channel.keep(d));
-    child.stdin!.on('error', () => undefined);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => channel.data(d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => channel.keep(d));
+    child.stdin.on('error', () => undefined);
     child.on('error', (e) => {
       channel.spawnError = e;
       channel.wake?.();
