@@ -5,7 +5,7 @@
  * link ceiling needs: the section's `tileBudgetMs` and, for sdr-udp, the link symbols one burst takes.
  */
 import type { LinkConfig } from '@akb/protocol';
-import type { AkbMqttClient } from '@akb/protocol/mqtt';
+import type { MqttTransport } from '@akb/protocol/mqtt';
 import { burstLayout, burstSamples, createLinkRegistry, linkOptionsFromConfig, samplesPerDatagram, type LinkDriver, type LinkRegistry, type BuiltinLinks } from '@akb/link';
 
 /** `mqtt`: frames on link/tx for a gateway or the emulator service; `emulated`: an AWGN channel in process; else a configuration section. */
@@ -42,7 +42,7 @@ export function linkSection(spec: EdgeLinkSpec | undefined, o: Pick<OpenLinkOpti
   return spec;
 }
 
-export async function openEdgeLink(client: AkbMqttClient, spec: EdgeLinkSpec | undefined, o: OpenLinkOptions): Promise<OpenedLink> {
+export async function openEdgeLink(client: MqttTransport, spec: EdgeLinkSpec | undefined, o: OpenLinkOptions): Promise<OpenedLink> {
   const config = linkSection(spec, o);
   const configured = linkOptionsFromConfig(config, { deviceId: o.deviceId, client, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
   if (o.mtu !== undefined) configured.options.mtu = o.mtu;
