@@ -42,6 +42,8 @@ function complexText([re, im]: readonly [number, number]): string {
 export class GnuRadioChannel implements ChannelTarget {
   private output = '';
   private lines: string[] = [];
+  /** The last line so far, not yet ended by a newline. */
+  private partial = '';
   private wake: (() => void) | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private snr: number;
@@ -114,7 +116,9 @@ export class GnuRadioChannel implements ChannelTarget {
 
   private data(d: string): void {
     this.keep(d);
-    this.lines.push(...d.split('\n').map((l) => l.trim()).filter((l) => l !== ''));
+    const parts = (this.partial + d).split('\n');
+    this.partial = parts.pop()!.slice(-MAX_OUTPUT);
+    this.lines.push(...parts.map((l) => l.trim()).filter((l) => l !== ''));
     if (this.lines.length > 256) this.lines = this.lines.slice(-256);
     this.wake?.();
   }
