@@ -69,7 +69,7 @@ export const ChannelPlan = z
     if (c.kind === 'rician' && c.kFactor === undefined) ctx.addIssue({ code: 'custom', path: ['kFactor'], message: 'rician needs kFactor' });
     if (c.kind === 'gauss-markov' && c.dopplerHz === undefined) ctx.addIssue({ code: 'custom', path: ['dopplerHz'], message: 'gauss-markov needs dopplerHz' });
   })
-  .describe('A channel model. Local targets: the link emulator in process applies all of it. Device targets: only the SNR is set (channel.set on the running `akb link emulate`); fading and loss are the emulator\'s own.');
+  .describe('A channel model. Local targets: the link emulator in process applies all of it (with link sdr-udp, awgn only: the IQ channel adds the noise). Device targets: only the SNR is set (channel.set on the running `akb link emulate`); fading and loss are the emulator\'s own.');
 
 export const DeviceTarget = z.strictObject({
   device: DeviceId,
