@@ -44,7 +44,10 @@ export interface ReceivedBurst {
   snrDb: number;
   /**
    * SNR of the equalized symbols (noise and what is left of the echoes), dB, from the pilots' residuals
-   * around the tracked gain (with `channelTaps: 1`, equal to `snrDb`).
+   * around the tracked gain (with `channelTaps: 1`, equal to `snrDb`). Most pilots sit between runs of
+   * equal header chips, whose leftover echoes differ from those of data symbols: against the data symbols
+   * measured over 100 bursts it read −0.02 dB flat, +0.1 on [1, 0.3], +0.12 (10 dB) to +0.35 dB (5 dB)
+   * on [1, 0, 0.4j], −0.03 to −0.10 on [0.8, 0.5, 0.2].
    */
   equalizedSnrDb: number;
   /** Estimated tap magnitudes in delay order, normalized to unit total power ([1] with `channelTaps: 1`). */
