@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { decodeFrame, topics } from '@akb/protocol';
+import { decodeFrame, decodeMessage, topics } from '@akb/protocol';
 import { Inbox, requireProgram } from '../support/index.js';
 import { DEVICE, startRig, type Rig } from '../link/serial-rig.js';
 
@@ -56,9 +56,10 @@ describe.runIf(run)('akb-edge --config with a serial link', () => {
       deviceId: DEVICE,
       broker: { url: rig.broker.url },
       link: { driver: 'serial', path: rig.pty.path, modem: { kind: 'rn2483', sf: 7 } },
-      telemetry: { intervalMs: 1000 },
+      telemetry: { intervalMs: 200 },
     }));
     const status = await Inbox.open(rig.client, topics.status(DEVICE), 1);
+    const telemetry = await Inbox.open(rig.client, topics.telemetry(DEVICE), 1);
     const r = await edge(['--config', config, '--models', 'models/zoo', '--set', 'akb-k256', '--images', images, '--once']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`${DEVICE} online at ${rig.broker.url}`);
@@ -72,6 +73,10 @@ describe.runIf(run)('akb-edge --config with a serial link', () => {
     expect(rig.gateway.stats).toMatchObject({ frames: 2, badCrc: 0 });
     const birth = status.messages.map((m) => JSON.parse(Buffer.from(m.payload).toString('utf8')) as { state: string; capabilities?: string[] }).find((s) => s.state === 'online');
     expect(birth?.capabilities).toContain('link:serial');
+    // Telemetry carries the link's health (protocol 1.3): the serial driver, up, int8 symbols.
+    const sent = telemetry.messages.map((m) => decodeMessage('telemetry', m.payload));
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.at(-1)!.link).toMatchObject({ driver: 'serial', up: true, symbolEncoding: 'int8', packetsLost: 0 });
   }, 120_000);
 
   it.each([

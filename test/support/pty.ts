@@ -26,7 +26,9 @@ export async function socatPty(dir: string, name: string, program: string | unde
   const child = spawn('socat', [`PTY,link=${path},raw,echo=0`, other], { stdio: 'ignore' });
   for (let i = 0; i < 200; i++) {
     try {
+      // socat makes the two links one after the other: a test that opens the peer must find it there too.
       await access(path);
+      if (program === undefined) await access(join(dir, `${name}.peer`));
       return { path, process: child, stop: () => stopChild(child) };
     } catch {
       if (child.exitCode !== null) break;

@@ -6,7 +6,7 @@
 import type { ModelVersion, SymbolDtype } from '@akb/protocol';
 import type { AkbMqttClient, RpcHandlers } from '@akb/protocol/mqtt';
 import type { EdgeAttachment } from '../agent.js';
-import type { BuiltinLinks, LinkRegistry } from '@akb/link';
+import { TrackedLink, type BuiltinLinks, type LinkRegistry } from '@akb/link';
 import type { BackendName, BackendRegistry, ModelSet } from '@akb/jscc';
 import { formatPolicyMode, parseIntentArgs } from '../policy/index.js';
 import { DirectorySource, IMAGE_SEND_OP, IngestSource, WatchSource, pumpImages, type ImageSource, type PumpStats } from '../sources/index.js';
@@ -84,7 +84,8 @@ export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRunti
     ...(options.tileBudgetMs !== undefined ? { tileBudgetMs: options.tileBudgetMs } : {}),
     ...(options.linkRegistry ? { registry: options.linkRegistry } : {}),
   });
-  const { link } = opened;
+  // Watched for telemetry's link health (down on a fault that stops sending, up at the next send that goes through).
+  const link = new TrackedLink(opened.link);
   let pipeline: EdgePipeline;
   try {
     pipeline = await EdgePipeline.create({
@@ -99,7 +100,7 @@ export async function startEdgeRuntime(client: AkbMqttClient, options: EdgeRunti
     throw e;
   }
   const telemetry = (options.telemetryMs ?? 1000) > 0
-    ? new TelemetryReporter({ transport: client, deviceId, pipeline, intervalMs: options.telemetryMs ?? 1000, framesMalformed: () => link.stats.feedbackMalformed })
+    ? new TelemetryReporter({ transport: client, deviceId, pipeline, intervalMs: options.telemetryMs ?? 1000, framesMalformed: () => link.stats.feedbackMalformed, linkHealth: () => link.health() })
     : undefined;
   telemetry?.start();
   const spec = options.source;

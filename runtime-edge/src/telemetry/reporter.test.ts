@@ -22,9 +22,10 @@ describe('telemetry', () => {
     const set = await loadModelSet(zoo, 'akb-k256');
     const link = await EmulatedLink.open({ deviceId: 'cam', channel: new Channel({ snr: constantSnr(9) }, seededRandom(1)), deliver: { kind: 'callback', onReceive: () => undefined } });
     const pipeline = await EdgePipeline.create({ deviceId: 'cam', set, link, sessionId: 77, policy: { mode: 'fixed:7' } });
-    const reporter = new TelemetryReporter({ transport: bus.client(), deviceId: 'cam', pipeline, temperaturePath: thermal, framesMalformed: () => 2 });
+    const health = { driver: 'serial', up: false, fault: { code: 'LINE_CLOSED', message: 'gone', ts: 5 }, symbolEncoding: 'int8' as const, packetsLost: 3 };
+    const reporter = new TelemetryReporter({ transport: bus.client(), deviceId: 'cam', pipeline, temperaturePath: thermal, framesMalformed: () => 2, linkHealth: () => health });
     const empty = await reporter.publishNow();
-    expect(empty).toMatchObject({ seq: 0, snrDb: null, latencyMs: {}, temperatureC: 48.25, counters: { framesSent: 0, framesMalformed: 2 } });
+    expect(empty).toMatchObject({ seq: 0, snrDb: null, latencyMs: {}, temperatureC: 48.25, counters: { framesSent: 0, framesMalformed: 2 }, link: health });
     const report = await pipeline.sendImage({ width: 64, height: 32, data: new Float32Array(3 * 64 * 32).fill(0.3) }, 'grey');
     link.receiveFeedback({ v: 1, session: 77, frameId: 1, ts: Date.now(), snrDb: 9.2, psnr: 24.5, erasures: { fragmentsExpected: 2, fragmentsLost: 1 }, kbVersion: pipeline.kbVersion, kbVersionMismatch: false });
     await reporter.publishNow();

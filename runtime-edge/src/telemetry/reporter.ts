@@ -3,7 +3,7 @@
  * the broker is away): the last image's per-stage latency, the last action, the SNR estimate, the quality
  * fed back, CPU %, RSS, the board temperature where the board has a thermal zone, and running counters.
  */
-import { encodeMessage, topics, type TelemetryMessage } from '@akb/protocol';
+import { encodeMessage, topics, type LinkHealth, type TelemetryMessage } from '@akb/protocol';
 import type { MqttTransport } from '@akb/protocol/mqtt';
 import type { EdgePipeline } from '../pipeline/pipeline.js';
 import { CpuMeter, Thermometer } from './system.js';
@@ -16,6 +16,8 @@ export interface TelemetryReporterOptions {
   intervalMs?: number;
   /** Incoming messages that failed to decode (e.g. the link's malformed feedback). */
   framesMalformed?: () => number;
+  /** The link's health (protocol 1.3 `link`; TrackedLink.health), sent with every sample when given. */
+  linkHealth?: () => LinkHealth;
   temperaturePath?: string;
   onError?: (error: unknown) => void;
 }
@@ -72,6 +74,7 @@ export class TelemetryReporter {
         feedbackReceived: counters.feedbackReceived,
         bytesSent: counters.bytesSent,
       },
+      ...(this.options.linkHealth ? { link: this.options.linkHealth() } : {}),
     };
     if (report) {
       const t = report.ms;
