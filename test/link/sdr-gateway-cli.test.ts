@@ -50,6 +50,8 @@ describe('akb link sdr-gateway', () => {
     for (const [i, m] of inbox.messages.entries()) {
       const { header, payload } = decodeFrame(new Uint8Array(m.payload));
       expect(header.frameId).toBe(i + 1);
+      // The measured SNR travels in the frame (protocol 1.3 RX_SNR): no channel here, so it is high.
+      expect(header.rxSnrDb).toBeGreaterThan(30);
       const got = new Float32Array(payload.slice().buffer);
       // No channel: the symbols come back within float and estimation error.
       let err2 = 0;

@@ -7,7 +7,7 @@
  * samples more than EQUALIZER_MARGIN before the search point are discarded. Hostile input never throws:
  * bursts that fail are counted.
  */
-import { AkbError, crc32c, decodeFrame, encodeFrame, packSymbols, BYTES_PER_VALUE, FRAME_CRC_LENGTH, type FrameHeader } from '@akb/protocol';
+import { AkbError, crc32c, decodeFrame, encodeFrame, packSymbols, BYTES_PER_VALUE, FRAME_CRC_LENGTH, RX_SNR_LIMIT_DB, type FrameHeader } from '@akb/protocol';
 import { BodyEqualizer, estimatePreamble, preambleMetric } from './demod.js';
 import { MAX_CHANNEL_TAPS, MultipathEqualizer, estimateChannel, tapMagnitudes } from './multipath.js';
 import { HEADER_BLOCK_BYTES, PILOT_SPACING, PREAMBLE_LENGTH, burstLayout, burstSamples, decodeHeaderBlock, type BurstFormatOptions, type BurstLayout } from './format.js';
@@ -278,15 +278,18 @@ export class Synchronizer {
       this.stats.frameFailures++;
       return;
     }
+    const equalizedSnrDb = eq.snr().snrDb;
+    // Protocol 1.3 RX_SNR: the SNR of the symbols as this frame carries them, so the cloud need not guess it.
+    const rxSnrDb = Number.isFinite(equalizedSnrDb) ? Math.fround(Math.max(-RX_SNR_LIMIT_DB, Math.min(RX_SNR_LIMIT_DB, equalizedSnrDb))) : undefined;
     let frame: Uint8Array;
     try {
-      frame = encodeFrame({ ...header, dtype: 'float32', scale: 1 }, packSymbols(values, 'float32').payload);
+      const { headerLength: _sent, ...fields } = header;
+      frame = encodeFrame({ ...fields, dtype: 'float32', scale: 1, ...(rxSnrDb === undefined ? {} : { rxSnrDb }) }, packSymbols(values, 'float32').payload);
     } catch {
       this.stats.frameFailures++;
       return;
     }
     this.stats.frames++;
-    const equalizedSnrDb = eq.snr().snrDb;
     const ch = b.channel;
     const omega = (ch?.eq.omega ?? 0) + pre.omega;
     out.push({
