@@ -13,6 +13,7 @@ import { Fanout } from './fanout.js';
 import { subscribeThroughDrops } from './subscribe.js';
 import { errorText, withTimeout } from './util.js';
 import { innerFilter, topicMatches } from './topic-match.js';
+import type { MqttTlsOptions } from './tls.js';
 import {
   asBuffer,
   type AkbMessage,
@@ -73,6 +74,11 @@ export interface MqttConnectOptions {
    * the clients only, ~1-3 ms with it off in both: also set `set_tcp_nodelay true` in Mosquitto.
    */
   noDelay?: boolean;
+  /**
+   * TLS for `mqtts://` and `wss://`: PEM contents (tls.ts's loadTlsFlags reads and checks the files the
+   * `--ca/--cert/--key` flags name). connectMqtt and connectDevice refuse it with a URL that is not TLS.
+   */
+  tls?: MqttTlsOptions;
   /** Anything else mqtt.js accepts; the fields above win. */
   mqtt?: Partial<IClientOptions>;
 }

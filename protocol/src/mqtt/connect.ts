@@ -5,6 +5,7 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { AkbError } from '../errors.js';
 import { AkbMqttClient, type DeviceConnectOptions, type MqttConnectOptions } from './client.js';
+import { checkTlsPair, checkTlsUrl } from './tls.js';
 import { errorText } from './util.js';
 
 /** Connects a plain client (a cloud service, a tool): no status topic, no will. */
@@ -52,6 +53,14 @@ function baseOptions(o: MqttConnectOptions): IClientOptions {
   if (o.username !== undefined) opts.username = o.username;
   if (o.password !== undefined) opts.password = o.password;
   if (o.keepaliveSeconds !== undefined) opts.keepalive = o.keepaliveSeconds;
+  if (o.tls !== undefined) {
+    checkTlsUrl(o.url, 'TLS settings');
+    checkTlsPair(o.tls.cert, o.tls.key, 'a client certificate', 'its key');
+    if (o.tls.ca !== undefined) opts.ca = o.tls.ca;
+    if (o.tls.cert !== undefined) opts.cert = o.tls.cert;
+    if (o.tls.key !== undefined) opts.key = o.tls.key;
+    opts.rejectUnauthorized = o.tls.rejectUnauthorized ?? true;
+  }
   return opts;
 }
 
