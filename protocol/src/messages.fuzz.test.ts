@@ -1,6 +1,6 @@
 /**
  * Fuzzing of the JSON message decoder: whatever the bytes, decodeMessage returns a valid message or
- * throws a ProtocolError, nothing else. 58,000 inputs per run over every kind: random bytes,
+ * throws a ProtocolError, nothing else. 58,000 inputs per CI run (test/fuzz/runs.ts scales them) over every kind: random bytes,
  * random JSON values and objects (with hostile keys), valid vectors with mutated fields, and valid
  * vectors with mutated text.
  */
@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fuzzRuns } from '../../test/fuzz/runs.js';
 import { ProtocolError } from './errors.js';
 import { decodeMessage, encodeMessage, validateMessage } from './messages.js';
 import { MESSAGE_KINDS, type MessageKind } from './schemas/index.js';
@@ -86,46 +87,46 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 );
 
 describe('decodeMessage under fuzzing', () => {
-  it('random bytes: 14,000 inputs', () => {
+  it('random bytes', () => {
     fc.assert(
       fc.property(kind, fc.uint8Array({ maxLength: 300 }), (k, bytes) => {
         decodesOrRefuses(() => decodeMessage(k, bytes));
       }),
-      { numRuns: 14_000 },
+      fuzzRuns(14_000),
     );
   });
 
-  it('random JSON values: 14,000 inputs', () => {
+  it('random JSON values', () => {
     fc.assert(
       fc.property(kind, fc.jsonValue({ maxDepth: 4 }), (k, value) => {
         decodesOrRefuses(() => decodeMessage(k, JSON.stringify(value) ?? 'null'));
       }),
-      { numRuns: 14_000 },
+      fuzzRuns(14_000),
     );
   });
 
-  it('random objects with hostile keys: 6,000 inputs', () => {
+  it('random objects with hostile keys', () => {
     const objects = fc.object({ key: hostileKey, maxDepth: 2, maxKeys: 8, values: [fc.jsonValue({ maxDepth: 1 })] });
     fc.assert(
       fc.property(kind, objects, (k, value) => {
         decodesOrRefuses(() => decodeMessage(k, JSON.stringify(value)));
         decodesOrRefuses(() => validateMessage(k, value));
       }),
-      { numRuns: 6_000 },
+      fuzzRuns(6_000),
     );
   });
 
-  it('valid vectors with a mutated field: 15,000 inputs, and what decodes re-encodes to itself', () => {
+  it('valid vectors with a mutated field, and what decodes re-encodes to itself', () => {
     fc.assert(
       fc.property(fc.constantFrom(...valid), fc.nat(), mutation, ({ kind: k, value }, pathIndex, m) => {
         const decoded = decodesOrRefuses(() => decodeMessage(k, mutate(value, pathIndex, m)));
         if (decoded !== undefined) expect(decodeMessage(k, encodeMessage(k, decoded as never))).toEqual(decoded);
       }),
-      { numRuns: 15_000 },
+      fuzzRuns(15_000),
     );
   });
 
-  it('valid vectors with mutated text: 6,000 inputs', () => {
+  it('valid vectors with mutated text', () => {
     const edit = fc.record({ at: fc.nat(), cut: fc.nat({ max: 8 }), insert: fc.string({ maxLength: 4, unit: 'binary' }) });
     fc.assert(
       fc.property(fc.constantFrom(...valid), fc.array(edit, { minLength: 1, maxLength: 3 }), ({ kind: k, value }, edits) => {
@@ -137,16 +138,16 @@ describe('decodeMessage under fuzzing', () => {
         decodesOrRefuses(() => decodeMessage(k, text));
         decodesOrRefuses(() => decodeMessage(k, Buffer.from(text, 'latin1')));
       }),
-      { numRuns: 6_000 },
+      fuzzRuns(6_000),
     );
   });
 
-  it('non-JSON values given to validateMessage: 3,000 inputs', () => {
+  it('non-JSON values given to validateMessage', () => {
     fc.assert(
       fc.property(kind, fc.anything({ withMap: true, withSet: true, withBigInt: true, withDate: true, withNullPrototype: true, withTypedArray: true, withSparseArray: true }), (k, value) => {
         decodesOrRefuses(() => validateMessage(k, value));
       }),
-      { numRuns: 3_000 },
+      fuzzRuns(3_000),
     );
   });
 });

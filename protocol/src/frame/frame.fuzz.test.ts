@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fuzzRuns } from '../../../test/fuzz/runs.js';
 import { ProtocolError } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { decodeFrame, encodeFrame, type DecodedFrame } from './codec.js';
@@ -104,7 +105,7 @@ describe('frame fuzz', () => {
     const prefixed = fc.tuple(fc.constantFrom([], [0x41], [0x41, 0x4b], [0x41, 0x4b, 1]), fc.uint8Array({ maxLength: 120 }));
     fc.assert(
       fc.property(prefixed, ([prefix, rest]) => checkDecodeOutcome(Uint8Array.from([...prefix, ...rest]))),
-      { numRuns: 20_000 },
+      fuzzRuns(20_000),
     );
   });
 
@@ -113,7 +114,7 @@ describe('frame fuzz', () => {
       fc.property(validFrame, fc.array(mutation, { minLength: 1, maxLength: 4 }), (frame, mutations) => {
         checkDecodeOutcome(mutate(frame.bytes, mutations, false));
       }),
-      { numRuns: 25_000 },
+      fuzzRuns(25_000),
     );
   });
 
@@ -128,7 +129,7 @@ describe('frame fuzz', () => {
         else accepted++;
         checkDecodeOutcome(bytes);
       }),
-      { numRuns: 25_000 },
+      fuzzRuns(25_000),
     );
     // The field checks behind the CRC were reached, not just the CRC.
     for (const code of ['BAD_DTYPE', 'BAD_FRAGMENT', 'BAD_HEADER', 'BAD_LENGTH', 'TRUNCATED', 'TOO_LARGE']) expect(codes).toContain(code);
@@ -147,7 +148,7 @@ describe('frame fuzz', () => {
         if (header.dtype === 'float16') expect(back).toEqual(values.map((v) => float16BitsToFloat32(float32ToFloat16Bits(v))));
         if (header.dtype === 'int8') back.forEach((v, i) => expect(Math.abs(v - values[i]!)).toBeLessThanOrEqual(header.scale * 0.5000001 + 1e-45));
       }),
-      { numRuns: 10_000 },
+      fuzzRuns(10_000),
     );
   });
 
@@ -159,7 +160,7 @@ describe('frame fuzz', () => {
         const result = tolerate(() => unpackSymbols(payload, d as SymbolDtype, s));
         if (!(result instanceof ProtocolError)) expect(result.length).toBe(payload.length / { float32: 4, float16: 2, int8: 1 }[d as SymbolDtype]);
       }),
-      { numRuns: 10_000 },
+      fuzzRuns(10_000),
     );
   });
 
@@ -205,7 +206,7 @@ describe('frame fuzz', () => {
         }
         expect(r.stats.pending).toBe(0);
       }),
-      { numRuns: 10_000 },
+      fuzzRuns(10_000),
     );
   });
 });

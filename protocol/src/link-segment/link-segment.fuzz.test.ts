@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fuzzRuns } from '../../../test/fuzz/runs.js';
 import { ProtocolError } from '../errors.js';
 import { Desegmenter } from './desegmenter.js';
 import { decodeSegment, segmentFrame } from './segment.js';
@@ -35,7 +36,7 @@ describe('link-segment properties', () => {
         expect(frames).toEqual([frame]);
         expect(d.stats.pending).toBe(0);
       }),
-      { numRuns: 300 },
+      fuzzRuns(300),
     );
   });
 
@@ -50,12 +51,13 @@ describe('link-segment properties', () => {
         expect(got).toContainEqual(a);
         expect(got).toContainEqual(b);
       }),
-      { numRuns: 200 },
+      fuzzRuns(200),
     );
   });
 
   it('random bytes never make decodeSegment throw anything but a ProtocolError, nor push throw at all', () => {
     const d = new Desegmenter({ maxFrameBytes: 4096, maxPending: 8, timeoutMs: 50, now: () => 0 });
+    const params = fuzzRuns(20_000);
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 0, maxLength: 300 }), (bytes) => {
         try {
@@ -67,9 +69,9 @@ describe('link-segment properties', () => {
         if (r.error) expect(r.error).toBeInstanceOf(ProtocolError);
         expect(r.error?.cause).toBeUndefined();
       }),
-      { numRuns: 20_000 },
+      params,
     );
-    expect(d.stats.packets).toBeGreaterThanOrEqual(20_000);
+    expect(d.stats.packets).toBeGreaterThanOrEqual(params.numRuns ?? 0);
   });
 
   it('valid-CRC packets with random headers never make push throw, and memory stays within maxPending', () => {
@@ -83,7 +85,7 @@ describe('link-segment properties', () => {
         expect(r.error?.cause).toBeUndefined(); // push wraps an unexpected exception (a bug) with a cause
         expect(d.stats.pending).toBeLessThanOrEqual(3);
       }),
-      { numRuns: 20_000 },
+      fuzzRuns(20_000),
     );
   });
 
@@ -96,7 +98,7 @@ describe('link-segment properties', () => {
         p[b >> 3] = p[b >> 3]! ^ (1 << (b & 7));
         expect(() => decodeSegment(p)).toThrowError(expect.objectContaining({ code: 'CRC_MISMATCH' }) as Error);
       }),
-      { numRuns: 2000 },
+      fuzzRuns(2000),
     );
   });
 });

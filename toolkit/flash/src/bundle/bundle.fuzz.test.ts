@@ -7,6 +7,7 @@ import { isAkbError } from '@akb/protocol';
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { fuzzRuns } from '../../../../test/fuzz/runs.js';
 import { ed25519, gz, manifestFor, payloadEntries, rawTar, signedHead, type PayloadFile } from '../../test/craft.js';
 import { readBundle } from './read.js';
 
@@ -40,7 +41,7 @@ describe('readBundle on damaged bytes', () => {
           if (err !== undefined) expect(isAkbError(err), (err as Error).message).toBe(true);
         },
       ),
-      { numRuns: 300 },
+      fuzzRuns(300),
     );
   });
 
@@ -53,7 +54,7 @@ describe('readBundle on damaged bytes', () => {
         const err = await outcome(gz(tar));
         if (err !== undefined) expect(isAkbError(err), (err as Error).message).toBe(true);
       }),
-      { numRuns: 300 },
+      fuzzRuns(300),
     );
   });
 });
