@@ -47,9 +47,13 @@ describe('akb CLI', () => {
     expect(table['link/tx']).toBe('akb/v1/dev/pi-7/link/tx');
   });
 
-  it('prints the one-pattern-per-device Mosquitto ACL', () => {
+  it('prints the direction-split Mosquitto ACL: no device pattern both reads and writes, none covers a whole subtree', () => {
     const r = akb('topics', '--device', 'x', '--acl');
-    expect(r.stdout).toContain('pattern readwrite akb/v1/dev/%u/#');
+    const patterns = r.stdout.split('\n').filter((l) => l.startsWith('pattern '));
+    expect(patterns).toEqual(expect.arrayContaining(['pattern write akb/v1/dev/%u/status', 'pattern read akb/v1/dev/%u/cmd/req', 'pattern read akb/v1/dev/%u/ota/offer']));
+    expect(patterns.filter((l) => l.startsWith('pattern readwrite') || l.includes('#'))).toEqual([]);
+    // What others write to a device is never the device's to write.
+    for (const t of ['cmd/req', 'feedback', 'ota/offer', 'ota/block', 'kb/res']) expect(patterns).not.toContain(`pattern write akb/v1/dev/%u/${t}`);
   });
 
   it('grants cloud/ops/req to the --tool users and the cloud, never to devices by a pattern', () => {

@@ -11,11 +11,26 @@ export interface AclOptions {
 }
 
 /**
- * A complete Mosquitto ACL file (protocol/PROTOCOL.md, "Access control", which shows this output): every
- * device, its MQTT user name being its device id, owns its own subtree and nothing of another's; the cloud
- * gets exactly the topics it reads and writes (protocol/PROTOCOL.md, "Roles"); tools and gateways get
- * theirs. The cloud's answers to devices go to their own `cmd/res`, `kb/res` and `cloud/res/{id}`, which
- * the patterns let them read; nothing a message says makes the cloud write elsewhere. Devices may write
+ * What a device publishes, each under its own `akb/v1/dev/{device}/` (the edge: status with its will,
+ * telemetry, link/meta, frames on link/tx, or on link/rx with the in-process emulated channel, command
+ * answers; the install agent: its `updating` status and the OTA block requests, progress and results; the
+ * KB sync's requests). Nothing here is a topic another party writes *to* the device.
+ */
+export const DEVICE_WRITES = ['status', 'telemetry', 'link/tx', 'link/rx', 'link/meta', 'cmd/res', 'ota/get', 'ota/progress', 'ota/result', 'kb/req'] as const;
+/** What a device reads of its own subtree: commands, feedback, OTA offers and blocks, KB answers. */
+export const DEVICE_READS = ['cmd/req', 'feedback', 'ota/offer', 'ota/block', 'kb/res'] as const;
+/** The fleet topics a device reads (written by the cloud only). */
+export const DEVICE_FLEET_READS = ['fleet/kb/announce', 'fleet/cmd/req'] as const;
+
+/**
+ * A complete Mosquitto ACL file (protocol/PROTOCOL.md, "Access control", which shows this output). Every
+ * device, its MQTT user name being its device id (Mosquitto's %u; with `use_identity_as_username`, the
+ * common name of its certificate), is split by direction: it writes only DEVICE_WRITES of its own subtree
+ * and reads only DEVICE_READS of it and DEVICE_FLEET_READS, so it can neither publish as another device
+ * nor read another's commands, nor publish its own commands, feedback, OTA offers or blocks (which would
+ * forge them to itself). The cloud gets exactly the topics it reads and writes (protocol/PROTOCOL.md,
+ * "Roles"); tools and gateways get theirs. The cloud's answers to devices go to their own `cmd/res`,
+ * `kb/res` and `cloud/res/{id}`; nothing a message says makes the cloud write elsewhere. Devices may write
  * `cloud/req` (ping, kb.entries) but not `cloud/ops/req`, where the cloud serves what acts on the fleet
  * (intent.set, kb.reload, …): only tool users get it, so the ACL, not an unauthenticated `from`, decides
  * who may act on other devices. User names must be ids (1-64 of `A-Z a-z 0-9 . _ -`), so no name can add a
@@ -26,10 +41,14 @@ export async function mosquittoAcl(options: AclOptions): Promise<string[]> {
   const user = (name: string): string => assertDeviceId(name);
   const lines = [
     '# Mosquitto ACL for akb (akb topics --acl). A device user name is its device id.',
-    '# Every device: its own subtree, the fleet topics, cloud/req (ping, kb.entries) and the answers to it.',
-    '# No device may write akb/v1/cloud/ops/req: the operations that act on the fleet are for tools.',
-    'pattern readwrite akb/v1/dev/%u/#',
-    'pattern read akb/v1/fleet/#',
+    '# Every device, split by direction: it publishes its own status, telemetry, frames (link/tx; link/rx with the',
+    '# in-process emulated channel), image metas, command answers, OTA block requests, progress and results and KB',
+    '# requests; it reads its own commands, feedback, OTA offers and blocks and KB answers, and the fleet topics.',
+    '# So it cannot publish as another device, read its commands, or forge its own commands, feedback or OTA offers.',
+    '# It may ask the cloud on cloud/req (ping, kb.entries) and read the answers to it; never cloud/ops/req.',
+    ...DEVICE_WRITES.map((t) => `pattern write akb/v1/dev/%u/${t}`),
+    ...DEVICE_READS.map((t) => `pattern read akb/v1/dev/%u/${t}`),
+    ...DEVICE_FLEET_READS.map((t) => `pattern read akb/v1/${t}`),
     'pattern write akb/v1/cloud/req',
     'pattern read akb/v1/cloud/res/%u',
     '',
