@@ -10,3 +10,4 @@ export * from './signal/index.js';
 export { jsonSchemaFiles, jsonSchemaOf, schemaFileName } from './schemas/json-schema.js';
 export * from './serial/index.js';
 export * from './link-segment/index.js';
+export * from './signing.js';

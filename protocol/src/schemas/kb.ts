@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { Base64, base64ByteLength, EpochMillis, IsoDateTime, NonNegativeInt, PositiveInt, Sha256Hex, Text, Uint32 } from './common.js';
+import { MessageSig } from './sig.js';
 
 /** Operation name of entry requests (the `op` of the request envelope). */
 export const KB_ENTRIES_OP = 'kb.entries';
@@ -30,6 +31,7 @@ export const KbAnnounce = z
     created: IsoDateTime.describe('When the KB was built.'),
     ts: EpochMillis.describe('When this announce was published.'),
     model: Text.max(200).optional().describe('Vision model (LVM agent) that built the embeddings, e.g. "clip-vit-b32".'),
+    sig: MessageSig.optional(),
   })
   .meta({ title: 'KB announce', description: 'Retained on akb/v1/fleet/kb/announce by the cloud: the current source-KB version.' });
 export type KbAnnounce = z.infer<typeof KbAnnounce>;
@@ -62,6 +64,7 @@ export const KbEntryResponse = z
     total: NonNegativeInt.describe('Number of entries of this KB version.'),
     dims: PositiveInt.max(KB_MAX_DIMS).describe('Embedding dimension.'),
     entries: z.array(KbEntry).max(KB_MAX_PAGE).describe('Entries offset, offset+1, ... in order.'),
+    sig: MessageSig.optional(),
   })
   .refine((r) => r.entries.every((e, i) => e.index === r.offset + i), {
     message: 'entries must be consecutive from offset',

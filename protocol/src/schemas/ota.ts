@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { Base64, base64ByteLength, EpochMillis, NonNegativeInt, PositiveInt, ProfileId, SemVer, Sha256Hex, Slug, Text } from './common.js';
+import { MessageSig } from './sig.js';
 
 /** Smallest and largest block sizes (bytes); both powers of two. */
 export const OTA_MIN_BLOCK = 1024;
@@ -53,6 +54,7 @@ export const OtaOffer = z
       .describe('Who signed the bundle; the signature itself travels inside the bundle and is checked before install.'),
     force: z.boolean().default(false).describe('Install even when the version is older than the running one.'),
     expires: EpochMillis.optional().describe('After this time the sender no longer answers block requests.'),
+    sig: MessageSig.optional(),
   })
   .meta({ title: 'OTA offer', description: 'Sender to device, on akb/v1/dev/{device}/ota/offer.' });
 export type OtaOffer = z.infer<typeof OtaOffer>;
