@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { deployCommand } from './deploy.js';
 import { devicesCommand } from './devices.js';
 import { flashCommand } from './flash.js';
+import { fleetCommand } from './fleet.js';
 import { frameCommand } from './frame.js';
 import { hilCommand } from './hil.js';
 import { imagesCommand } from './images.js';
@@ -20,4 +21,4 @@ import { telemetryCommand } from './telemetry.js';
 import { topicsCommand } from './topics.js';
 
 /** Every top-level command, in the order `akb --help` lists them. */
-export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand, flashCommand, deployCommand, telemetryCommand, hilCommand];
+export const commands: AkbCommand[] = [demoCommand, devicesCommand, topicsCommand, frameCommand, messageCommand, schemaCommand, brokerCommand, linkCommand, imagesCommand, inspectCommand, quantizeCommand, packageCommand, keysCommand, bundleCommand, installCommand, flashCommand, deployCommand, fleetCommand, telemetryCommand, hilCommand];
