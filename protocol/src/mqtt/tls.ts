@@ -103,7 +103,7 @@ export async function readPemFile(path: string, kind: 'certificate' | 'key', wha
  * The TLS options for `url` from the flags' paths: undefined when no flag is given; the files' contents,
  * checked, otherwise. Refuses --cert without --key (and the reverse) and TLS files with a URL that is not TLS.
  */
-export async function loadTlsFlags(url: string, flags: TlsFlagValues, extra: { rejectUnauthorized?: boolean } = {}): Promise<MqttTlsOptions | undefined> {
+export async function loadTlsFlags(url: string | readonly string[], flags: TlsFlagValues, extra: { rejectUnauthorized?: boolean } = {}): Promise<MqttTlsOptions | undefined> {
   const given = (['ca', 'cert', 'key'] as const).filter((k) => flags[k] !== undefined && flags[k] !== '');
   if (given.length === 0) return undefined;
   checkTlsPair(flags.cert, flags.key, '--cert', '--key');
@@ -124,9 +124,14 @@ export function checkTlsPair(cert: unknown, key: unknown, certName: string, keyN
   }
 }
 
-/** Refuses TLS settings with a URL that would connect in the clear. */
-export function checkTlsUrl(url: string, what: string): void {
-  if (!isTlsUrl(url)) {
-    throw usage(`${what} given, but the broker URL ${url.replace(/\/\/[^@/]*@/, '//***@').slice(0, 200)} is not TLS`, 'use mqtts://host:8883 (or wss://) with TLS files; mqtt:// connects in the clear');
+/**
+ * Refuses TLS settings with a URL that would connect in the clear; `url` may be a list of brokers (an array
+ * or comma-separated), each of which must be TLS.
+ */
+export function checkTlsUrl(url: string | readonly string[], what: string): void {
+  const urls = (typeof url === 'string' ? url.split(',') : url).map((u) => u.trim()).filter((u) => u !== '');
+  const clear = urls.find((u) => !isTlsUrl(u));
+  if (clear !== undefined) {
+    throw usage(`${what} given, but the broker URL ${clear.replace(/\/\/[^@/]*@/, '//***@').slice(0, 200)} is not TLS`, 'use mqtts://host:8883 (or wss://) with TLS files; mqtt:// connects in the clear');
   }
 }
