@@ -43,7 +43,7 @@ describeBrokers('akb deploy abort', (kind) => {
     const keys = await makeKeys(dir, 'release');
     const v2 = await tinyBundle(join(dir, 'v2.akb'), { version: '2.0.0', keys, payloadBytes: 3_000_000 });
     devices = await Promise.all(['abt-1', 'abt-2', 'abt-3'].map((id) => startDevice({ url: broker.url, id, keys, window: 1 })));
-    const runner = new OtaJobRunner({ transport: sender, jobId: 'abort-1', bundle: v2, devices: devices.map((d) => d.id), policy: { canary: 0, wave: 0.34, maxFailures: 0 }, blockSize: 1024 });
+    const runner = new OtaJobRunner({ transport: sender, jobId: 'abort-1', bundle: v2, devices: devices.map((d) => d.id), policy: { canary: 0, wave: 0.34, maxFailures: 0 }, blockSize: 1024, offerKey: keys.signer });
     const done = runner.run();
     const first = devices[0]!;
     while (first.receiver.stats.blocks < 10) await new Promise((r) => setTimeout(r, 10));

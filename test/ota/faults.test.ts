@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, topics } from '@akb/protocol';
+import { decodeMessage, encodeMessage, signMessage, topics } from '@akb/protocol';
 import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
 import { BlockReader, OtaJobRunner, bundleInfo, loadPrivateKey, type BundleInfo } from '@akb/flash';
 import { brokerKind, describeBrokers, mosquittoWith, type BrokerHandle } from '../support/index.js';
@@ -72,7 +72,7 @@ describeBrokers('OTA faults', (kind) => {
     const ids = ['brk-1', 'brk-2', 'brk-3', 'brk-4', 'brk-5'];
     const fleet = await Promise.all(ids.map((id) => device(id)));
     const v2 = await tinyBundle(join(dir, 'v2-restart.akb'), { version: '2.0.0', keys, payloadBytes: 1_500_000 });
-    const runner = new OtaJobRunner({ transport: sender, jobId: 'restart-1', bundle: v2, devices: ids, policy, blockSize: 4096 });
+    const runner = new OtaJobRunner({ transport: sender, jobId: 'restart-1', bundle: v2, devices: ids, policy, blockSize: 4096, offerKey: keys.signer });
     const done = runner.run();
     await until(() => fleet.some((d) => d.receiver.stats.blocks >= 40), 'blocks before the restart');
     await broker.restart({ downMs: 1000 });
@@ -85,7 +85,7 @@ describeBrokers('OTA faults', (kind) => {
     const d = await device('rst-1', 1);
     const v2 = await tinyBundle(join(dir, 'v2-resume.akb'), { version: '2.0.0', keys, payloadBytes: 1_000_000 });
     const blocks = Math.ceil(v2.size / 1024);
-    const runner = new OtaJobRunner({ transport: sender, jobId: 'resume-1', bundle: v2, devices: ['rst-1'], policy, blockSize: 1024 });
+    const runner = new OtaJobRunner({ transport: sender, jobId: 'resume-1', bundle: v2, devices: ['rst-1'], policy, blockSize: 1024, offerKey: keys.signer });
     const done = runner.run();
     await until(() => d.receiver.stats.blocks >= 100, 'blocks before the restart');
     const first = d.receiver;
@@ -107,7 +107,8 @@ describeBrokers('OTA faults', (kind) => {
     sender.onMessage(topics.ota('gap-1', 'get'), (m) => gets.push(decodeMessage('ota-get', m.payload)));
     await sender.subscribe(topics.ota('gap-1', 'get'), { qos: 1 });
     const offer = { v: 1 as const, transfer: 'gap-t', ts: Date.now(), bundle: { name: v2.name, version: v2.version, targetProfiles: v2.targets }, size: v2.size, sha256: v2.sha256, blockSize: 1024, signature: { algorithm: 'ed25519' as const, keyId: v2.keyId } };
-    await sender.publish(topics.ota('gap-1', 'offer'), encodeMessage('ota-offer', offer), { qos: 1 });
+    const signed = signMessage('ota-offer', offer, topics.ota('gap-1', 'offer'), keys.signer, { seq: Date.now(), expiresAt: Date.now() + 60_000 });
+    await sender.publish(topics.ota('gap-1', 'offer'), encodeMessage('ota-offer', signed), { qos: 1 });
     await until(() => gets.length === 1, 'the first get');
     const reader = await BlockReader.open(v2, 1024);
     for (let i = 0; i < 4; i++) {
@@ -133,7 +134,7 @@ describeBrokers('OTA faults', (kind) => {
     const state = await d.stateBytes();
     for (const [job, bundle, reason] of [['sig-bad', forged, 'BAD_SIGNATURE'], ['sig-hash', lying, 'HASH_MISMATCH']] as const) {
       const result = d.receiver.nextResult();
-      const final = await new OtaJobRunner({ transport: sender, jobId: job, bundle, devices: ['sig-1'], policy, blockSize: 4096 }).run();
+      const final = await new OtaJobRunner({ transport: sender, jobId: job, bundle, devices: ['sig-1'], policy, blockSize: 4096, offerKey: keys.signer }).run();
       expect((await result).status).toBe('failed');
       expect(final.devices[0]).toMatchObject({ phase: 'failed', reason, rolledBack: false });
       expect(final.state).toBe('halted');

@@ -2,7 +2,9 @@
  * Simulated OTA devices for the tests and the bench: each one a real InstallAgent on its own temporary
  * install root with an injected health check, an OtaReceiver (runtime-edge) on its own MQTT connection,
  * and real signed bundles (writeBundle, Ed25519) with an incompressible payload so they span many blocks.
+ * The release key is also the fleet key that signs offers (`keys.signer`, OtaJobRunner's offerKey).
  */
+import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,11 +19,13 @@ export interface Keys {
   key: string;
   pub: string;
   trusted: TrustedKey[];
+  /** The private key, for signing offers. */
+  signer: KeyObject;
 }
 
 export async function makeKeys(dir: string, name: string): Promise<Keys> {
   const k = await generateKeyFiles(dir, name);
-  return { key: k.privateKey, pub: k.publicKey, trusted: await loadTrustedKeys([k.publicKey]) };
+  return { key: k.privateKey, pub: k.publicKey, trusted: await loadTrustedKeys([k.publicKey]), signer: await loadPrivateKey(k.privateKey) };
 }
 
 /** A signed bundle of `payloadBytes` random bytes (incompressible) plus a launcher; returns its OTA facts. */
@@ -85,7 +89,7 @@ export async function startDevice(o: SimOptions): Promise<SimDevice> {
   const make = (c: AkbMqttClient): OtaReceiver =>
     new OtaReceiver({
       transport: c, deviceId: o.id, profile: o.profile ?? PROFILE, agent, root,
-      trustedKeyIds: new Set(o.keys.trusted.map((k) => k.keyId)),
+      trustedKeys: o.keys.trusted,
       ...(o.window ? { window: o.window } : {}), retryMs: o.retryMs ?? 500,
     });
   receiver = make(client);

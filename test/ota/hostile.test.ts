@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, topics, type OtaGet } from '@akb/protocol';
+import { decodeMessage, encodeMessage, signMessage, topics, type OtaGet } from '@akb/protocol';
 import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
 import { BlockReader, OtaJobRunner, type BundleInfo } from '@akb/flash';
 import { describeBrokers, type BrokerHandle } from '../support/index.js';
@@ -55,10 +55,11 @@ describeBrokers('OTA hostile messages', (kind) => {
       }),
     );
     await peer.subscribe(topics.ota('hst-1', 'get'), { qos: 1 });
-    const offer = encodeMessage('ota-offer', {
-      v: 1, transfer: 'hand-1', ts: Date.now(), bundle: { name: v2.name, version: v2.version, targetProfiles: v2.targets },
-      size: v2.size, sha256: v2.sha256, blockSize: BLOCK, signature: { algorithm: 'ed25519', keyId: v2.keyId },
-    });
+    const body = {
+      v: 1 as const, transfer: 'hand-1', ts: Date.now(), bundle: { name: v2.name, version: v2.version, targetProfiles: v2.targets },
+      size: v2.size, sha256: v2.sha256, blockSize: BLOCK, signature: { algorithm: 'ed25519' as const, keyId: v2.keyId },
+    };
+    const offer = encodeMessage('ota-offer', signMessage('ota-offer', body, topics.ota('hst-1', 'offer'), keys.signer, { seq: Date.now(), expiresAt: Date.now() + 60_000 }));
     // Thrown: the offer on another device's topic, then an offer that is not JSON.
     await peer.publish(topics.ota('hst-2', 'offer'), offer, { qos: 1 });
     await peer.publish(topics.ota('hst-1', 'offer'), '{"v":1,', { qos: 1 });
@@ -98,7 +99,7 @@ describeBrokers('OTA hostile messages', (kind) => {
     const sender = await connectMqtt({ url: broker.url, clientId: 'ota-hostile-sender' });
     const runner = new OtaJobRunner({
       transport: sender,
-      jobId: 'hostile-1', bundle: v2, devices: ['hst-silent'], policy: { canary: 0, wave: 1, maxFailures: 0 }, blockSize: BLOCK, deviceTimeoutMs: 1500,
+      jobId: 'hostile-1', bundle: v2, devices: ['hst-silent'], policy: { canary: 0, wave: 1, maxFailures: 0 }, blockSize: BLOCK, deviceTimeoutMs: 1500, offerKey: keys.signer,
     });
     const done = runner.run();
     await offered;

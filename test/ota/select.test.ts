@@ -30,11 +30,13 @@ describeBrokers('akb deploy --devices profile=<id>', (kind) => {
   let dir: string;
   let devices: SimDevice[] = [];
   let bundle: string;
+  let keyFile: string;
 
   beforeAll(async () => {
     broker = await kind.start();
     dir = await mkdtemp(join(tmpdir(), 'akb-ota-select-'));
     const keys = await makeKeys(dir, 'release');
+    keyFile = keys.key;
     bundle = (await tinyBundle(join(dir, 'v1.akb'), { version: '1.0.0', keys, payloadBytes: 50_000 })).path;
     devices = await Promise.all(['sel-1', 'sel-2'].map((id) => startDevice({ url: broker.url, id, keys })));
     const c = await connectMqtt({ url: broker.url, clientId: 'ota-select-births' });
@@ -52,7 +54,7 @@ describeBrokers('akb deploy --devices profile=<id>', (kind) => {
   });
 
   it('deploys to the online devices of the profile only', async () => {
-    const r = await akb('deploy', bundle, '--broker', broker.url, '--devices', `profile=${PROFILE}`, '--canary', '0%', '--job', 'select-1');
+    const r = await akb('deploy', bundle, '--broker', broker.url, '--devices', `profile=${PROFILE}`, '--canary', '0%', '--job', 'select-1', '--key', keyFile);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/to 2 device\(s\)/);
     for (const d of devices) expect(await d.version(), d.id).toBe('1.0.0');
@@ -61,7 +63,7 @@ describeBrokers('akb deploy --devices profile=<id>', (kind) => {
   it('says in one line when nothing matches or an id is not one', async () => {
     // Thrown: a profile no online device runs; a device id with a space in it.
     for (const spec of ['profile=jetson-orin-nano', 'sel-1,bad id']) {
-      const r = await akb('deploy', bundle, '--broker', broker.url, '--devices', spec, '--job', 'select-2');
+      const r = await akb('deploy', bundle, '--broker', broker.url, '--devices', spec, '--job', 'select-2', '--key', keyFile);
       expect(r.code, spec).not.toBe(0);
       expect(r.stderr.trim().split('\n'), spec).toHaveLength(1);
     }

@@ -50,7 +50,7 @@ describeBrokers('OTA job in waves, 50 devices, 10% failing', (kind) => {
   it('halts in wave 2, rolls the failed devices back and never offers waves 3 and 4', async () => {
     const before = new Map(await Promise.all(devices.map(async (d) => [d.id, await d.stateBytes()] as const)));
     const runner = new OtaJobRunner({
-      transport: sender, jobId: 'rollout-1', bundle: v2, devices: ids, blockSize: 16 * 1024,
+      transport: sender, jobId: 'rollout-1', bundle: v2, devices: ids, blockSize: 16 * 1024, offerKey: keys.signer,
       policy: { canary: 0.1, wave: 0.25, maxFailures: 0.05 },
     });
     const job = await runner.run();

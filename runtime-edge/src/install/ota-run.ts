@@ -2,7 +2,9 @@
  * `akb-agent ota`: the OTA receiver (ota.ts) as a process on a board. It loads the trusted keys (none:
  * refused, as for install), runs the agent's boot recovery, connects to the broker as `<device>-ota` (user
  * name the device id, so a per-device ACL gives it only its own `ota/*`), and installs what it is offered
- * with the real health check (the new slot's `bin/akb-edge --probe`); every agent event is a line and an
+ * with the real health check (the new slot's `bin/akb-edge --probe`). Offers must be signed by one of
+ * the trusted keys (the same list bundles are checked against), with the replay floor in
+ * `<root>/signed-seq.json`; every agent event is a line and an
  * "updating" status, as for `akb-agent install`. It runs until SIGINT or SIGTERM, or with `--once` until
  * its first result (exit 0 installed, 4 failed or refused).
  */
@@ -58,7 +60,7 @@ export async function runOta(o: OtaRunOptions): Promise<number> {
     try {
       receiver = new OtaReceiver({
         transport: client, deviceId: o.deviceId, profile: o.profile, agent, root: o.root,
-        trustedKeyIds: new Set(trustedKeys.map((k) => k.keyId)), out: o.out,
+        trustedKeys, out: o.out,
         ...(o.maxSize !== undefined ? { maxSize: o.maxSize } : {}),
       });
       const first = receiver.nextResult();

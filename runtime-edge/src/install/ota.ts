@@ -7,20 +7,34 @@
  * installs through the InstallAgent (signature, hashes, slots, health check, rollback), and publishes its
  * progress and one result. A block is taken only for the transfer being fetched, inside the window asked,
  * and of exactly the size due; its length is checked on the base64 text before anything is decoded.
+ * Offers must be signed by a trusted key (protocol 1.4, "Signed messages"; the same trust store as bundles)
+ * for this device's offer topic, unexpired, with a seq above the last accepted one (kept in
+ * `<root>/signed-seq.json`, written before the offer is acted on): anything else is refused before the
+ * offer is looked at further, counted in `stats.refusals` and logged; nothing is fetched, no result is
+ * published (the offer's transfer id cannot be trusted), and the floor does not move.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
 import {
   base64ByteLength,
+  checkSeq,
   decodeMessage,
   encodeMessage,
+  isAkbError,
   topics,
+  verifySigned,
   type OtaOffer,
   type OtaResult,
+  type SigKey,
 } from '@akb/protocol';
 import { errorText, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt';
 import { compareSemver, type AgentEvent, type InstallAgent, type InstallResult } from '@akb/flash';
 import { hasBlock, OtaStore, type Download } from './ota-store.js';
+import { SeqFloors } from './seq-floor.js';
+
+/** The replay stream of offers in the seq file. */
+export const OFFER_STREAM = 'ota-offer';
 
 type Failure = Extract<OtaResult, { status: 'failed' }>['reason'];
 type Phase = 'downloading' | 'verifying' | 'installing' | 'health-check';
@@ -32,8 +46,13 @@ export interface OtaReceiverOptions {
   agent: InstallAgent;
   /** Install root of the agent: the partial download lives in `<root>/ota/`. */
   root: string;
-  /** Key ids (SHA-256 of the raw public key) the agent trusts; an offer signed by another is refused. */
-  trustedKeyIds: ReadonlySet<string>;
+  /**
+   * The trust store (the keys bundles are checked against): an offer must be signed by one of them, and
+   * the bundle it offers must name one of them.
+   */
+  trustedKeys: readonly SigKey[];
+  /** Where the replay floor of offers is kept (default `<root>/signed-seq.json`). */
+  seqPath?: string;
   /** Largest bundle taken (bytes, default 2 GiB). */
   maxSize?: number;
   /** Blocks asked per get (default 16, at most 256). */
@@ -55,6 +74,10 @@ export interface OtaReceiverStats {
   dropped: number;
   gets: number;
   results: OtaResult[];
+  /** Offers refused by the signature rule, by reason (SIG_MISSING, SIG_UNKNOWN_KEY, SIG_BAD, SIG_EXPIRED, SIG_REPLAYED). */
+  refusals: Record<string, number>;
+  /** Signed offers received again with the seq last accepted (QoS 1 duplicates): handled as that offer. */
+  duplicates: number;
 }
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -71,7 +94,9 @@ const REASONS: Readonly<Record<string, Failure>> = {
 };
 
 export class OtaReceiver {
-  readonly stats: OtaReceiverStats = { offers: 0, blocks: 0, dropped: 0, gets: 0, results: [] };
+  readonly stats: OtaReceiverStats = { offers: 0, blocks: 0, dropped: 0, gets: 0, results: [], refusals: {}, duplicates: 0 };
+  private floors: SeqFloors | undefined;
+  private readonly trustedKeyIds: ReadonlySet<string>;
   private readonly store: OtaStore;
   private readonly now: () => number;
   private current: Download | undefined;
@@ -93,10 +118,12 @@ export class OtaReceiver {
   constructor(private readonly o: OtaReceiverOptions) {
     this.store = new OtaStore(o.root);
     this.now = o.now ?? Date.now;
+    this.trustedKeyIds = new Set(o.trustedKeys.map((k) => k.keyId));
   }
 
   /** Subscribes to this device's offers and blocks, and resumes a download an earlier run left. */
   async start(): Promise<void> {
+    this.floors = await SeqFloors.open(this.o.seqPath ?? join(this.o.root, 'signed-seq.json'));
     const t = this.o.transport;
     this.offs.push(t.onMessage(topics.ota(this.o.deviceId, 'offer'), (m) => this.serial(() => this.onOffer(m))));
     this.offs.push(t.onMessage(topics.ota(this.o.deviceId, 'block'), (m) => this.serial(() => this.onBlock(m))));
@@ -156,6 +183,7 @@ export class OtaReceiver {
       return;
     }
     this.stats.offers++;
+    if (!(await this.authentic(m))) return;
     if (this.installing) return;
     const done = await this.store.result(offer.transfer);
     if (done) return this.publishResult(done, false);
@@ -170,6 +198,32 @@ export class OtaReceiver {
     await this.ask();
   }
 
+  /**
+   * The signature rule: true for a signed offer of a trusted key, for this device's topic, unexpired, with
+   * a seq above the floor (raised, durably, before returning) or equal to it (a duplicate of the offer last
+   * accepted); otherwise counted, logged, false.
+   */
+  private async authentic(m: AkbMessage): Promise<boolean> {
+    const topic = topics.ota(this.o.deviceId, 'offer');
+    let seq: number;
+    let fresh: boolean;
+    try {
+      const raw = JSON.parse(Buffer.from(m.payload).toString('utf8')) as unknown;
+      const { sig } = verifySigned('ota-offer', raw, topic, this.o.trustedKeys, { now: this.now() });
+      seq = sig!.seq;
+      fresh = checkSeq('ota-offer', seq, this.floors!.get(OFFER_STREAM)) === 'new';
+    } catch (e) {
+      const code = isAkbError(e) ? e.code : 'SIG_BAD';
+      this.stats.refusals[code] = (this.stats.refusals[code] ?? 0) + 1;
+      this.say(`refused an offer: ${code}: ${errorText(e)}`);
+      return false;
+    }
+    // A floor that cannot be made durable throws: the offer is not acted on.
+    if (fresh) await this.floors!.raise(OFFER_STREAM, seq);
+    else this.stats.duplicates++;
+    return true;
+  }
+
   /** Why `offer` is refused before anything is fetched, or nothing. */
   private async judge(offer: OtaOffer): Promise<{ reason: Failure; message: string } | undefined> {
     const what = `${offer.bundle.name} ${offer.bundle.version}`;
@@ -181,7 +235,7 @@ export class OtaReceiver {
     if (running && !offer.force && compareSemver(offer.bundle.version, running.version) <= 0) {
       return { reason: 'DOWNGRADE_REFUSED', message: `${what} is not newer than the running ${running.version}` };
     }
-    if (!this.o.trustedKeyIds.has(offer.signature.keyId)) {
+    if (!this.trustedKeyIds.has(offer.signature.keyId)) {
       return { reason: 'UNTRUSTED_KEY', message: `${what} is signed by key ${offer.signature.keyId.slice(0, 16)}…, which this device does not trust` };
     }
     const max = this.o.maxSize ?? 2 * 1024 ** 3;

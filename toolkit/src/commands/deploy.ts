@@ -6,6 +6,8 @@
  * stop (no more offers). Exit codes: 0 completed, 4 halted, 5 aborted; 1 or 2 for errors (one line).
  * `--devices` takes ids (`cam-01,cam-02`) or a selector over the retained statuses: `all` (every device
  * whose status is online) or `profile=<id>` (those running that profile).
+ * `--key` is the fleet key (the Ed25519 .key file `akb package --key` signs bundles with): every offer is
+ * signed with it (protocol 1.4, "Signed messages"), and devices refuse an offer that is not.
  */
 import { AkbError, type OtaJob } from '@akb/protocol';
 import type { AkbMqttClient } from '@akb/protocol/mqtt';
@@ -91,16 +93,22 @@ const send = defineCommand({
       .option('wave', { type: 'string', default: '25%', describe: 'share of the devices in each later wave' })
       .option('max-failures', { type: 'string', default: '5%', describe: 'halt once failed devices exceed this share of all' })
       .option('job', { type: 'string', describe: 'job id (default deploy-<time>)' })
+      .option('key', { type: 'string', demandOption: true, describe: 'the fleet key that signs every offer: Ed25519 private key (PKCS#8 PEM), the one akb package --key uses' })
+      .option('offer-ttl', { type: 'number', default: 600, describe: 'seconds a signed offer stays valid (devices refuse it after)' })
       .option('force', { type: 'boolean', default: false, describe: 'let devices install an older (or the same) version' })
       .option('block-size', { type: 'number', default: 65536, describe: 'bytes per block, a power of two from 1024 to 131072' })
       .option('username', { type: 'string' })
       .option('password', { type: 'string' })
       .option('json', { type: 'boolean', default: false, describe: 'print the final job state as JSON' }),
   run: async (args, io) => {
-    const { OtaJobRunner, bundleInfo, parseShare } = await import('@akb/flash');
+    const { OtaJobRunner, bundleInfo, loadPrivateKey, parseShare } = await import('@akb/flash');
     const { assertDeviceId } = await import('@akb/protocol');
     const policy = { canary: parseShare(args.canary, 'canary'), wave: parseShare(args.wave, 'wave', false), maxFailures: parseShare(args.maxFailures, 'max-failures') };
     const jobId = assertDeviceId(args.job ?? `deploy-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`);
+    if (!(Number.isFinite(args.offerTtl) && args.offerTtl >= 10 && args.offerTtl <= 86400)) {
+      throw new AkbError('BAD_OPTION', `--offer-ttl ${args.offerTtl} is not a number of seconds from 10 to 86400`, { exitCode: 2 });
+    }
+    const offerKey = await loadPrivateKey(String(args.key));
     const bundle = await bundleInfo(String(args.bundle));
     const client = await connect(args.broker, args.username, args.password, 'send');
     try {
@@ -109,7 +117,7 @@ const send = defineCommand({
       const seen = new Map<string, string>();
       let wave = -1;
       const runner = new OtaJobRunner({
-        transport: client, jobId, bundle, devices, policy, blockSize: args.blockSize, force: args.force,
+        transport: client, jobId, bundle, devices, policy, blockSize: args.blockSize, force: args.force, offerKey, offerTtlMs: args.offerTtl * 1000,
         onState: (job) => {
           if (args.json) return;
           if (job.wave !== wave && job.state === 'running') io.out(`wave ${(wave = job.wave) + 1} of ${job.waves}: ${job.devices.filter((d) => d.wave === wave).length} device(s)`);

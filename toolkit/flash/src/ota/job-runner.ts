@@ -14,10 +14,13 @@ import {
   encodeMessage,
   filters,
   parseDeviceTopic,
+  seqClock,
+  signMessage,
   topics,
   type OtaJob,
   type OtaJobDevice,
 } from '@akb/protocol';
+import type { KeyObject } from 'node:crypto';
 import type { AkbMessage, MqttTransport } from '@akb/protocol/mqtt';
 import { BlockReader, type BundleInfo } from './bundle-source.js';
 import { failureLimit, planWaves, type WavePolicy } from './waves.js';
@@ -31,6 +34,14 @@ export interface OtaJobOptions {
   /** Bytes per block (default 64 KiB). */
   blockSize?: number;
   force?: boolean;
+  /**
+   * The fleet key (Ed25519 private key): every offer is signed with it for its device's topic (protocol 1.4,
+   * "Signed messages"), with a fresh seq (the clock in ms, strictly increasing) and expiresAt = now +
+   * offerTtlMs. Without it offers go unsigned, which a device refuses unless it allows unsigned offers.
+   */
+  offerKey?: KeyObject;
+  /** How long a signed offer stays valid (ms, default 600 000). */
+  offerTtlMs?: number;
   /** Offer again to a device not heard from since, after this long (ms, default 3000). */
   offerRetryMs?: number;
   /** A device not heard from for this long fails with TRANSFER_TIMEOUT (ms, default 120 000). */
@@ -66,6 +77,7 @@ interface Tracked {
 
 export class OtaJobRunner {
   readonly stats: OtaJobStats = { blocksSent: 0, bytesSent: 0, dropped: 0, offers: 0 };
+  private readonly nextSeq = seqClock();
   private readonly devices = new Map<string, Tracked>();
   private readonly waves: string[][];
   private readonly now: () => number;
@@ -157,13 +169,16 @@ export class OtaJobRunner {
     d.heardSinceOffer = false;
     this.stats.offers++;
     const b = this.o.bundle;
-    const offer = encodeMessage('ota-offer', {
-      v: 1, transfer: this.o.jobId, ts: now,
+    const topic = topics.ota(d.entry.id, 'offer');
+    const body = {
+      v: 1 as const, transfer: this.o.jobId, ts: now,
       bundle: { name: b.name, version: b.version, targetProfiles: b.targets },
       size: b.size, sha256: b.sha256, blockSize: this.reader!.blockSize,
-      signature: { algorithm: 'ed25519', keyId: b.keyId }, force: this.o.force ?? false,
-    });
-    this.o.transport.publish(topics.ota(d.entry.id, 'offer'), offer, { qos: 1 }).catch(() => undefined);
+      signature: { algorithm: 'ed25519' as const, keyId: b.keyId }, force: this.o.force ?? false,
+    };
+    const key = this.o.offerKey;
+    const offer = encodeMessage('ota-offer', key ? signMessage('ota-offer', body, topic, key, { seq: this.nextSeq(), expiresAt: now + (this.o.offerTtlMs ?? 600_000) }) : body);
+    this.o.transport.publish(topic, offer, { qos: 1 }).catch(() => undefined);
   }
 
   /** The device of a message on `…/dev/{device}/ota/*`, when it is in the job and its wave was offered. */
