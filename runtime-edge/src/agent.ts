@@ -5,7 +5,7 @@
  * fleet's command topic) goes to the attached pipeline's policy. Without one, the agent says so.
  */
 import { AkbError, INTENT_SET_OP, PROTOCOL_VERSION, topics, type ModelVersion, type StatusOnline } from '@akb/protocol';
-import { RpcServer, connectDevice, type AkbMqttClient, type RpcHandler, type RpcHandlers } from '@akb/protocol/mqtt';
+import { RpcServer, connectDevice, type AkbMqttClient, type MqttTlsOptions, type RpcHandler, type RpcHandlers } from '@akb/protocol/mqtt';
 import { createLogger } from '@akb/protocol/log';
 import type { ProfileChoice } from '@akb/devices';
 
@@ -22,6 +22,10 @@ export interface EdgeAgentOptions {
   password?: string;
   /** MQTT client id (default: the device id; the health probe uses its own, not to take over a running runtime's connection). */
   clientId?: string;
+  /** TLS material for mqtts:// (PEM contents: settings.ts reads the files). */
+  tls?: MqttTlsOptions;
+  keepaliveSeconds?: number;
+  reconnectPeriodMs?: number;
   protocolVersion?: 4 | 5;
   /** Models loaded, for the birth and status.get. */
   models?: readonly ModelVersion[];
@@ -87,6 +91,9 @@ export class EdgeAgent {
       username: options.username,
       password: options.password,
       protocolVersion: options.protocolVersion ?? 4,
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
+      ...(options.keepaliveSeconds !== undefined ? { keepaliveSeconds: options.keepaliveSeconds } : {}),
+      ...(options.reconnectPeriodMs !== undefined ? { reconnectPeriodMs: options.reconnectPeriodMs } : {}),
       // mqtt-packet's cache of the 65,536 two-byte numbers is 65,536 Buffer objects, 6.5 MB of heap
       // (a tenth of the edge's budget) to save one small allocation per packet.
       mqtt: { writeCache: false },

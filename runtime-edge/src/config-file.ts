@@ -2,14 +2,11 @@
  * `akb-edge --config <edge.json>`: the edge configuration file (protocol's `edge-config` schema), read up to
  * MAX_CONFIG_BYTES and validated before anything starts; a bad file is a usage error (exit 2) of one line
  * naming the field (`at link.modem.sf: Too big …`). Relative paths in it are resolved against the file's
- * folder. The daemon takes from it the device id, profile, broker (url, protocol level, user name and
- * password by reference), link section, telemetry interval and models folder (`paths.models`, when the file
- * sets it); flags given explicitly and environment variables override each (settings.ts).
- *
- * What akb-edge cannot honour yet is refused rather than ignored: `broker.tls`, `broker.clientId`,
- * `broker.keepaliveSeconds` and `broker.reconnectPeriodMs` other than their defaults. `paths.root`,
- * `paths.data` and `logLevel` are validated and not used by akb-edge (the install agent owns the slots; the
- * daemon logs at info).
+ * folder. The daemon takes from it the device id, profile, broker (url, protocol level, client id, user name,
+ * password by reference, TLS files with the key by reference, keepalive, reconnect period), link section,
+ * telemetry interval and models folder (`paths.models`, when the file sets it); flags given explicitly and
+ * environment variables override each (settings.ts). `paths.root`, `paths.data` and `logLevel` are
+ * validated and not used by akb-edge (the install agent owns the slots; the daemon logs at info).
  */
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -73,15 +70,6 @@ export async function readEdgeConfig(path: string): Promise<LoadedEdgeConfig> {
     throw usage(`configuration ${path} is invalid: ${isAkbError(cause) ? cause.message : String(cause)}`, HINT, cause);
   }
   const dir = dirname(resolve(path));
-  const broker = config.broker;
-  const refused: string[] = [];
-  if (broker.tls !== undefined) refused.push('broker.tls');
-  if (broker.clientId !== undefined) refused.push('broker.clientId');
-  if (broker.keepaliveSeconds !== 30) refused.push('broker.keepaliveSeconds');
-  if (broker.reconnectPeriodMs !== 1000) refused.push('broker.reconnectPeriodMs');
-  if (refused.length > 0) {
-    throw usage(`configuration ${path}: akb-edge does not apply ${refused.join(', ')} yet`, 'leave them out (akb-edge connects without TLS, as the device id, keepalive 30 s, reconnecting every second)');
-  }
   const link = config.link.driver === 'serial' ? { ...config.link, path: resolve(dir, config.link.path) } : config.link;
   const setsModels = typeof raw === 'object' && raw !== null && typeof (raw as { paths?: { models?: unknown } }).paths?.models === 'string';
   return { config: { ...config, link }, path, dir, models: setsModels ? resolve(dir, config.paths.models) : undefined };

@@ -20,6 +20,7 @@ import { stat } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { AkbError, SYMBOL_DTYPES, describeError } from '@akb/protocol';
+import { TLS_FLAGS } from '@akb/protocol/mqtt';
 import type { ModelSet } from '@akb/jscc';
 import { EdgeAgent, type EdgeAgentOptions } from './agent.js';
 import { readEdgeConfig } from './config-file.js';
@@ -46,6 +47,9 @@ async function parseArgs() {
     .option('username', { type: 'string', describe: 'MQTT username (default: the device id when a password is given)' })
     .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
     .option('mqtt5', { type: 'boolean', describe: 'speak MQTT 5 (Mosquitto, EMQX); the embedded broker speaks 3.1.1 (default: off)' })
+    .option('ca', { ...TLS_FLAGS.ca, describe: `${TLS_FLAGS.ca.describe} (env AKB_TLS_CA; else the config's broker.tls.ca)` })
+    .option('cert', { ...TLS_FLAGS.cert, describe: `${TLS_FLAGS.cert.describe} (env AKB_TLS_CERT; else broker.tls.cert)` })
+    .option('key', { ...TLS_FLAGS.key, describe: `${TLS_FLAGS.key.describe} (env AKB_TLS_KEY; else broker.tls.key)` })
     .option('models', { type: 'string', describe: 'model zoo folder, e.g. models/zoo (env AKB_MODELS)' })
     .option('set', { type: 'string', default: process.env.AKB_SET ?? 'akb-k256', describe: "model set: a name in <zoo>/../sets/ or a path to its JSON, whose model names are folders of --models (env AKB_SET)" })
     .option('images', { type: 'string', describe: 'send the PNG/JPEG files of this folder, in name order' })
@@ -132,6 +136,10 @@ async function main(): Promise<number> {
     username: settings.username,
     password: settings.password,
     protocolVersion: settings.protocolVersion,
+    ...(settings.tls !== undefined ? { tls: settings.tls } : {}),
+    ...(settings.clientId !== undefined ? { clientId: settings.clientId } : {}),
+    keepaliveSeconds: settings.keepaliveSeconds,
+    reconnectPeriodMs: settings.reconnectPeriodMs,
     installed: await installedFromEnv(process.env, (line) => process.stderr.write(`${line}\n`)),
   };
   const { models } = settings;

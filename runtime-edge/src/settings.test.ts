@@ -1,7 +1,8 @@
 /**
  * akb-edge's settings from flags, environment and the --config file: precedence flag > environment > file
  * > default; the link section, the shorthands and their overrides; the password by reference; a bad file
- * refused with the field named (exit 2), and broker settings akb-edge cannot apply refused.
+ * refused with the field named (exit 2); TLS files from flags, environment or the file's broker.tls, each
+ * checked to be PEM, with the file named when it is not.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,11 +56,38 @@ describe('edge settings', () => {
   it.each([
     ['an unknown field', { deviceId: 'x', colour: 'red' }, 'Unrecognized key: "colour"'],
     ['sf 13', { deviceId: 'x', link: { ...serial, modem: { kind: 'rn2483', sf: 13 } } }, 'at link.modem.sf'],
-    ['a TLS section akb-edge cannot apply', { deviceId: 'x', broker: { tls: { ca: 'ca.pem' } } }, 'does not apply broker.tls'],
     ['text that is not JSON', '{"deviceId": ', 'is not JSON'],
   ])('refuse %s with the field named, exit 2', async (_, value, message) => {
     const path = await file('bad.json', value);
     await expect(readEdgeConfig(path)).rejects.toMatchObject({ code: 'CONFIG_INVALID', exitCode: 2, message: expect.stringContaining(message) as unknown as string });
+  });
+
+  it('apply broker.tls, clientId, keepalive and reconnect period; TLS parts flag > environment > file', async () => {
+    const cert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const key = '-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n';
+    await writeFile(join(dir, 'ca.crt'), cert.replace('MIIB', 'CAAA'));
+    await writeFile(join(dir, 'dev.crt'), cert);
+    await writeFile(join(dir, 'dev.key'), key);
+    await writeFile(join(dir, 'other.crt'), cert.replace('MIIB', 'OTHR'));
+    const broker = { url: 'mqtts://b:8883', clientId: 'c-7', keepaliveSeconds: 12, reconnectPeriodMs: 250, tls: { ca: 'ca.crt', cert: 'dev.crt', key: { file: 'dev.key' } } };
+    const loaded = await readEdgeConfig(await file('tls.json', { deviceId: 'x', broker }));
+    const s = await edgeSettings({}, loaded, {});
+    expect(s).toMatchObject({ clientId: 'c-7', keepaliveSeconds: 12, reconnectPeriodMs: 250, tls: { ca: cert.replace('MIIB', 'CAAA'), cert, key, rejectUnauthorized: true } });
+    expect((await edgeSettings({ cert: join(dir, 'other.crt') }, loaded, { AKB_TLS_CERT: join(dir, 'dev.crt') })).tls?.cert).toContain('OTHR');
+    expect((await edgeSettings({}, loaded, { AKB_TLS_CA: join(dir, 'other.crt') })).tls?.ca).toContain('OTHR');
+    const inEnv = await readEdgeConfig(await file('tls-env.json', { deviceId: 'x', broker: { ...broker, tls: { cert: 'dev.crt', key: { env: 'DEV_KEY' } } } }));
+    expect((await edgeSettings({}, inEnv, { DEV_KEY: key })).tls).toEqual({ cert, key, rejectUnauthorized: true });
+    await expect(edgeSettings({}, inEnv, { DEV_KEY: 'not a key' })).rejects.toMatchObject({ code: 'TLS_FILE', message: expect.stringContaining('DEV_KEY') as unknown as string });
+  });
+
+  it('refuse TLS files that are not PEM, a certificate without its key, and TLS with a plain URL, naming what is wrong', async () => {
+    await writeFile(join(dir, 'junk.crt'), 'hello');
+    await writeFile(join(dir, 'k.key'), '-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n');
+    const tlsUrl = { broker: 'mqtts://b:8883' };
+    await expect(edgeSettings({ ...tlsUrl, ca: join(dir, 'junk.crt') }, undefined, {})).rejects.toMatchObject({ code: 'TLS_FILE', exitCode: 2, message: expect.stringContaining('junk.crt is not a PEM certificate') as unknown as string });
+    await expect(edgeSettings({ ...tlsUrl, ca: join(dir, 'absent.crt') }, undefined, {})).rejects.toMatchObject({ code: 'TLS_FILE', message: expect.stringContaining('absent.crt (ENOENT)') as unknown as string });
+    await expect(edgeSettings({ ...tlsUrl, key: join(dir, 'k.key') }, undefined, {})).rejects.toMatchObject({ code: 'TLS_FILE', message: expect.stringContaining('without a client certificate') as unknown as string });
+    await expect(edgeSettings({ broker: 'mqtt://b:1883', key: join(dir, 'k.key'), cert: join(dir, 'junk.crt') }, undefined, {})).rejects.toMatchObject({ code: 'TLS_FILE', message: expect.stringContaining('is not TLS') as unknown as string });
   });
 
   it('refuse a missing file and a password variable that is not set', async () => {
