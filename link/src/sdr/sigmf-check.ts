@@ -4,7 +4,8 @@
  * `annotations`; `global` needs `core:datatype` (grammar `(r|c)(f32|f64|i32|i16|u32|u16)(_le|_be)` or
  * `(r|c)(i8|u8)`) and `core:version`; captures and annotations need `core:sample_start` and are sorted by
  * it; every core field present has its type. With the data file's size, it also checks that the data is
- * whole samples and that annotations end inside it. Returns the problems found (none: valid).
+ * whole samples and that annotations end inside it. Returns the problems found (none: valid); never throws,
+ * whatever the value (a BigInt or a cycle is named by its type), and quotes a bad value in at most 80 characters.
  */
 
 const DATATYPE = /^(r|c)((f32|f64|i32|i16|u32|u16)(_le|_be)|i8|u8)$/;
@@ -53,6 +54,18 @@ function fits(v: unknown, kind: Kind): boolean {
   }
 }
 
+/** A value as a problem quotes it: JSON, at most 80 characters; a value JSON cannot write (a BigInt, a cycle) by its type. */
+function shown(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) return `a ${typeof value}`;
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
 function checkFields(where: string, o: Record<string, unknown>, types: Record<string, Kind>, problems: string[]): void {
   for (const [key, value] of Object.entries(o)) {
     const kind = types[key];
@@ -60,7 +73,7 @@ function checkFields(where: string, o: Record<string, unknown>, types: Record<st
       if (key.startsWith('core:')) problems.push(`${where}: ${key} is not a core field`);
       continue;
     }
-    if (!fits(value, kind)) problems.push(`${where}: ${key} must be ${kind === 'datetime' ? 'an ISO-8601 UTC date-time string' : `a ${kind}`}, not ${JSON.stringify(value)}`);
+    if (!fits(value, kind)) problems.push(`${where}: ${key} must be ${kind === 'datetime' ? 'an ISO-8601 UTC date-time string' : `a ${kind}`}, not ${shown(value)}`);
   }
 }
 
@@ -95,10 +108,10 @@ export function checkSigmfMeta(meta: unknown, dataBytes?: number): string[] {
     const dt = global['core:datatype'];
     if (typeof dt === 'string') {
       sampleBytes = sigmfSampleBytes(dt) * (typeof global['core:num_channels'] === 'number' ? global['core:num_channels'] : 1);
-      if (sampleBytes === 0) problems.push(`global: core:datatype ${JSON.stringify(dt)} does not follow (r|c)(f32|f64|i32|i16|u32|u16)(_le|_be) or (r|c)(i8|u8)`);
+      if (sampleBytes === 0) problems.push(`global: core:datatype ${shown(dt)} does not follow (r|c)(f32|f64|i32|i16|u32|u16)(_le|_be) or (r|c)(i8|u8)`);
     }
     const v = global['core:version'];
-    if (typeof v === 'string' && !SEMVER.test(v)) problems.push(`global: core:version ${JSON.stringify(v)} is not a version like 1.0.0`);
+    if (typeof v === 'string' && !SEMVER.test(v)) problems.push(`global: core:version ${shown(v)} is not a version like 1.0.0`);
   }
   const lists: [string, Record<string, Kind>][] = [['captures', CAPTURE], ['annotations', ANNOTATION]];
   for (const [name, types] of lists) {
@@ -120,7 +133,10 @@ export function checkSigmfMeta(meta: unknown, dataBytes?: number): string[] {
         problems.push(`${name}[${i}]: core:freq_lower_edge and core:freq_upper_edge go together`);
       }
       if (name === 'annotations' && dataBytes !== undefined && sampleBytes > 0) {
-        const end = Number(entry['core:sample_start']) + Number(entry['core:sample_count'] ?? 0);
+        const start = entry['core:sample_start'];
+        const count = entry['core:sample_count'] ?? 0;
+        // Fields of the wrong type were reported above; only numbers are compared with the data.
+        const end = typeof start === 'number' && typeof count === 'number' ? start + count : Number.NaN;
         if (end * sampleBytes > dataBytes) problems.push(`${name}[${i}]: ends at sample ${end}, past the data's ${dataBytes / sampleBytes}`);
       }
     });
