@@ -5,6 +5,10 @@
  *   akb-cloud --broker mqtt://host:1883                          fleet registry only
  *   akb-cloud --models models/zoo --set akb-k256 [--references ./originals] [--workers 2] [--shared]
  *   akb-cloud --http 8080 [--http-host 127.0.0.1]                 also the web dashboard (dashboard/server.ts)
+ *   akb-cloud --broker mqtts://host:8883 --ca ca.crt [--cert akb-cloud.crt --key akb-cloud.key]   over TLS
+ *
+ * TLS files are read bounded and checked to be PEM (protocol's mqtt/tls.ts); a certificate without its key
+ * or TLS files with a broker URL that is not TLS are refused (exit 2).
  *
  * `--workers n` runs n decode lanes (worker threads) in this process. To spread decoding over several
  * processes or machines, start one akb-cloud per worker with `--shared`: the broker then hands each frame
@@ -25,6 +29,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { AkbError, describeError } from '@akb/protocol';
+import { TLS_FLAGS, loadTlsFlags } from '@akb/protocol/mqtt';
 import { CloudService } from './control/service.js';
 import { folderReferences } from './decode/references.js';
 import { DEFAULT_IMAGE_LIMITS } from './decode/limits.js';
@@ -81,6 +86,7 @@ async function main(): Promise<number> {
     .option('username', { type: 'string', describe: 'MQTT user name (with `akb topics --acl`: akb-cloud)' })
     .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
     .option('mqtt5', { type: 'boolean', default: false })
+    .options(TLS_FLAGS)
     .option('models', { type: 'string', default: 'models/zoo', describe: 'model zoo folder (sets are read from its sibling sets/)' })
     .option('set', { type: 'string', array: true, describe: 'model set(s) to decode (models/sets/<name>.json); none: fleet registry only' })
     .option('kb', { type: 'string', describe: 'source KB snapshot folder to host (default: the AKB set\'s KB)' })
@@ -121,6 +127,7 @@ async function main(): Promise<number> {
   const clients = args.clients === undefined ? undefined : DeviceScope.parse(args.clients);
   const sets = args.set ?? [];
   const telemetry = await telemetryFromArgs(args);
+  const tls = await loadTlsFlags(args.broker, args);
   const starting = CloudService.start({
     ...(telemetry ? { telemetry } : {}),
     brokerUrl: args.broker,
@@ -128,6 +135,7 @@ async function main(): Promise<number> {
     username: args.username,
     password: args.passwordEnv ? process.env[args.passwordEnv] : undefined,
     protocolVersion: args.mqtt5 ? 5 : 4,
+    ...(tls !== undefined ? { tls } : {}),
     scope,
     ...(clients ? { clients } : {}),
     ...(sets.length > 0 ? { models: { zoo: args.models, sets } } : {}),

@@ -16,8 +16,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
 import { AkbError, KB_ENTRIES_OP, INTENT_SET_OP, filters, isAkbError, topics } from '@akb/protocol';
-import { AkbMqttClient, RpcServer, connectMqtt, type AkbMessage, type MqttTransport, type RpcHandlers } from '@akb/protocol/mqtt';
+import { AkbMqttClient, RpcServer, connectMqtt, type AkbMessage, type MqttTlsOptions, type MqttTransport, type RpcHandlers } from '@akb/protocol/mqtt';
 import { createLogger } from '@akb/protocol/log';
 import { loadModelSet, type ModelSet } from '@akb/jscc';
 import { CloudDecoder, type CloudDecoderOptions } from '../decode/decoder.js';
@@ -66,6 +67,8 @@ export interface CloudAttachOptions {
   commandTimeoutMs?: number;
   /** Keep the fleet's telemetry: ingest, store (closed by stop()), alarms, metrics (telemetry/telemetry.ts). */
   telemetry?: TelemetryOptions;
+  /** The fleet key: the KB announce and entry responses on kb/res are signed with it (kb-service.ts). */
+  fleetKey?: KeyObject;
 }
 
 export interface CloudServiceOptions extends CloudAttachOptions {
@@ -74,6 +77,8 @@ export interface CloudServiceOptions extends CloudAttachOptions {
   username?: string;
   password?: string;
   protocolVersion?: 4 | 5;
+  /** TLS material for mqtts:// (PEM contents; akb-cloud reads --ca/--cert/--key with loadTlsFlags). */
+  tls?: MqttTlsOptions;
 }
 
 export class CloudService {
@@ -156,6 +161,7 @@ export class CloudService {
       username: options.username,
       password: options.password,
       protocolVersion: options.protocolVersion ?? 4,
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
     try {
       return await CloudService.build(client, { ...options, clientId }, () => client.close({ timeoutMs: 1000 }));
@@ -176,7 +182,7 @@ export class CloudService {
     const sets = options.sets ?? (options.models ? await Promise.all(options.models.sets.map((s) => loadModelSet(options.models!.zoo, s))) : []);
     const kbDir = options.kbDir ?? (options.models ? await kbDirOf(options.models, sets) : undefined);
     const onError = (err: unknown, context: object): void => log.warn({ err, ...context }, 'cloud');
-    const kb = kbDir !== undefined ? await KbService.start(client, { dir: kbDir, onError, scope }) : undefined;
+    const kb = kbDir !== undefined ? await KbService.start(client, { dir: kbDir, onError, scope, ...(options.fleetKey ? { fleetKey: options.fleetKey } : {}) }) : undefined;
     // The decoder asks the service's intents for weights; the service is made after the decoder.
     const late: { service?: CloudService } = {};
     let decoder: CloudDecoder | undefined;
