@@ -5,6 +5,7 @@
  * `akb/v1/dev/{device}/`) may compare it. Two device ids can share a hash (one pair in 2^32): the topic,
  * not the hash, is the identity. Vectors: vectors/rules/numeric-device-id.json.
  */
+import { AkbError } from './errors.js';
 import { assertDeviceId } from './topics.js';
 
 const FNV_OFFSET_BASIS = 0x811c9dc5;
@@ -27,4 +28,39 @@ export function fnv1a32(text: string): number {
  */
 export function numericDeviceId(deviceId: string): number {
   return fnv1a32(assertDeviceId(deviceId));
+}
+
+/**
+ * Device ids every supported broker takes: 1-64 of `A-Z a-z 0-9 _ -`, the device-id pattern without ".".
+ * NATS's MQTT interface makes each topic a NATS subject, where "." separates levels: nats-server 2.9
+ * refuses a topic with a "." in it, and 2.10 and later turn it into "//", so `akb/v1/dev/cam.01/status`
+ * is not a topic a NATS-hosted fleet can use as it is. The undotted ids are also safe as MQTT client ids
+ * and in Mosquitto's `%u`/`%c` ACL patterns.
+ */
+export const PORTABLE_DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Why `id` is not a portable device id (PORTABLE_DEVICE_ID_PATTERN), or undefined when it is one. */
+export function portableDeviceIdProblem(id: string): string | undefined {
+  if (id.length === 0) return 'it is empty';
+  if (id.length > 64) return `it has ${id.length} characters; at most 64`;
+  if (id.includes('.')) return 'it has a "." (a NATS subject separator: nats-server 2.9 refuses such topics, 2.10 rewrites them)';
+  const bad = [...id].find((c) => !/[A-Za-z0-9_-]/.test(c));
+  if (bad !== undefined) return `it has ${JSON.stringify(bad)}; a device id is letters, digits, "_" and "-"`;
+  return undefined;
+}
+
+/**
+ * `id` when every supported broker (Mosquitto, aedes, NATS, EMQX, HiveMQ) takes it as a topic level and
+ * client id; otherwise throws AkbError('BAD_DEVICE_ID', exit 2) saying why. Provisioning calls it, and
+ * connectDevice, so an id that one broker would refuse is refused on every broker.
+ */
+export function assertPortableDeviceId(id: string): string {
+  const problem = portableDeviceIdProblem(id);
+  if (problem !== undefined) {
+    throw new AkbError('BAD_DEVICE_ID', `device id ${JSON.stringify(id.slice(0, 80))} cannot be used: ${problem}`, {
+      hint: 'use 1-64 letters, digits, "_" or "-", e.g. cam-01',
+      exitCode: 2,
+    });
+  }
+  return id;
 }

@@ -23,6 +23,7 @@ export {
   tilesPage,
 } from './control/images-ops.js';
 export { DeviceScope, type ScopeCounters, type ScopedTopic } from './scope.js';
+export { Partition, MAX_PARTITIONS, rendezvousOwner, rendezvousScore } from './partition.js';
 export { CloudDecoder, type CloudDecoderOptions } from './decode/decoder.js';
 export { DEFAULT_IMAGE_LIMITS, imageCost, imageLimits, type ImageLimits, type MetaRefusal } from './decode/limits.js';
 export type { DecoderStats } from './decode/stats.js';

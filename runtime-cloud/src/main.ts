@@ -7,6 +7,10 @@
  *   akb-cloud --http 8080 [--http-host 127.0.0.1]                 also the web dashboard (dashboard/server.ts)
  *   akb-cloud --broker mqtts://host:8883 --ca ca.crt [--cert akb-cloud.crt --key akb-cloud.key]   over TLS
  *
+ * `--fleet-key <file>` (the fleet's Ed25519 .key, as akb package and akb deploy take it) signs the KB announce
+ * and the entry responses on each device's kb/res (protocol 1.4, "Signed messages"); without it they go
+ * unsigned, and an edge refuses them unless it is configured to accept unsigned KB updates.
+ *
  * TLS files are read bounded and checked to be PEM (protocol's mqtt/tls.ts); a certificate without its key
  * or TLS files with a broker URL that is not TLS are refused (exit 2).
  *
@@ -90,6 +94,7 @@ async function main(): Promise<number> {
     .option('models', { type: 'string', default: 'models/zoo', describe: 'model zoo folder (sets are read from its sibling sets/)' })
     .option('set', { type: 'string', array: true, describe: 'model set(s) to decode (models/sets/<name>.json); none: fleet registry only' })
     .option('kb', { type: 'string', describe: 'source KB snapshot folder to host (default: the AKB set\'s KB)' })
+    .option('fleet-key', { type: 'string', describe: 'the fleet key (Ed25519 PKCS#8 PEM .key): signs the KB announce and entry responses' })
     .option('references', { type: 'string', describe: 'folder of original images, by the names in image-meta: PSNR and reward in feedback' })
     .option('workers', { type: 'number', default: 1, describe: 'decode lanes (worker threads) in this process' })
     .option('shared', { type: 'boolean', default: false, describe: 'receive frames through a shared subscription (several akb-cloud processes split the work; not on aedes)' })
@@ -128,6 +133,7 @@ async function main(): Promise<number> {
   const sets = args.set ?? [];
   const telemetry = await telemetryFromArgs(args);
   const tls = await loadTlsFlags(args.broker, args);
+  const fleet = args.fleetKey === undefined ? undefined : await (await import('./control/fleet-key.js')).loadFleetKey(args.fleetKey);
   const starting = CloudService.start({
     ...(telemetry ? { telemetry } : {}),
     brokerUrl: args.broker,
@@ -140,6 +146,7 @@ async function main(): Promise<number> {
     ...(clients ? { clients } : {}),
     ...(sets.length > 0 ? { models: { zoo: args.models, sets } } : {}),
     ...(args.kb !== undefined ? { kbDir: args.kb } : {}),
+    ...(fleet ? { fleetKey: fleet.key } : {}),
     ...(args.references !== undefined ? { references: folderReferences(args.references) } : {}),
     decoder: {
       workers: args.workers,

@@ -9,8 +9,13 @@
  * with a scope, the cloud answers a request on cloud/req only when its `from` is in the scope or among
  * `clients` (tools, e.g. `akb images`), and one on cloud/ops/req only when its `from` is among `clients`,
  * so that clouds serving disjoint scopes do not answer the same requester twice.
+ *
+ * Partition (`akb-cloud --partition i/n`, partition.ts): a scope may also keep only the devices that
+ * worker i of n owns. The filters stay what the ids and patterns make them (a hash cannot be subscribed
+ * to), minus named ids another worker owns; `has` checks the owner.
  */
 import { AkbError, TOPIC_ROOT, isClientId } from '@akb/protocol';
+import type { Partition } from './partition.js';
 
 /** The per-device topics the cloud subscribes to. */
 export type ScopedTopic = 'status' | 'link/meta' | 'link/rx' | 'kb/req';
@@ -34,7 +39,14 @@ export class DeviceScope {
     readonly ids: ReadonlySet<string>,
     private readonly patterns: readonly { source: string; re: RegExp }[],
     private readonly any: boolean,
+    /** Keep only the devices this worker owns (undefined: no partitioning). */
+    readonly partition?: Partition,
   ) {}
+
+  /** This scope, narrowed to the devices `partition` owns. */
+  withPartition(partition: Partition): DeviceScope {
+    return new DeviceScope(this.ids, this.patterns, this.any, partition.count === 1 ? undefined : partition);
+  }
 
   static all(): DeviceScope {
     return new DeviceScope(new Set(), [], true);
@@ -65,9 +77,9 @@ export class DeviceScope {
     return new DeviceScope(ids, patterns, false);
   }
 
-  /** True when no --devices was given (or it was `*`). */
+  /** True when no --devices was given (or it was `*`) and no partition narrows it. */
   get everything(): boolean {
-    return this.any;
+    return this.any && this.partition === undefined;
   }
 
   /** Subscriptions are per device (only ids named), so nothing outside the scope arrives. */
@@ -76,19 +88,21 @@ export class DeviceScope {
   }
 
   has(device: string): boolean {
-    return this.any || this.ids.has(device) || this.patterns.some((p) => p.re.test(device));
+    const named = this.any || this.ids.has(device) || this.patterns.some((p) => p.re.test(device));
+    return named && (this.partition === undefined || this.partition.owns(device));
   }
 
   /** The filters to subscribe to for one per-device topic (e.g. `link/rx`). */
   filters(topic: ScopedTopic): string[] {
     if (!this.exact) return [`${TOPIC_ROOT}/dev/+/${topic}`];
-    return [...this.ids].map((id) => `${TOPIC_ROOT}/dev/${id}/${topic}`);
+    const ids = this.partition === undefined ? [...this.ids] : [...this.ids].filter((id) => this.partition!.owns(id));
+    return ids.map((id) => `${TOPIC_ROOT}/dev/${id}/${topic}`);
   }
 
   /** For logs and --help: "every device" or the items as given. */
   describe(): string {
-    if (this.any) return 'every device';
-    return [...this.ids, ...this.patterns.map((p) => p.source)].join(',');
+    const named = this.any ? 'every device' : [...this.ids, ...this.patterns.map((p) => p.source)].join(',');
+    return this.partition === undefined ? named : `${named} of partition ${this.partition.describe()}`;
   }
 }
 

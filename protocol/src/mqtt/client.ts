@@ -57,8 +57,11 @@ function statusBytes(p: StatusPayload): Buffer | string {
 }
 
 export interface MqttConnectOptions {
-  /** `mqtt://host:port`, `mqtts://…`, `ws://…`. */
-  url: string;
+  /**
+   * `mqtt://host:port`, `mqtts://…`, `ws://…`; or several brokers, comma-separated or as an array, tried in
+   * order and failed over to in turn (brokers.ts).
+   */
+  url: string | readonly string[];
   clientId?: string;
   protocolVersion?: ProtocolVersion;
   username?: string;

@@ -18,6 +18,7 @@ export {
   type MqttConnectOptions,
 } from './client.js';
 export { connectDevice, connectMqtt } from './connect.js';
+export * from './brokers.js';
 export * from './tls.js';
 export { SUBSCRIBE_RECONNECT_TRIES } from './subscribe.js';
 export { errorText } from './util.js';
