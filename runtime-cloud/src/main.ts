@@ -17,7 +17,13 @@
  * `--workers n` runs n decode lanes (worker threads) in this process. To spread decoding over several
  * processes or machines, start one akb-cloud per worker with `--shared`: the broker then hands each frame
  * to one of them (a shared subscription, `$share/<group>/...`; Mosquitto, EMQX, HiveMQ and VerneMQ have
- * it; the embedded aedes broker does not, so keep the default `--no-shared` there).
+ * it; the embedded aedes broker does not, so keep the default `--no-shared` there). Where the broker has
+ * no shared subscriptions (NATS's MQTT interface, aedes), start n workers with `--partition 0/n` …
+ * `--partition <n-1>/n`: each receives every device's traffic and serves the devices a rendezvous hash
+ * gives it (partition.ts); `--partition` and `--shared` are not combined.
+ *
+ * `--broker` takes one URL or several, comma-separated (a cluster's nodes, or standby brokers): tried in
+ * order, failed over to in turn (protocol's mqtt/brokers.ts).
  *
  * Output: one line per finished image on stdout (image-line.ts; `--json`: JSON lines); everything else
  * (the start line with --json, shutdown, logs) on stderr.
@@ -33,12 +39,13 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { AkbError, describeError } from '@akb/protocol';
-import { TLS_FLAGS, loadTlsFlags } from '@akb/protocol/mqtt';
+import { TLS_FLAGS, loadTlsFlags, parseBrokerUrls } from '@akb/protocol/mqtt';
 import { CloudService } from './control/service.js';
 import { folderReferences } from './decode/references.js';
 import { DEFAULT_IMAGE_LIMITS } from './decode/limits.js';
 import { formatImageLine } from './image-line.js';
 import { DeviceScope } from './scope.js';
+import { Partition } from './partition.js';
 import { dashboardArgs, startCloudDashboard } from './dashboard/cli.js';
 import { TELEMETRY_FLAGS, checkTelemetryArgs, telemetryFromArgs } from './telemetry/cli.js';
 
@@ -100,6 +107,7 @@ async function main(): Promise<number> {
     .option('shared', { type: 'boolean', default: false, describe: 'receive frames through a shared subscription (several akb-cloud processes split the work; not on aedes)' })
     .option('group', { type: 'string', default: 'cloud', describe: 'shared-subscription group' })
     .option('devices', { type: 'string', array: true, describe: 'devices served: comma-separated ids and/or patterns (cam-01,cam-02,lab-*); default: all devices' })
+    .option('partition', { type: 'string', describe: 'serve partition <i>/<n> of the devices (worker i of n, from 0; a rendezvous hash of the device id): for brokers without shared subscriptions, e.g. NATS' })
     .option('clients', { type: 'string', array: true, describe: 'with --devices: the tools (by `from`) answered on cloud/ops/req, and on cloud/req besides the devices; default: none' })
     .option('max-image-side', { type: 'number', default: d.maxSide, describe: 'widest or tallest image a meta may announce, pixels' })
     .option('max-image-pixels', { type: 'number', default: d.maxPixels, describe: 'most pixels of one image' })
@@ -120,6 +128,11 @@ async function main(): Promise<number> {
       if (!(t > 0 && t <= 3600)) throw new Error('--shutdown-timeout must be in (0, 3600] seconds');
       dashboardArgs(a);
       checkTelemetryArgs(a);
+      if (a.partition !== undefined) {
+        Partition.parse(a.partition);
+        if (a.shared) throw new Error('--partition and --shared split the work two ways: choose one (--shared where the broker has shared subscriptions)');
+      }
+      parseBrokerUrls(a.broker);
       return true;
     })
     .strict()
@@ -128,7 +141,8 @@ async function main(): Promise<number> {
       throw new AkbError('USAGE', message || (error instanceof Error ? error.message : 'invalid arguments'), { hint: 'see akb-cloud --help', exitCode: 2 });
     })
     .parseAsync();
-  const scope = args.devices === undefined ? DeviceScope.all() : DeviceScope.parse(args.devices);
+  const named = args.devices === undefined ? DeviceScope.all() : DeviceScope.parse(args.devices);
+  const scope = args.partition === undefined ? named : named.withPartition(Partition.parse(args.partition));
   const clients = args.clients === undefined ? undefined : DeviceScope.parse(args.clients);
   const sets = args.set ?? [];
   const telemetry = await telemetryFromArgs(args);
