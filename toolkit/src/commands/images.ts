@@ -3,7 +3,9 @@
  * paged: each answer holds at most 50 summaries, so any number of large images stays under the message
  * limit), as a table or as JSON.
  */
+import type { MqttTlsOptions } from '@akb/protocol/mqtt';
 import { defineCommand } from './define.js';
+import { TLS_OPTIONS, tlsFromArgs } from './tls-flags.js';
 import { emit, type Io } from '../run-command.js';
 import type { ImageRow } from '@akb/cloud';
 
@@ -18,6 +20,8 @@ export interface ImagesOptions {
   password?: string;
   protocolVersion: 4 | 5;
   timeoutMs: number;
+  /** TLS material for mqtts:// (tls-flags.ts). */
+  tls?: MqttTlsOptions;
 }
 
 /** The rows of the table (or the JSON) `akb images` prints. */
@@ -28,7 +32,9 @@ export async function listImages(o: ImagesOptions, io: Io): Promise<void> {
   // An operator operation: on cloud/ops/req, which the ACL grants tool users (akb topics --acl --tool <user>).
   // The cloud answers on cloud/res/{from}; the ACL lets a tool read cloud/res/<its user name>.
   const from = o.username ?? o.clientId;
-  const client = await connectMqtt({ url: o.broker, clientId: o.clientId, username: o.username, password: o.password, protocolVersion: o.protocolVersion, reconnectPeriodMs: 0 });
+  const client = await connectMqtt({
+    url: o.broker, clientId: o.clientId, username: o.username, password: o.password, protocolVersion: o.protocolVersion, reconnectPeriodMs: 0, ...(o.tls ? { tls: o.tls } : {}),
+  });
   const rpc = new RpcClient(client, { requestTopic: topics.cloudOpsReq(), replyTopic: topics.cloudRes(from), from, timeoutMs: o.timeoutMs });
   const images: ImageRow[] = [];
   let total = 0;
@@ -88,6 +94,7 @@ export const imagesCommand = defineCommand({
       .option('username', { type: 'string', describe: 'MQTT user name; also the `from` the cloud answers to (cloud/res/<user>)' })
       .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
       .option('mqtt5', { type: 'boolean', default: false })
+      .options(TLS_OPTIONS)
       .option('timeout', { type: 'number', default: 5, describe: 'seconds to wait for each answer' })
       .check((a) => {
         if (!(Number.isInteger(a.limit) && a.limit >= 1 && a.limit <= 10_000)) throw new Error('--limit must be an integer from 1 to 10000');
@@ -111,6 +118,7 @@ export const imagesCommand = defineCommand({
         password: args.passwordEnv === undefined ? undefined : process.env[args.passwordEnv],
         protocolVersion: args.mqtt5 ? 5 : 4,
         timeoutMs: args.timeout * 1000,
+        ...(await tlsFromArgs(args.broker, args)),
       },
       io,
     );

@@ -7,6 +7,7 @@
  */
 import { AkbError } from '@akb/protocol';
 import { defineCommand } from './define.js';
+import { TLS_OPTIONS, tlsFromArgs } from './tls-flags.js';
 import type { Io } from '../run-command.js';
 
 interface SdrGatewayArgs {
@@ -20,6 +21,9 @@ interface SdrGatewayArgs {
   mqtt5: boolean;
   username?: string | undefined;
   passwordEnv?: string | undefined;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
 }
 
 export const sdrGateway = defineCommand({
@@ -36,7 +40,8 @@ export const sdrGateway = defineCommand({
       .option('json', { type: 'boolean', default: false, describe: 'one JSON line per frame found (frame id, SNR, frequency offset) on stdout' })
       .option('mqtt5', { type: 'boolean', default: false, describe: 'speak MQTT 5 (Mosquitto, EMQX); the embedded broker speaks 3.1.1' })
       .option('username', { type: 'string', describe: 'MQTT username' })
-      .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' }),
+      .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
+      .options(TLS_OPTIONS),
   run: (args, io) => runSdrGateway(args as SdrGatewayArgs, io),
 });
 
@@ -55,6 +60,7 @@ async function runSdrGateway(args: SdrGatewayArgs, io: Io): Promise<void> {
     protocolVersion: args.mqtt5 ? 5 : 4,
     username: args.username,
     password: args.passwordEnv ? process.env[args.passwordEnv] : undefined,
+    ...(await tlsFromArgs(args.broker, args)),
   });
   let gateway: import('@akb/link').SdrUdpGateway | undefined;
   try {

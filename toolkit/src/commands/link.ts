@@ -1,5 +1,6 @@
 import { AkbError } from '@akb/protocol';
 import { defineCommand, defineGroup } from './define.js';
+import { TLS_OPTIONS, tlsFromArgs } from './tls-flags.js';
 import type { Io } from '../run-command.js';
 import { modemSim } from './link-modem-sim.js';
 import { sdrGateway } from './link-sdr-gateway.js';
@@ -28,6 +29,9 @@ interface EmulateArgs {
   mqtt5: boolean;
   username?: string | undefined;
   passwordEnv?: string | undefined;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
 }
 
 const emulate = defineCommand({
@@ -55,7 +59,8 @@ const emulate = defineCommand({
       .option('qos', { choices: [0, 1] as const, default: 0 as const, describe: 'MQTT QoS of the subscription and the relayed frames' })
       .option('mqtt5', { type: 'boolean', default: false, describe: 'speak MQTT 5 (Mosquitto, EMQX); the embedded broker speaks 3.1.1' })
       .option('username', { type: 'string', describe: 'MQTT username' })
-      .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' }),
+      .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
+      .options(TLS_OPTIONS),
   run: (args, io) => runEmulate(args, io),
 });
 
@@ -71,6 +76,7 @@ async function runEmulate(args: EmulateArgs, io: Io): Promise<void> {
     protocolVersion: args.mqtt5 ? 5 : 4,
     username: args.username,
     password: args.passwordEnv ? process.env[args.passwordEnv] : undefined,
+    ...(await tlsFromArgs(args.broker, args)),
   });
   let emulator: import('@akb/link').ChannelEmulator | undefined;
   let control: import('@akb/link').ChannelControl | undefined;

@@ -11,6 +11,7 @@
  */
 import { AkbError } from '@akb/protocol';
 import { defineCommand } from './define.js';
+import { TLS_OPTIONS, tlsFromArgs } from './tls-flags.js';
 import type { Io } from '../run-command.js';
 
 const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
@@ -26,6 +27,9 @@ interface TelemetryArgs {
   username?: string | undefined;
   passwordEnv?: string | undefined;
   mqtt5: boolean;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
 }
 
 function check(args: TelemetryArgs): void {
@@ -90,6 +94,7 @@ async function run(args: TelemetryArgs, io: Io): Promise<void> {
     clientId: `akb-telemetry-${process.pid}-${Math.floor(Math.random() * 0xffff).toString(16)}`,
     username: args.username,
     password: args.passwordEnv === undefined ? undefined : process.env[args.passwordEnv],
+    ...(await tlsFromArgs(args.broker, args)),
     // MQTT 5: the broker sends no packet larger than the protocol's message limit plus the topic and header.
     ...(args.mqtt5 ? { protocolVersion: 5 as const, mqtt: { properties: { maximumPacketSize: MAX_MESSAGE_BYTES + 1024 } } } : {}),
   });
@@ -162,6 +167,7 @@ export const telemetryCommand = defineCommand({
       .option('silent', { type: 'number', default: 10, describe: 'grey a device not heard of for longer than this, s' })
       .option('mqtt5', { type: 'boolean', default: false, describe: 'connect with MQTT 5 and ask the broker to send nothing over the 256 KiB message limit' })
       .option('username', { type: 'string' })
-      .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' }),
+      .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
+      .options(TLS_OPTIONS),
   run: (args, io) => run(args as TelemetryArgs, io),
 });
