@@ -9,3 +9,4 @@ export * from './policy/index.js';
 export * from './pipeline/index.js';
 export * from './sources/index.js';
 export * from './telemetry/index.js';
+export { KbSync, type KbSyncOptions, type KbSyncStats, type SyncedKb } from './kb-sync/kb-sync.js';

@@ -11,7 +11,14 @@
  * rebuild" would need a counter that edges cannot derive from the snapshot they were flashed with.)
  * Each entry's `prior` weight is 1/K: the snapshot holds prior images, not cluster sizes; the images
  * themselves travel in bundles, not over MQTT.
+ *
+ * Signing (protocol 1.4, "Signed messages"): given the fleet key, the announce and every entry response on
+ * a device's kb/res carry `sig` (seq: the clock in ms, strictly increasing; expiresAt: now + announceTtlMs,
+ * default 24 h, for the retained announce, which is signed and published again every half of that; now +
+ * responseTtlMs, default 5 min, for a response). Without a key both go unsigned. Answers to kb.entries on
+ * cloud/req and cloud/ops/req (for tools) are never signed.
  */
+import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -23,6 +30,8 @@ import {
   isAkbError,
   kbDigest,
   parseDeviceTopic,
+  seqClock,
+  signMessage,
   topics,
   validateMessage,
   type KbAnnounce,
@@ -55,7 +64,15 @@ export interface KbServiceOptions {
   onError?: (error: unknown, context: object) => void;
   /** The devices whose kb/req is served (default every device); others are counted and ignored. */
   scope?: DeviceScope;
+  /** The fleet key (Ed25519 private): signs the announce and the entry responses on kb/res. */
+  fleetKey?: KeyObject;
+  /** How long a signed announce stays valid (ms, default 24 h); it is signed again every half of this. */
+  announceTtlMs?: number;
+  /** How long a signed entry response stays valid (ms, default 5 min). */
+  responseTtlMs?: number;
 }
+
+const DAY_MS = 24 * 3600 * 1000;
 
 interface Snapshot {
   readonly kb: SourceKb;
@@ -76,6 +93,8 @@ export class KbService implements KbStore {
   private readonly scope: DeviceScope;
   private readonly filters: string[];
   readonly stats = { announced: 0, reloads: 0, kbRequests: 0 };
+  private readonly nextSeq = seqClock();
+  private reannounce: NodeJS.Timeout | undefined;
 
   private constructor(private readonly client: MqttTransport, private readonly options: KbServiceOptions) {
     this.scope = options.scope ?? DeviceScope.all();
@@ -89,6 +108,11 @@ export class KbService implements KbStore {
     service.stopRouting = client.onMessage(KB_REQ_FILTER, (m) => service.route(m));
     for (const f of service.filters) await client.subscribe(f, { qos: 1 });
     await service.announce();
+    if (options.fleetKey) {
+      const every = Math.max(1000, Math.floor((options.announceTtlMs ?? DAY_MS) / 2));
+      service.reannounce = setInterval(() => void service.announce().catch((e: unknown) => options.onError?.(e, { op: 'kb.announce' })), every);
+      service.reannounce.unref();
+    }
     return service;
   }
 
@@ -117,7 +141,12 @@ export class KbService implements KbStore {
   }
 
   async announce(): Promise<void> {
-    await this.client.publish(topics.kbAnnounce(), encodeMessage('kb-announce', this.announcement()), { qos: 1, retain: true });
+    const topic = topics.kbAnnounce();
+    const key = this.options.fleetKey;
+    const now = (this.options.now ?? Date.now)();
+    const a = this.announcement();
+    const message = key ? signMessage('kb-announce', a, topic, key, { seq: this.nextSeq(), expiresAt: now + (this.options.announceTtlMs ?? DAY_MS) }) : a;
+    await this.client.publish(topic, encodeMessage('kb-announce', message), { qos: 1, retain: true });
     this.stats.announced++;
   }
 
@@ -144,6 +173,15 @@ export class KbService implements KbStore {
     return { kbVersion: kb.versionId, offset: req.offset, total: kb.size, dims: kb.dim, entries };
   }
 
+  /** kb.entries for a device's kb/req: signed for its kb/res when there is a fleet key. */
+  private signedEntries(args: unknown, device: string): KbEntryResponse {
+    const page = this.entries(args);
+    const key = this.options.fleetKey;
+    if (!key) return page;
+    const now = (this.options.now ?? Date.now)();
+    return signMessage('kb-entry-response', page, topics.kb(device, 'res'), key, { seq: this.nextSeq(), expiresAt: now + (this.options.responseTtlMs ?? 5 * 60_000) });
+  }
+
   /** Reads the snapshot again; announces it when its version changed. */
   async reload(): Promise<{ kbVersion: number; previous: number; changed: boolean }> {
     this.stats.reloads++;
@@ -159,6 +197,8 @@ export class KbService implements KbStore {
 
   /** Stops answering; with `unsubscribe` (default true) also unsubscribes, which waits on the broker. */
   async stop(options: { unsubscribe?: boolean } = {}): Promise<void> {
+    if (this.reannounce) clearInterval(this.reannounce);
+    this.reannounce = undefined;
     if (this.stopRouting === undefined) return;
     this.stopRouting();
     this.stopRouting = undefined;
@@ -191,7 +231,7 @@ export class KbService implements KbStore {
       server = new RpcServer(this.client, {
         requestTopic: topics.kb(device, 'req'),
         defaultReplyTopic: topics.kb(device, 'res'),
-        handlers: { [KB_ENTRIES_OP]: (args) => this.entries(args) },
+        handlers: { [KB_ENTRIES_OP]: (args) => this.signedEntries(args, device) },
         ...(this.options.onError ? { onError: this.options.onError } : {}),
       });
     } else {
