@@ -5,7 +5,12 @@
  *
  *   user admin
  *   topic readwrite #
- *   pattern readwrite akb/v1/dev/%u/#
+ *   pattern write akb/v1/dev/%u/status
+ *
+ * `tlsListeners` adds TLS listeners, each on a free port of its own (their mqtts:// URLs are `tlsUrls`, in
+ * order), with the broker's certificate and key, the CA that client certificates must chain to, and
+ * optionally `require_certificate` and `use_identity_as_username` (the certificate's common name is the
+ * user the ACL's %u sees).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,12 +34,28 @@ export interface MosquittoOptions {
   /** Log every packet (noisy; for debugging a test). */
   verbose?: boolean;
   startTimeoutMs?: number;
+  /** TLS listeners after the plain one, each on a free port. */
+  tlsListeners?: readonly MosquittoTlsListener[];
+}
+
+export interface MosquittoTlsListener {
+  /** CA certificate (PEM file) client certificates must chain to. */
+  cafile: string;
+  /** The broker's certificate and key (PEM files). */
+  certfile: string;
+  keyfile: string;
+  /** Refuse clients without a certificate signed by the CA (default false). */
+  requireCertificate?: boolean;
+  /** Take the certificate's common name as the user name (default false). */
+  useIdentityAsUsername?: boolean;
 }
 
 export interface MosquittoHandle extends BrokerHandle {
   kind: 'mosquitto';
   /** The folder holding the config, password, ACL and persistence files. */
   dir: string;
+  /** `mqtts://127.0.0.1:<port>` of each TLS listener, in the order given. */
+  tlsUrls: string[];
 }
 
 const LOG_LINES = 400;
@@ -50,11 +71,14 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
+      const tlsPorts: number[] = [];
+      for (let i = 0; i < (opts.tlsListeners?.length ?? 0); i++) tlsPorts.push(await freePort());
       const conf = join(dir, 'mosquitto.conf');
-      await writeFile(conf, config(port, dir, opts, extras));
+      await writeFile(conf, config(port, dir, opts, [...extras, ...tlsLines(opts.tlsListeners ?? [], tlsPorts)]));
       try {
         const child = await launch(program, conf, port, log, opts.startTimeoutMs ?? 10_000);
-        return handle(program, conf, port, dir, log, child, opts.startTimeoutMs ?? 10_000);
+        for (const p of tlsPorts) await waitForPort(p, { timeoutMs: opts.startTimeoutMs ?? 10_000 });
+        return handle(program, conf, port, dir, log, child, opts.startTimeoutMs ?? 10_000, tlsPorts);
       } catch (e) {
         lastError = e;
       }
@@ -84,6 +108,17 @@ async function writeSecurityFiles(dir: string, opts: MosquittoOptions): Promise<
     lines.push(`acl_file ${file}`);
   }
   return lines;
+}
+
+function tlsLines(listeners: readonly MosquittoTlsListener[], ports: number[]): string[] {
+  return listeners.flatMap((l, i) => [
+    `listener ${ports[i]} 127.0.0.1`,
+    `cafile ${l.cafile}`,
+    `certfile ${l.certfile}`,
+    `keyfile ${l.keyfile}`,
+    `require_certificate ${l.requireCertificate ?? false}`,
+    `use_identity_as_username ${l.useIdentityAsUsername ?? false}`,
+  ]);
 }
 
 function config(port: number, dir: string, opts: MosquittoOptions, extras: string[]): string {
@@ -148,6 +183,7 @@ function handle(
   log: string[],
   first: ChildProcess,
   timeoutMs: number,
+  tlsPorts: number[] = [],
 ): MosquittoHandle {
   let child: ChildProcess | undefined = first;
   // If the test process dies without closing us, take the broker down with it.
@@ -160,6 +196,7 @@ function handle(
     kind: 'mosquitto',
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    tlsUrls: tlsPorts.map((p) => `mqtts://127.0.0.1:${p}`),
     dir,
     log: () => log.join('\n'),
     async close() {
@@ -177,6 +214,7 @@ function handle(
       log.push('--- restart ---');
       if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
       child = await launch(program, conf, port, log, timeoutMs);
+      for (const p of tlsPorts) await waitForPort(p, { timeoutMs });
     },
   };
 }
