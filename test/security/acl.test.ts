@@ -86,7 +86,8 @@ describeWithProgram('mosquitto', 'mosquitto', 'direction-split ACL on Mosquitto 
     const outcomes = await Promise.allSettled(refused);
     expect(outcomes.slice(0, 3).map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(outcomes[3]!.status).toBe('fulfilled'); // the plain listener takes passwords (no TLS: loopback only here)
-    expect(outcomes[4]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/certificate/i) } });
+    expect(outcomes[4]!.status).toBe('rejected');
+    expect(String((outcomes[4] as PromiseRejectedResult).reason)).toMatch(/certificate/i);
   });
 
   it.each([4, 5] as const)('keeps d1 from publishing as d2: status, telemetry, link/tx, link/meta (MQTT %i)', async (v) => {
