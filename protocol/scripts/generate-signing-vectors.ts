@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ed25519KeyId, signedBytes, signMessage } from '../src/signing.js';
 import { topics } from '../src/topics.js';
+import type { KbAnnounce, OtaOffer } from '../src/schemas/index.js';
 
 const PKCS8_ED25519_PREFIX = '302e020100300506032b657004220420';
 export const keyFromSeed = (seedHex: string) => createPrivateKey({ key: Buffer.from(PKCS8_ED25519_PREFIX + seedHex, 'hex'), format: 'der', type: 'pkcs8' });
@@ -19,12 +20,12 @@ const FLEET_SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae
 const OTHER_SEED = '4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb';
 const NOW = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
-const offer = {
+const offer: OtaOffer = {
   v: 1, transfer: 'deploy-20260101T0000', ts: NOW, bundle: { name: 'akb-edge-rpi', version: '0.2.0', targetProfiles: ['rpi-5'] },
   size: 5242880, sha256: '1e6ed65d77d6364eeaed5a745ba5c4985ae2b700dd85d7cf7f027bdf294a33fc', blockSize: 65536,
   signature: { algorithm: 'ed25519', keyId: 'b84b25628f800e36925811aa24aaf28c9f827333d2df990762b5c3a86eff7c9b' }, force: false,
-} as const;
-const announce = { v: 1, kbVersion: 1949760272, entries: 2, dims: 2, sha256: 'dd8978f69af566c5eb88a775f94f2c76fa049b3c70efbf881955452924c58690', created: '2026-01-01T00:00:00Z', ts: NOW, model: 'clip-vit-b32' } as const;
+};
+const announce: KbAnnounce = { v: 1, kbVersion: 1949760272, entries: 2, dims: 2, sha256: 'dd8978f69af566c5eb88a775f94f2c76fa049b3c70efbf881955452924c58690', created: '2026-01-01T00:00:00Z', ts: NOW, model: 'clip-vit-b32' };
 const f32 = (xs: number[]): string => Buffer.from(new Float32Array(xs).buffer).toString('base64');
 const page = { kbVersion: 1949760272, offset: 0, total: 2, dims: 2, entries: [{ index: 0, embedding: f32([0.5, -0.25]), prior: 0.75, label: 'sky "é"' }, { index: 1, embedding: f32([1, 2]), prior: 0.25 }] };
 
