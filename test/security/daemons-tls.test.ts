@@ -86,7 +86,7 @@ describeWithProgram('mosquitto', 'mosquitto', 'akb-edge and akb-cloud over TLS w
     try {
       await expect.poll(() => cloud.output(), { timeout: 60_000 }).toMatch(new RegExp(`image ${device} session \\d+ #0 \\S+ 32x32: tiles 1, received 1, lost 0, .*\\(complete\\)`));
       await expect
-        .poll(() => telemetry.messages.some((m) => decodeMessage('telemetry', m.payload).counters.feedbackReceived > 0), { timeout: 30_000 })
+        .poll(() => telemetry.messages.some((m) => (decodeMessage('telemetry', m.payload).counters?.feedbackReceived ?? 0) > 0), { timeout: 30_000 })
         .toBe(true);
       expect(edge.output()).toMatch(new RegExp(`akb-edge: ${device} online at mqtts://`));
     } finally {
