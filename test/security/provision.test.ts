@@ -42,14 +42,14 @@ describeWithProgram('openssl', 'openssl', 'akb fleet provision', () => {
   const openssl = (...args: string[]) => spawnSync('openssl', args, { encoding: 'utf8' });
 
   it.each([
-    ['cam.01', /contains "\.", which NATS's MQTT interface turns into a topic separator/],
-    ['cam+01', /contains "\+"/],
-    ['cam#01', /contains "#"/],
-    ['site/cam', /contains "\/"/],
-    ['cam 01', /contains " "/],
-    ['cam:01', /contains ":"/],
-    ['', /is 0 characters/],
-    ['c'.repeat(65), /is 65 characters/],
+    ['cam.01', /cannot be used: it has a "\." \(a NATS subject separator/],
+    ['cam+01', /cannot be used: it has "\+"/],
+    ['cam#01', /cannot be used: it has "#"/],
+    ['site/cam', /cannot be used: it has "\/"/],
+    ['cam 01', /cannot be used: it has " "/],
+    ['cam:01', /cannot be used: it has ":"/],
+    ['', /cannot be used: it is empty/],
+    ['c'.repeat(65), /cannot be used: it has 65 characters/],
     ['akb-cloud', /is the user name of the cloud, a tool or a gateway/],
   ])('refuses %j with a clear error (exit 2) and writes nothing', async (id, message) => {
     const out = join(dir, 'refused');

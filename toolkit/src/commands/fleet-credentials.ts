@@ -11,32 +11,19 @@ import { access, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AkbError } from '@akb/protocol';
+import { AkbError, assertPortableDeviceId } from '@akb/protocol';
 
 const pbkdf2Async = promisify(pbkdf2);
 const execFileAsync = promisify(execFile);
 
 /**
- * The broker user names (device ids) provisioning accepts: the protocol's device id rule (1-64 of
- * `A-Z a-z 0-9 . _ -`) less the dot, which NATS's MQTT interface maps to a topic separator. '+', '#', '/',
- * whitespace and ':' (the password file's separator) are outside the rule already.
+ * Refuses an id a broker or the topic tree would not take (protocol's assertPortableDeviceId, the rule
+ * connectDevice applies too: 1-64 of `A-Z a-z 0-9 _ -`, so no '.', which NATS's MQTT interface maps to a
+ * subject separator, and no '+', '#', '/', ':' (the password file's separator) or whitespace), or one that
+ * is the user name of another role (BAD_DEVICE_ID, exit 2).
  */
-export const PROVISION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** Refuses an id a broker or the topic tree would not take, or one that is the name of another role. */
 export function checkProvisionId(id: string, reserved: readonly string[] = []): string {
-  if (!PROVISION_ID_PATTERN.test(id)) {
-    const bad = [...new Set([...id].filter((ch) => !/[A-Za-z0-9_-]/.test(ch)))].join('');
-    const why = id.length === 0 || id.length > 64
-      ? `is ${id.length} characters (1-64 allowed)`
-      : id.includes('.')
-        ? 'contains ".", which NATS\'s MQTT interface turns into a topic separator'
-        : `contains ${JSON.stringify(bad)}, which a broker, its password file or the topic tree refuses`;
-    throw new AkbError('BAD_DEVICE_ID', `device id ${JSON.stringify(id.slice(0, 80))} ${why}`, {
-      hint: 'use 1-64 letters, digits, "-" or "_" (no ".", "+", "#", "/", ":" or whitespace)',
-      exitCode: 2,
-    });
-  }
+  assertPortableDeviceId(id);
   if (reserved.includes(id)) {
     throw new AkbError('BAD_DEVICE_ID', `device id ${id} is the user name of the cloud, a tool or a gateway`, {
       hint: 'Mosquitto applies the device patterns to every user: give the device another id (or pass --service to provision that user)',
