@@ -21,7 +21,8 @@ import { makePki, tlsOf, type TestPki } from './pki.js';
 const DEVICES = ['d1', 'd2'];
 const SERVICES = ['akb-cloud', 'ops', 'gw'];
 
-describeWithProgram('mosquitto', 'mosquitto', 'direction-split ACL on Mosquitto over TLS', () => {
+// The credentials are made by akb fleet provision, which runs openssl.
+describeWithProgram('openssl', 'openssl', 'with openssl', () => describeWithProgram('mosquitto', 'mosquitto', 'direction-split ACL on Mosquitto over TLS', () => {
   let pki: TestPki;
   let broker: MosquittoHandle;
   let certUrl: string;
@@ -207,4 +208,4 @@ describeWithProgram('mosquitto', 'mosquitto', 'direction-split ACL on Mosquitto 
     expect(await attempt(d1, topics.feedback('d1'), 'forged')).toMatch(/Not authorized/);
     expect(await attempt(d1, topics.telemetry('d1'), 'own')).toBe('ok');
   });
-});
+}));

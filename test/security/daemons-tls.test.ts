@@ -42,7 +42,8 @@ async function until(test: () => boolean, what: () => string, timeoutMs: number)
   }
 }
 
-describeWithProgram('mosquitto', 'mosquitto', 'akb-edge and akb-cloud over TLS with the direction-split ACL', () => {
+// The credentials are made by akb fleet provision, which runs openssl.
+describeWithProgram('openssl', 'openssl', 'with openssl', () => describeWithProgram('mosquitto', 'mosquitto', 'akb-edge and akb-cloud over TLS with the direction-split ACL', () => {
   let pki: TestPki;
   let broker: MosquittoHandle;
   let certUrl: string;
@@ -113,4 +114,4 @@ describeWithProgram('mosquitto', 'mosquitto', 'akb-edge and akb-cloud over TLS w
     expect(await keyOnly.exit).toBe(2);
     expect(keyOnly.output().trim()).toMatch(/^akb-cloud: --key given without --cert/);
   });
-});
+}));
