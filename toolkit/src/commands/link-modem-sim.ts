@@ -5,6 +5,7 @@
  */
 import { AkbError } from '@akb/protocol';
 import { defineCommand } from './define.js';
+import { TLS_OPTIONS, tlsFromArgs } from './tls-flags.js';
 import type { Io } from '../run-command.js';
 
 interface ModemSimArgs {
@@ -19,6 +20,9 @@ interface ModemSimArgs {
   loss: number;
   garbage: number;
   seed: number;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
 }
 
 const share = (name: string, v: number): number => {
@@ -41,7 +45,8 @@ export const modemSim = defineCommand({
       .option('tx-error', { type: 'number', default: 0, describe: 'probability that an RN2483 answers radio_err' })
       .option('loss', { type: 'number', default: 0, describe: 'probability that a packet sent is heard by nobody' })
       .option('garbage', { type: 'number', default: 0, describe: 'probability of a line of noise before an answer (E32: a corrupted packet)' })
-      .option('seed', { type: 'number', default: 1, describe: 'seed of the fault draws' }),
+      .option('seed', { type: 'number', default: 1, describe: 'seed of the fault draws' })
+      .options(TLS_OPTIONS),
   run: (args, io) => runModemSim(args as ModemSimArgs, io),
 });
 
@@ -52,7 +57,7 @@ async function runModemSim(args: ModemSimArgs, io: Io): Promise<void> {
   const faults = { txErrorRate: share('tx-error', args.txError), airLossRate: share('loss', args.loss), garbageRate: share('garbage', args.garbage) };
   const link = await import('@akb/link');
   const { connectMqtt } = await import('@akb/protocol/mqtt');
-  const client = await connectMqtt({ url: args.broker, clientId: `akb-modem-sim-${process.pid}` });
+  const client = await connectMqtt({ url: args.broker, clientId: `akb-modem-sim-${process.pid}`, ...(await tlsFromArgs(args.broker, args)) });
   let pair: import('@akb/link').PtyPair | undefined;
   let sim: import('@akb/link').ModemSim | undefined;
   try {
