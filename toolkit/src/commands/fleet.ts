@@ -134,11 +134,11 @@ export function brokerLines(p: Provisioned): string[] {
     '# The TLS listener that uses the fleet CA (once per broker; docs/security.md):',
     '#   listener 8883',
     `#   cafile ${p.ca.cert}`,
-    '#   certfile /etc/mosquitto/certs/broker.crt   (akb fleet provision broker --server-name <host name or IP>)',
-    '#   keyfile /etc/mosquitto/certs/broker.key',
+    '#   certfile /etc/mosquitto/akb/broker.crt     (akb fleet provision broker --server-name <host name or IP>)',
+    '#   keyfile /etc/mosquitto/akb/broker.key',
     '#   require_certificate true   and   use_identity_as_username true   (certificate login: the common name is the user)',
-    '#   or password_file /etc/mosquitto/akb.passwd                         (password login over TLS)',
-    '#   acl_file /etc/mosquitto/akb.acl                                    (akb topics --acl --tool <user>)',
+    '#   or password_file /etc/mosquitto/akb/passwords                       (password login over TLS)',
+    '#   acl_file /etc/mosquitto/akb/acl                                    (akb topics --acl --tool <user>)',
   ];
 }
 
