@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   const budgetS = once ? Infinity : numberEnv('AKB_FUZZ_SECONDS', 3600);
   const targetS = numberEnv('AKB_FUZZ_FILE_SECONDS', 120);
   const baseScale = numberEnv('AKB_FUZZ_SCALE', 1);
-  const files = fuzzFiles();
+  let files = fuzzFiles();
   const work = mkdtempSync(join(tmpdir(), 'akb-fuzz-'));
   const totals = new Map<string, SuiteTotals>(files.map((f) => [f, { cases: 0, passes: 0, seconds: 0, lastScale: baseScale, lastSeconds: 0, failures: 0 }]));
   const perTest = new Map<string, number>();
@@ -142,6 +142,9 @@ async function main(): Promise<void> {
   let pass = 0;
   outer: for (;;) {
     pass++;
+    // Suites added while a long run goes join it at its next pass.
+    files = fuzzFiles();
+    for (const f of files) if (!totals.has(f)) totals.set(f, { cases: 0, passes: 0, seconds: 0, lastScale: baseScale, lastSeconds: 0, failures: 0 });
     for (const file of files) {
       const t = totals.get(file)!;
       // Scale for about targetS seconds, from the last pass's seconds per unit of scale (the first pass at baseScale).
