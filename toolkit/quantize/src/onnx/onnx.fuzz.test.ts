@@ -65,18 +65,38 @@ function varint(v: bigint): number[] {
   return out;
 }
 
-type Field = { no: number; wire: 0; v: bigint } | { no: number; wire: 1 | 5; bytes: number[] } | { no: number; wire: 2; body: Field[] | number[]; lie?: bigint };
+interface VarintField {
+  no: number;
+  wire: 0;
+  v: bigint;
+}
+interface FixedField {
+  no: number;
+  wire: 1 | 5;
+  bytes: number[];
+}
+/** A length-delimited field: raw bytes or a nested message; `lie` is a length to write instead of the true one. */
+interface LenField {
+  no: number;
+  wire: 2;
+  body: Field[] | number[];
+  lie?: bigint;
+}
+type Field = VarintField | FixedField | LenField;
+
+function isMessage(body: Field[] | number[]): body is Field[] {
+  return body.length > 0 && typeof body[0] === 'object';
+}
 
 function encodeFields(fields: Field[]): number[] {
   const out: number[] = [];
   for (const f of fields) {
     out.push(...varint(BigInt(f.no * 8 + f.wire)));
     if (f.wire === 0) out.push(...varint(f.v));
-    else if (f.wire === 1 || f.wire === 5) out.push(...f.bytes);
-    else {
-      const body = f.body.length > 0 && typeof f.body[0] === 'object' ? encodeFields(f.body as Field[]) : (f.body as number[]);
+    else if (f.wire === 2) {
+      const body = isMessage(f.body) ? encodeFields(f.body) : f.body;
       out.push(...varint(f.lie ?? BigInt(body.length)), ...body);
-    }
+    } else out.push(...f.bytes);
   }
   return out;
 }
@@ -95,8 +115,8 @@ const tree = fc.letrec<{ fields: Field[] }>((tie) => ({
     fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       leaf,
-      fc.record({ no: fieldNo, wire: fc.constant(2 as const), body: tie('fields') as fc.Arbitrary<Field[]> }),
-      fc.record({ no: fieldNo, wire: fc.constant(2 as const), body: tie('fields') as fc.Arbitrary<Field[]>, lie: varintValue }),
+      fc.record({ no: fieldNo, wire: fc.constant(2 as const), body: tie('fields') }),
+      fc.record({ no: fieldNo, wire: fc.constant(2 as const), body: tie('fields'), lie: varintValue }),
     ),
     { maxLength: 6 },
   ),
