@@ -1,8 +1,8 @@
 /**
  * Fuzzing of the JSON message decoder: whatever the bytes, decodeMessage returns a valid message or
- * throws a ProtocolError, nothing else. 58,000 inputs per CI run (test/fuzz/runs.ts scales them) over every kind: random bytes,
- * random JSON values and objects (with hostile keys), valid vectors with mutated fields, and valid
- * vectors with mutated text.
+ * throws a ProtocolError, nothing else. 58,300 inputs per CI run (test/fuzz/runs.ts scales them) over every kind: random bytes,
+ * random JSON values and objects (with hostile keys), valid vectors with mutated fields, valid
+ * vectors with mutated text, and nesting and sizes past the limits.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzRuns } from '../../test/fuzz/runs.js';
 import { ProtocolError } from './errors.js';
-import { decodeMessage, encodeMessage, validateMessage } from './messages.js';
+import { decodeMessage, encodeMessage, MAX_JSON_DEPTH, validateMessage } from './messages.js';
 import { MESSAGE_KINDS, type MessageKind } from './schemas/index.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -148,6 +148,24 @@ describe('decodeMessage under fuzzing', () => {
         decodesOrRefuses(() => validateMessage(k, value));
       }),
       fuzzRuns(3_000),
+    );
+  });
+
+  it('nesting past MAX_JSON_DEPTH and text past MAX_MESSAGE_BYTES are refused with a ProtocolError', () => {
+    fc.assert(
+      fc.property(kind, fc.integer({ min: MAX_JSON_DEPTH + 1, max: 200_000 }), fc.constantFrom('[', '{"a":'), fc.boolean(), (k, depth, open, asBytes) => {
+        const close = open === '[' ? ']' : '}';
+        const text = `${open.repeat(depth)}1${close.repeat(depth)}`;
+        let thrown: unknown;
+        try {
+          decodeMessage(k, asBytes ? Buffer.from(text) : text);
+        } catch (e) {
+          thrown = e;
+        }
+        expect(thrown).toBeInstanceOf(ProtocolError);
+        expect(['BAD_JSON', 'TOO_LARGE']).toContain((thrown as ProtocolError).code);
+      }),
+      fuzzRuns(300),
     );
   });
 });
