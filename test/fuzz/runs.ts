@@ -60,21 +60,6 @@ export function fuzzRuns<T = unknown>(base: number, extra: fc.Parameters<T> = {}
   return { ...extra, numRuns, ...(seed === undefined ? {} : { seed }) };
 }
 
-/** The cases a plain loop (not fast-check) should run for `base` CI cases; recorded like fuzzRuns. */
-export function fuzzCount(base: number): number {
-  const n = Math.max(1, Math.round(base * fuzzScale()));
-  ledger({ ...currentTest(), runs: n });
-  return n;
-}
-
-/** A seed for a hand-rolled generator: AKB_FUZZ_SEED mixed with the test name, else `fallback`. */
-export function fuzzSeed(fallback: number): number {
-  const seedText = process.env.AKB_FUZZ_SEED;
-  if (seedText === undefined || seedText === '') return fallback;
-  const where = currentTest();
-  return hashSeed(`${seedText}:${where.file}:${where.test}:loop`);
-}
-
 afterAll(() => {
   ledger({ file: thisFile, maxRssKiB: process.resourceUsage().maxRSS });
 });
