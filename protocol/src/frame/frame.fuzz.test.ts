@@ -1,7 +1,9 @@
 /**
  * Fuzzing the frame decoder, symbol unpacking and the reassembler with hostile input: 100,000 generated
- * cases per run (numRuns below; each reassembler case pushes up to 10 inputs). The property everywhere: a value comes back or a ProtocolError is thrown, never anything else
- * (no RangeError, no TypeError); and valid frames always round-trip.
+ * cases per CI run (the fuzzRuns bases below, scaled by AKB_FUZZ_SCALE: test/fuzz/runs.ts; each reassembler
+ * case pushes up to 10 inputs). The property everywhere: a value comes back or a ProtocolError is thrown,
+ * never anything else (no RangeError, no TypeError); and valid frames always round-trip. The 1.3 header
+ * extensions and claimed sizes: extensions.fuzz.test.ts.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
