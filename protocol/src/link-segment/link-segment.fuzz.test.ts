@@ -1,12 +1,13 @@
 /**
  * Property tests of the compact link profile (fast-check): any frame at any MTU from 16 to 1500 comes back
  * whole through shuffled and duplicated segments; hostile bytes never make the receiver throw; every
- * single-bit error is caught by the CRC; segments of two frames never mix. 42,500 cases per CI run (the
+ * single-bit error is caught by the CRC; segments of two frames never mix; frames claiming 65,536 segments
+ * hold no more than the receiver's bounds. 45,500 cases per CI run (the
  * fuzzRuns bases below, scaled by AKB_FUZZ_SCALE: test/fuzz/runs.ts).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fuzzRuns } from '../../../test/fuzz/runs.js';
+import { arrayBufferGrowth, fuzzRuns } from '../../../test/fuzz/runs.js';
 import { ProtocolError } from '../errors.js';
 import { Desegmenter } from './desegmenter.js';
 import { decodeSegment, segmentFrame } from './segment.js';
@@ -87,6 +88,28 @@ describe('link-segment properties', () => {
         expect(d.stats.pending).toBeLessThanOrEqual(3);
       }),
       fuzzRuns(20_000),
+    );
+  });
+
+  it('frames claiming up to 65,536 segments hold at most maxPending frames of maxFrameBytes', () => {
+    // Wide packets from a few senders claiming any segment count: what is held never exceeds the bounds.
+    const packet = fc.tuple(fc.integer({ min: 0, max: 5 }), fc.nat({ max: 0xffff }), fc.nat({ max: 0xffff }), fc.uint8Array({ maxLength: 60 }), fc.boolean());
+    fc.assert(
+      fc.property(fc.array(packet, { minLength: 1, maxLength: 60 }), (packets) => {
+        const d = new Desegmenter({ maxFrameBytes: 2000, maxPending: 4, timeoutMs: 10, now: () => 0 });
+        const forged = packets.map(([seq, index, last, payload, wide]) => forge(seq, Math.min(index, last), last, payload, wide || last > 255));
+        const growth = arrayBufferGrowth(() => {
+          for (const p of forged) {
+            const r = d.push(p);
+            expect(r.error?.cause).toBeUndefined();
+            if (r.frame) expect(r.frame.length).toBeLessThanOrEqual(2000);
+          }
+        });
+        expect(d.stats.pending).toBeLessThanOrEqual(4);
+        // Held: at most the pending frames' bytes and the segment copies of this sequence.
+        expect(growth).toBeLessThan(4 * 2000 + 128 * forged.length + 65536);
+      }),
+      fuzzRuns(3_000),
     );
   });
 
