@@ -17,6 +17,9 @@ export const MAX_SERIAL_DATA = 4096;
 export const MAX_SERIAL_BUNDLE = 1024 * 1024 * 1024;
 /** Longest text in RESULT (message) and BUSY frames, in UTF-8 bytes. */
 export const MAX_SERIAL_TEXT = 512;
+/** Longest RESULT code, bytes: ASCII `[A-Z0-9_]` (PROTOCOL.md, "Serial flashing"). */
+export const MAX_SERIAL_CODE = 64;
+const SERIAL_CODE = /^[A-Z0-9_]*$/u;
 /** Longest frame body: a full DATA frame. */
 export const MAX_SERIAL_BODY = 2 + 4 + 8 + MAX_SERIAL_DATA + 4;
 /** Longest COBS block on the wire (without the 0x00). */
@@ -54,7 +57,7 @@ function textBytes(text: string, max: number): Uint8Array {
   return bytes;
 }
 
-/** The frame's body (before COBS), its CRC appended. */
+/** The frame's body (before COBS), its CRC appended. Throws ProtocolError for a RESULT code the decoder refuses. */
 export function encodeSerialBody(f: SerialFrame): Uint8Array {
   const fields: number[] = [];
   const u8 = (v: number) => fields.push(v & 0xff);
@@ -93,7 +96,12 @@ export function encodeSerialBody(f: SerialFrame): Uint8Array {
       u64(f.size);
       break;
     case 'RESULT': {
-      const code = textBytes(f.code, 64);
+      // What the decoder refuses is not written: a code outside [A-Z0-9_] or over 64 bytes (the receiver maps
+      // its error codes to these characters before it sends them).
+      if (!SERIAL_CODE.test(f.code) || f.code.length > MAX_SERIAL_CODE) {
+        throw new ProtocolError('BAD_HEADER', `a RESULT code must be at most ${MAX_SERIAL_CODE} of [A-Z0-9_], not ${JSON.stringify(f.code.slice(0, 80))}`);
+      }
+      const code = utf8.encode(f.code);
       const message = textBytes(f.message, MAX_SERIAL_TEXT);
       u8(SERIAL_STATUSES.indexOf(f.status)); u8(code.length); bytes(code); u16(message.length); bytes(message);
       break;
@@ -200,8 +208,10 @@ export function decodeSerialBody(body: Uint8Array): SerialFrame {
     case 'RESULT': {
       const status = SERIAL_STATUSES[r.u8()];
       if (!status) throw new ProtocolError('BAD_HEADER', 'a RESULT frame has an unknown status');
-      const code = r.text(r.u8(), 'code');
-      if (!/^[A-Z0-9_]*$/u.test(code)) throw new ProtocolError('BAD_HEADER', 'a RESULT code is not [A-Z0-9_]');
+      const codeLength = r.u8();
+      if (codeLength > MAX_SERIAL_CODE) throw new ProtocolError('TOO_LARGE', `a RESULT code of ${codeLength} bytes is over ${MAX_SERIAL_CODE}`);
+      const code = r.text(codeLength, 'code');
+      if (!SERIAL_CODE.test(code)) throw new ProtocolError('BAD_HEADER', 'a RESULT code is not [A-Z0-9_]');
       const n = r.u16();
       if (n > MAX_SERIAL_TEXT) throw new ProtocolError('TOO_LARGE', `a RESULT message of ${n} bytes is over ${MAX_SERIAL_TEXT}`);
       f = { type, status, code, message: r.text(n, 'message') };

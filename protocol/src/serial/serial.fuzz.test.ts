@@ -3,8 +3,9 @@
  * cut at random, with line noise between frames. Properties: every frame of every type round-trips through
  * the deframer in order however the stream is chunked; noise never throws and never costs a frame that
  * follows a delimiter; CRC-valid bodies of random fields decode to a frame (which re-encodes to the same
- * bytes) or a ProtocolError; sizes claimed up to 2^64 are refused without allocating them. 26,000 cases per
- * CI run (test/fuzz/runs.ts scales them); serial.test.ts keeps its own 7,000.
+ * bytes) or a ProtocolError; a RESULT code is written only when it reads back; sizes claimed up to 2^64 are
+ * refused without allocating them. 28,200 cases per CI run (test/fuzz/runs.ts scales them); serial.test.ts
+ * keeps its own 7,000.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -124,6 +125,24 @@ describe('serial framing under fuzzing', () => {
         expect(decodeSerialFrame(cobsEncode(b))).toEqual(f);
       }),
       fuzzRuns(8_000),
+    );
+  });
+
+  it('a RESULT of any code is written only when it reads back the same', () => {
+    const code = fc.oneof(fc.string({ maxLength: 80 }), fc.stringMatching(/^[A-Z0-9_]{0,70}$/));
+    fc.assert(
+      fc.property(fc.constantFrom(...SERIAL_STATUSES), code, text, (status, c, message) => {
+        let wire: Uint8Array;
+        try {
+          wire = encodeSerialFrame({ type: 'RESULT', status, code: c, message });
+        } catch (e) {
+          expect(e).toBeInstanceOf(ProtocolError);
+          expect(/^[A-Z0-9_]{0,64}$/.test(c)).toBe(false);
+          return;
+        }
+        expect(decodeSerialFrame(wire.subarray(0, -1))).toMatchObject({ type: 'RESULT', status, code: c });
+      }),
+      fuzzRuns(2_000),
     );
   });
 
