@@ -29,6 +29,8 @@ export interface NatsNodeInfo {
   mqttPort: number;
   clientPort: number;
   clusterPort: number;
+  /** The HTTP monitoring port (`/jsz`, `/healthz`). */
+  monitorPort: number;
   running: boolean;
 }
 
@@ -40,6 +42,11 @@ export interface NatsCluster {
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts node `i` again on its ports and store, and waits until it takes MQTT connections. */
   start(i: number): Promise<void>;
+  /**
+   * Who leads what, asked of a running node's monitoring port: the JetStream meta group, and each
+   * stream (the MQTT ones: `$MQTT_sess` sessions, `$MQTT_msgs` QoS 1 messages, `$MQTT_rmsgs` retained).
+   */
+  leaders(): Promise<{ meta: string | undefined; streams: Record<string, string | undefined> }>;
   /** The log of node `i` (its last lines), for failure messages. */
   log(i: number): string;
   /** Stops every node and removes the folder. Idempotent. */
@@ -73,9 +80,10 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
   const nodes: Node[] = [];
   try {
     for (let i = 0; i < size; i++) {
-      const [mqttPort, clientPort, clusterPort] = [await freePort(), await freePort(), await freePort()];
+      const [mqttPort, clientPort, clusterPort, monitorPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
       const name = `n${i + 1}`;
-      nodes.push({ info: { name, url: `mqtt://127.0.0.1:${mqttPort}`, mqttPort, clientPort, clusterPort, running: false }, conf: join(dir, `${name}.conf`), child: undefined, log: [] });
+      const info = { name, url: `mqtt://127.0.0.1:${mqttPort}`, mqttPort, clientPort, clusterPort, monitorPort, running: false };
+      nodes.push({ info, conf: join(dir, `${name}.conf`), child: undefined, log: [] });
     }
     for (const node of nodes) {
       await mkdir(join(dir, node.info.name), { recursive: true });
@@ -116,6 +124,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       launch(program, n);
       await ready(n, timeoutMs);
     },
+    leaders: () => leaders(nodes),
     log: (i) => node(i).log.join('\n'),
     async close() {
       if (closed) return;
@@ -132,6 +141,7 @@ function config(node: Node, all: readonly Node[], dir: string, mqttExtra: string
   return [
     `server_name: ${node.info.name}`,
     `listen: "127.0.0.1:${node.info.clientPort}"`,
+    `http: "127.0.0.1:${node.info.monitorPort}"`,
     'jetstream {',
     `  store_dir: "${join(dir, node.info.name)}"`,
     '  max_memory_store: 64MB',
@@ -203,4 +213,19 @@ async function stop(node: Node, signal: NodeJS.Signals): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await gone;
   clearTimeout(timer);
+}
+
+interface Jsz {
+  meta_cluster?: { leader?: string };
+  account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[];
+}
+
+async function leaders(nodes: readonly Node[]): Promise<{ meta: string | undefined; streams: Record<string, string | undefined> }> {
+  const up = nodes.find((n) => n.child !== undefined);
+  if (up === undefined) throw new Error('no NATS node is running');
+  const res = await fetch(`http://127.0.0.1:${up.info.monitorPort}/jsz?accounts=true&streams=true`);
+  const jsz = (await res.json()) as Jsz;
+  const streams: Record<string, string | undefined> = {};
+  for (const a of jsz.account_details ?? []) for (const st of a.stream_detail ?? []) streams[st.name] = st.cluster?.leader;
+  return { meta: jsz.meta_cluster?.leader, streams };
 }
