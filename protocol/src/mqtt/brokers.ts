@@ -122,11 +122,12 @@ export function brokerServers(urls: readonly string[]): BrokerServer[] {
  * With TLS and several URLs, mqtt.js sets the TLS server name (SNI and the host name the broker's
  * certificate must carry) from the first host it connects to and keeps it for every later one; this
  * clears it before each reconnect so each broker is checked against its own name. A server name the
- * caller set (`mqtt.servername`) is kept.
+ * caller set (`mqtt.servername`, passed here as `callerServerName`) is kept.
  */
-export function followServerNames(raw: MqttClient, urls: readonly string[]): void {
+export function followServerNames(raw: MqttClient, urls: readonly string[], callerServerName: string | undefined): void {
+  if (urls.length < 2 || callerServerName !== undefined) return;
+  // mqtt.js may have built the first connection (and set the name) already: only reconnects need this.
   const options = raw.options as { servername?: string };
-  if (urls.length < 2 || options.servername !== undefined) return;
   raw.on('reconnect', () => {
     delete options.servername;
   });

@@ -16,7 +16,7 @@ import { errorText } from './util.js';
 export async function connectMqtt(options: MqttConnectOptions): Promise<AkbMqttClient> {
   const urls = parseBrokerUrls(options.url);
   const raw = connect(urls[0]!, baseOptions(options, urls));
-  followServerNames(raw, urls);
+  followServerNames(raw, urls, callerServerName(options));
   const client = new AkbMqttClient(raw, { protocolVersion: options.protocolVersion ?? 4, noDelay: options.noDelay ?? true });
   await firstConnect(raw, options, urls);
   await client.announce(false);
@@ -34,7 +34,7 @@ export async function connectDevice(options: DeviceConnectOptions): Promise<AkbM
   const mqttOptions = baseOptions({ ...options, clientId: options.clientId ?? options.deviceId }, urls);
   // The wrapper owns the will; it needs the session, so it is made before connecting.
   const raw = connect(urls[0]!, { ...mqttOptions, manualConnect: true });
-  followServerNames(raw, urls);
+  followServerNames(raw, urls, callerServerName(options));
   const client = new AkbMqttClient(raw, { protocolVersion: options.protocolVersion ?? 4, device: options, noDelay: options.noDelay ?? true });
   raw.options.will = client.will();
   raw.connect();
@@ -49,6 +49,11 @@ export async function connectDevice(options: DeviceConnectOptions): Promise<AkbM
     });
   }
   return client;
+}
+
+/** The TLS server name the caller set through the raw mqtt.js options, if any. */
+function callerServerName(o: MqttConnectOptions): string | undefined {
+  return o.mqtt?.servername;
 }
 
 function baseOptions(o: MqttConnectOptions, urls: readonly string[]): IClientOptions {
