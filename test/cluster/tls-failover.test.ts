@@ -25,9 +25,9 @@ describeWithProgram('mosquitto', 'mosquitto', 'failover between TLS brokers of d
     const certA = await provision({ id: 'broker-a', caDir, out: join(dir, 'a'), broker: 'mqtts://localhost:8883', serverNames: ['localhost'] });
     const certB = await provision({ id: 'broker-b', caDir, out: join(dir, 'b'), broker: 'mqtts://127.0.0.1:8883', serverNames: ['127.0.0.1'] });
     ca = await readFile(join(caDir, 'ca.crt'), 'utf8');
-    [a, b] = await Promise.all(
-      [certA, certB].map((c) => startMosquitto({ tlsListeners: [{ cafile: join(caDir, 'ca.crt'), certfile: c.files.cert, keyfile: c.files.key }] })),
-    );
+    const start = (c: typeof certA): Promise<MosquittoHandle> =>
+      startMosquitto({ tlsListeners: [{ cafile: join(caDir, 'ca.crt'), certfile: c.files.cert, keyfile: c.files.key }] });
+    [a, b] = await Promise.all([start(certA), start(certB)]);
   }, 60_000);
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
