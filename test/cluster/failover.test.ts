@@ -31,6 +31,13 @@ describeBrokers('failover over a list of brokers', (kind) => {
     await client.close();
   });
 
+  it('with reconnecting off, still tries each broker of the list once', async () => {
+    const client = await connectMqtt({ url: `${nothing},${b.url}`, clientId: uniqueId('once'), reconnectPeriodMs: 0 });
+    expect(port(client)).toBe(b.port);
+    expect(client.raw.options.reconnectPeriod).toBe(0);
+    await client.close();
+  });
+
   it('fails once every broker failed, naming each', async () => {
     const other = `mqtt://127.0.0.1:${await freePort()}`;
     const err = await connectMqtt({ url: [nothing, other], clientId: uniqueId('none'), reconnectPeriodMs: 100 }).catch((e: unknown) => e);

@@ -5,8 +5,9 @@
  * before it connects).
  *
  * What a list means (mqtt.js's `servers` option underneath):
- * - the first connection tries the URLs in order, one attempt each, `reconnectPeriodMs` apart; it fails
- *   (AkbError MQTT_CONNECT_FAILED, naming each URL's failure) once every URL has failed once;
+ * - the first connection tries the URLs in order, one attempt each, `reconnectPeriodMs` apart (100 ms
+ *   when reconnecting is off, which then holds from the first CONNACK on); it fails (AkbError
+ *   MQTT_CONNECT_FAILED, naming each URL's failure) once every URL has failed once;
  * - after a lost connection, each reconnect attempt goes to the URL after the one last tried, wrapping
  *   round to the first: connected to b, losing b tries c, then a, then b again, `reconnectPeriodMs` apart.
  *   A refused connection fails at once; a broker that accepts TCP but never answers costs

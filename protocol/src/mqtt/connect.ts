@@ -51,6 +51,16 @@ export async function connectDevice(options: DeviceConnectOptions): Promise<AkbM
   return client;
 }
 
+/**
+ * The reconnect period while the first connection is made. A list with reconnecting off (period 0) still
+ * tries each URL once, LIST_TRY_PERIOD_MS apart; firstConnect turns reconnecting off once connected.
+ */
+const LIST_TRY_PERIOD_MS = 100;
+function firstPeriodMs(o: MqttConnectOptions, urls: readonly string[]): number {
+  const period = o.reconnectPeriodMs ?? 1000;
+  return period === 0 && urls.length > 1 ? LIST_TRY_PERIOD_MS : period;
+}
+
 /** The TLS server name the caller set through the raw mqtt.js options, if any. */
 function callerServerName(o: MqttConnectOptions): string | undefined {
   return o.mqtt?.servername;
@@ -61,7 +71,7 @@ function baseOptions(o: MqttConnectOptions, urls: readonly string[]): IClientOpt
     ...o.mqtt,
     protocolVersion: o.protocolVersion ?? 4,
     connectTimeout: o.connectTimeoutMs ?? 10_000,
-    reconnectPeriod: o.reconnectPeriodMs ?? 1000,
+    reconnectPeriod: firstPeriodMs(o, urls),
     clean: o.mqtt?.clean ?? true,
   };
   if (o.clientId !== undefined) opts.clientId = o.clientId;
@@ -85,11 +95,12 @@ function baseOptions(o: MqttConnectOptions, urls: readonly string[]): IClientOpt
  * Resolves on the first CONNACK. One URL: rejects with AkbError('MQTT_CONNECT_FAILED') on the first error
  * or after connectTimeoutMs. Several: mqtt.js tries them in order, reconnectPeriodMs apart; it rejects once
  * each has failed once (naming every failure), or when the attempts' time is up (connectTimeoutMs each and
- * the periods between). With reconnecting off (period 0) only the first URL is tried.
+ * the periods between). With reconnecting off (period 0) each URL is still tried once, 100 ms apart, and
+ * reconnecting is off from the first CONNACK on.
  */
 async function firstConnect(raw: MqttClient, o: MqttConnectOptions, urls: readonly string[]): Promise<void> {
   const perAttemptMs = o.connectTimeoutMs ?? 10_000;
-  const periodMs = o.reconnectPeriodMs ?? 1000;
+  const periodMs = firstPeriodMs(o, urls);
   const attempts = periodMs > 0 ? urls.length : 1;
   const timeoutMs = attempts * perAttemptMs + (attempts - 1) * periodMs;
   try {
@@ -111,6 +122,7 @@ async function firstConnect(raw: MqttClient, o: MqttConnectOptions, urls: readon
       };
       function finish(e?: Error): void {
         clearTimeout(timer);
+        if (e === undefined && periodMs !== (o.reconnectPeriodMs ?? 1000)) raw.options.reconnectPeriod = o.reconnectPeriodMs ?? 1000;
         raw.off('connect', onConnect);
         raw.off('error', onError);
         raw.off('close', onClose);
