@@ -86,7 +86,10 @@ async function runFile(file: string, seed: number, scale: number, limitS: number
   writeFileSync(ledgerPath, '');
   rmSync(reportPath, { force: true });
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', file, '--reporter=json', `--outputFile=${reportPath}`], {
+  // vitest's own per-test timeout (30 s in vitest.config.ts) would fail a scaled-up suite: the runner's limit rules.
+  const timeoutMs = String(Math.ceil(limitS * 1000));
+  const args = ['run', file, '--reporter=json', `--outputFile=${reportPath}`, `--testTimeout=${timeoutMs}`, `--hookTimeout=${timeoutMs}`];
+  const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), ...args], {
     cwd: root,
     env: { ...process.env, AKB_FUZZ_SEED: String(seed), AKB_FUZZ_SCALE: String(scale), AKB_FUZZ_LEDGER: ledgerPath },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -148,15 +151,15 @@ async function main(): Promise<void> {
     for (const file of files) {
       const t = totals.get(file)!;
       // Scale for about targetS seconds, from the last pass's seconds per unit of scale (the first pass at baseScale).
-      const perScale = t.passes === 0 ? undefined : Math.max(1, t.lastSeconds - 4) / t.lastScale;
-      let scale = perScale === undefined || once ? baseScale : Math.min(1000, Math.max(0.05, (targetS - 4) / perScale));
-      if (!once && perScale !== undefined && scale * perScale + 14 > left()) {
+      const perScale = t.passes === 0 ? undefined : Math.max(t.lastSeconds / 2, t.lastSeconds - 2) / t.lastScale; // ~2 s start-up
+      let scale = perScale === undefined || once ? baseScale : Math.min(1000, Math.max(0.05, (targetS - 2) / perScale));
+      if (!once && perScale !== undefined && scale * perScale + 12 > left()) {
         if (left() < 30) break outer;
-        scale = Math.max(0.05, (left() - 14) / perScale);
+        scale = Math.max(0.05, (left() - 12) / perScale);
       }
       scale = Math.round(scale * 100) / 100;
       // A hang: four times the expected time plus a minute (the first pass: ten minutes).
-      const limitS = perScale === undefined ? 600 : 4 * (scale * perScale + 4) + 60;
+      const limitS = perScale === undefined ? 600 : 4 * (scale * perScale + 2) + 60;
       const run = await runFile(file, pass, scale, once ? 3600 : Math.min(limitS, Math.max(60, left() + 60)), work);
       for (const l of run.ledger) if (l.maxRssKiB !== undefined) peakRssKiB = Math.max(peakRssKiB, l.maxRssKiB);
       const passed = new Set(run.results.filter((r) => r.status === 'passed').map((r) => [...r.ancestorTitles, r.title].join(' > ')));
