@@ -56,7 +56,7 @@ async function rawPublish(url: string, bytes: Buffer, n: number): Promise<number
 }
 
 /** Seconds from the start of a job to the last of `devices` reporting every block held. */
-async function otaTransfer(url: string, bundle: BundleInfo, devices: SimDevice[], job: string): Promise<number> {
+async function otaTransfer(url: string, keys: Keys, bundle: BundleInfo, devices: SimDevice[], job: string): Promise<number> {
   const watcher = await connectMqtt({ url, clientId: `bench-watch-${job}` });
   const sender = await connectMqtt({ url, clientId: `bench-sender-${job}` });
   const held = new Set<string>();
@@ -70,7 +70,7 @@ async function otaTransfer(url: string, bundle: BundleInfo, devices: SimDevice[]
     }
   });
   await watcher.subscribe('akb/v1/dev/+/ota/progress', { qos: 0 });
-  const runner = new OtaJobRunner({ transport: sender, jobId: job, bundle, devices: devices.map((d) => d.id), policy, blockSize: BLOCK });
+  const runner = new OtaJobRunner({ transport: sender, jobId: job, bundle, devices: devices.map((d) => d.id), policy, blockSize: BLOCK, offerKey: keys.signer });
   const t0 = performance.now();
   const done = runner.run();
   await all;
@@ -86,7 +86,7 @@ async function haltFigures(url: string, keys: Keys, v1: BundleInfo, v2: BundleIn
   try {
     for (const d of devices) await d.agent.install(v1.path);
     const sender = await connectMqtt({ url, clientId: 'bench-halt-sender' });
-    const runner = new OtaJobRunner({ transport: sender, jobId: 'bench-halt', bundle: v2, devices: devices.map((d) => d.id), policy, blockSize: BLOCK });
+    const runner = new OtaJobRunner({ transport: sender, jobId: 'bench-halt', bundle: v2, devices: devices.map((d) => d.id), policy, blockSize: BLOCK, offerKey: keys.signer });
     const job = await runner.run();
     const haltMs = runner.stats.haltPublishedAt! - runner.stats.thresholdPassedAt!;
     const t0 = performance.now();
@@ -112,7 +112,7 @@ export async function runFlashOtaBench(): Promise<object> {
       const devices = await Promise.all(Array.from({ length: n }, (_, i) => startDevice({ url: broker.url, id: `bench-${n}-${i}`, keys })));
       try {
         for (const d of devices) await d.agent.install(v1.path);
-        const otaS = await otaTransfer(broker.url, v2, devices, `bench-${n}`);
+        const otaS = await otaTransfer(broker.url, keys, v2, devices, `bench-${n}`);
         const rawS = await rawPublish(broker.url, await readFile(v2.path), n);
         const bytes = v2.size * n;
         throughput[`devices${n}`] = {

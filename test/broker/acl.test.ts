@@ -3,7 +3,7 @@
  * `akb topics --acl --tool ops` prints (toolkit/src/commands/topics.ts; protocol/PROTOCOL.md, "Access
  * control"), with password users for two devices (d1, d2), the cloud (akb-cloud) and a tool (ops):
  *
- *   pattern readwrite akb/v1/dev/%u/#     each device owns its own subtree, nothing else
+ *   pattern write|read akb/v1/dev/%u/…    each device writes what it produces, reads what is addressed to it
  *   pattern write akb/v1/cloud/req        devices may ask the cloud what concerns themselves only
  *   user akb-cloud / topic read|write …   the cloud gets exactly the topics it reads and writes
  *   user ops / topic write …/cloud/ops/req  only tools send the operations that act on the fleet
@@ -57,7 +57,9 @@ describeWithProgram('mosquitto', 'mosquitto', 'per-device ACL on Mosquitto (the 
   }
 
   it('is the complete file: the device patterns and the cloud user with what it needs, no blanket grant', () => {
-    expect(acl).toContain('pattern readwrite akb/v1/dev/%u/#');
+    expect(acl).toContain('pattern write akb/v1/dev/%u/status');
+    expect(acl).toContain('pattern read akb/v1/dev/%u/cmd/req');
+    expect(acl).not.toMatch(/^pattern readwrite/m);
     expect(acl).toContain('user akb-cloud');
     expect(acl).toContain('topic read akb/v1/dev/+/cmd/res');
     expect(acl).toContain('topic write akb/v1/dev/+/cmd/req');
@@ -178,14 +180,14 @@ describeWithProgram('mosquitto', 'mosquitto', 'per-device ACL on Mosquitto (the 
     // user publishes feedback for d2, the tool a command for d2, d2 its telemetry and d1 its own.
     const d1 = await device('d1');
     const foreign = await Inbox.open(d1, topics.device('d2'));
-    const wildcard = await Inbox.open(d1, 'akb/v1/dev/+/telemetry');
+    const wildcard = await Inbox.open(d1, 'akb/v1/dev/+/cmd/req');
     const [cloud, ops, d2] = await Promise.all([client('akb-cloud'), client('ops'), client('d2')]);
     await cloud.publish(topics.feedback('d2'), 'for d2', { qos: 1 });
     await ops.publish(topics.cmdReq('d2'), 'for d2', { qos: 1 });
     await d2.publish(topics.telemetry('d2'), 'from d2', { qos: 1 });
-    await d1.publish(topics.telemetry('d1'), 'from d1', { qos: 1 });
+    await ops.publish(topics.cmdReq('d1'), 'for d1', { qos: 1 });
     const [own] = await wildcard.waitFor(1);
-    expect(own!.topic).toBe(topics.telemetry('d1'));
+    expect(own!.topic).toBe(topics.cmdReq('d1'));
     expect(await foreign.quiet(300)).toEqual([]);
     expect(wildcard.messages).toHaveLength(1);
   });

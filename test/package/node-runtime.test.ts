@@ -42,7 +42,7 @@ describe.runIf(reachable || requireAll())('akb package with the Node.js runtime 
     // The launcher with an empty PATH: only the slot's own node can run it.
     const help = spawnSync(join(slot, 'bin', 'akb-edge'), ['--help'], { encoding: 'utf8', env: { PATH: '/usr/bin/nonexistent:/bin' } });
     expect(help.status, help.stderr).toBe(0);
-    expect(help.stdout).toContain('akb-edge --device <id>');
+    expect(help.stdout).toContain('akb-edge [--config <edge.json>] --device <id>');
   }, 600_000);
 
   it('refuses a cached tarball that no longer matches the registry integrity (one byte flipped), and drops it', async () => {

@@ -134,7 +134,7 @@ describe('the x64 bundle, unpacked, runs', () => {
     const { slot } = bundles.get('generic-x64')!;
     const r = spawnSync(join(slot, 'bin', 'akb-edge'), ['--help'], { cwd: slot, encoding: 'utf8', env: cleanEnv() });
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('akb-edge --device <id>');
+    expect(r.stdout).toContain('akb-edge [--config <edge.json>] --device <id>');
   });
 
   for (const backend of ['onnxruntime-node-cpu', 'onnxruntime-web-wasm']) {

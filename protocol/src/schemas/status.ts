@@ -12,7 +12,7 @@ import { parseOrThrow } from './issues.js';
 import { DeviceId, EpochMillis, ProfileId, SemVer, Sha256Hex, Slug, Uint32, Text } from './common.js';
 
 /** The protocol version this code speaks, as a birth's `versions.protocol` states it: "1.<minor>". */
-export const PROTOCOL_VERSION = '1.3';
+export const PROTOCOL_VERSION = '1.4';
 
 export const ModelVersion = z
   .strictObject({

@@ -86,6 +86,7 @@ export const TileRow = z.strictObject({
   length: Num.optional(),
   kbEntry: Num.optional(),
   snrDb: Num.optional(),
+  snrSource: z.enum(['receiver', 'blind']).optional(),
   fragmentsExpected: Num,
   fragmentsLost: Num,
   symbolsErased: Num,
