@@ -94,7 +94,14 @@ export async function loadPlan(file: string, options: PlanLoadOptions): Promise<
     const line = lineOf(doc, counter, path);
     return new PlanError(`${name}${line === undefined ? '' : `:${line}`}: ${path.length > 0 ? `${formatPath(path)}: ` : ''}${message}`, hint);
   };
-  const parsed = HilPlan.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml throws for an alias before its anchor and for an alias bomb (more than maxAliasCount expansions)
+    throw new PlanError(`${name}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`, 'anchors must come before their aliases, and aliases may not expand into huge documents');
+  }
+  const parsed = HilPlan.safeParse(data);
   if (!parsed.success) throw at(...describeIssue(parsed.error.issues[0]), 'see hil/README.md and hil/plan.schema.json');
   const plan = parsed.data;
   const dir = resolve(file, '..');
