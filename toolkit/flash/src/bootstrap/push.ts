@@ -109,7 +109,9 @@ export async function pushBytes(console_: ConsoleText, data: Buffer, o: PushOpti
   const whole = createHash('sha256').update(data).digest('hex');
   for (let tries = 0; ; tries++) {
     if (tries >= maxSilences) throw giveUp('the end of the file was never confirmed');
-    await write(`E ${count} ${whole}\n`);
+    // The digest twice: a byte damaged on the way makes the two differ and the receiver asks again
+    // (AKB-NAK), where one damaged digest would have failed the whole file.
+    await write(`E ${count} ${whole} ${whole}\n`);
     const m = await console_.waitFor(/AKB-(DONE|FAIL|NAK) (\d+)/u, idleMs);
     if (m?.[1] === 'DONE') return stats;
     if (m?.[1] === 'FAIL') {

@@ -25,7 +25,7 @@ while IFS=' ' read -r kind seq sum data; do
       else echo "AKB-NAK $n"; fi
     fi ;;
   E)
-    if [ "$seq" -ne "$n" ]; then echo "AKB-NAK $n"
+    if [ "$seq" -ne "$n" ] || [ "$sum" != "$data" ]; then echo "AKB-NAK $n"
     elif [ "$(sha256sum < "$part")" = "$sum  -" ]; then rm -f "$chunk"; mv "$part" "$out" && echo "AKB-DONE $n"; exit 0
     else echo "AKB-FAIL $n"; rm -f "$chunk" "$part"; exit 1; fi ;;
   *) echo "AKB-NAK $n" ;;
@@ -59,7 +59,7 @@ for raw in sys.stdin.buffer:
                 f.write(data); whole.update(data); n += 1; say('AKB-ACK %d' % n)
             else:
                 say('AKB-NAK %d' % n)
-    elif kind == b'E' and len(w) == 3 and seq == n:
+    elif kind == b'E' and len(w) == 4 and seq == n and w[2] == w[3]:
         f.close()
         if whole.hexdigest().encode() == w[2]:
             os.replace(part, out); say('AKB-DONE %d' % n); sys.exit(0)

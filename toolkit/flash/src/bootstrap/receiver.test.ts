@@ -1,0 +1,33 @@
+/**
+ * The bootstrap receivers (sh and python3) run for real on their input lines. Thrown at them: an end line
+ * whose second digest was damaged on the way (one character changed, as a flipped bit in a hex digit
+ * would): they ask again (AKB-NAK) and keep the file, where a single damaged digest used to fail it; the
+ * undamaged end line then completes it.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { receiverScript, type ReceiverKind } from './receiver.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'akb-receiver-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe.each(['sh', 'python3'] as ReceiverKind[])('the %s receiver', (kind) => {
+  it('answers a damaged end line with AKB-NAK and completes on the next one', () => {
+    const data = Buffer.from('hello, board\n'.repeat(20));
+    const whole = sha(data);
+    const damaged = `${whole.slice(0, 10)}${whole[10] === '0' ? '1' : '0'}${whole.slice(11)}`;
+    const script = join(dir, `rx-${kind}`);
+    const out = join(dir, `out-${kind}`);
+    writeFileSync(script, receiverScript(kind));
+    const input = `C 0 ${sha(data)} ${data.toString('base64')}\nE 1 ${whole} ${damaged}\nE 1 ${whole} ${whole}\n`;
+    const r = spawnSync(kind === 'sh' ? 'sh' : 'python3', [script, out], { input, encoding: 'utf8', timeout: 10_000 });
+    expect(r.stdout.trim().split('\n')).toEqual(['AKB-RX-READY', 'AKB-ACK 1', 'AKB-NAK 1', 'AKB-DONE 1']);
+    expect(readFileSync(out)).toEqual(data);
+  });
+});
