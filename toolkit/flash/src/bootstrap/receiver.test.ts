@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { receiverScript, type ReceiverKind } from './receiver.js';
+import { receiverScript } from './receiver.js';
+import type { ReceiverKind } from './tools.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'akb-receiver-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
