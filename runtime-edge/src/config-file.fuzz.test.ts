@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { isAkbError } from '@akb/protocol';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { editArbitrary, edited, hostileJson, type Json } from '../../test/fuzz/json-edits.js';
 import { fuzzRuns } from '../../test/fuzz/runs.js';
 import { MAX_CONFIG_BYTES, readEdgeConfig } from './config-file.js';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const vectors = fileURLToPath(new URL('../../protocol/vectors/messages/edge-config/', import.meta.url));
 const VALID = readdirSync(vectors)
@@ -44,39 +44,8 @@ async function outcome(content: string | Uint8Array): Promise<'ok' | 'refused'> 
   }
 }
 
-function pathsOf(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
-  if (Array.isArray(value)) return value.flatMap((child, i) => [[...prefix, i], ...pathsOf(child, [...prefix, i])]);
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, child]) => [[...prefix, k], ...pathsOf(child, [...prefix, k])]);
-  return [];
-}
-
-type Edit = { op: 'set'; value: Json } | { op: 'delete' } | { op: 'add'; key: string; value: Json };
-
-function edited(value: { [key: string]: Json }, pick: number, edit: Edit): Json {
-  const copy = structuredClone(value);
-  const paths = pathsOf(copy);
-  const path = paths[pick % paths.length]!;
-  let parent = copy as Json;
-  for (const key of path.slice(0, -1)) parent = (parent as Record<string | number, Json>)[key]!;
-  const last = path[path.length - 1]!;
-  const container = parent as Record<string | number, Json>;
-  if (edit.op === 'set') container[last] = edit.value;
-  else if (edit.op === 'delete') {
-    if (Array.isArray(parent)) parent.splice(last as number, 1);
-    else delete container[last];
-  } else if (!Array.isArray(parent)) Object.defineProperty(container, edit.key, { value: edit.value, enumerable: true, writable: true, configurable: true });
-  return copy;
-}
-
-const hostileValue: fc.Arbitrary<Json> = fc.oneof(
-  fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>,
-  fc.constantFrom<Json>(-1, 0, 1e308, 2 ** 53 + 1, '', '../../etc/shadow', 'a'.repeat(100_000), [], {}, null, 'mqtt://', { env: '' }, { file: '/dev/zero' }),
-);
-const edit: fc.Arbitrary<Edit> = fc.oneof(
-  fc.record({ op: fc.constant('set' as const), value: hostileValue }),
-  fc.record({ op: fc.constant('delete' as const) }),
-  fc.record({ op: fc.constant('add' as const), key: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'tls', 'clientId'), fc.string({ maxLength: 8 })), value: hostileValue }),
-);
+const hostileValue = hostileJson([-1, 0, 1e308, 2 ** 53 + 1, '', '../../etc/shadow', 'a'.repeat(100_000), [], {}, null, 'mqtt://', { env: '' }, { file: '/dev/zero' }]);
+const edit = editArbitrary(hostileValue, ['tls', 'clientId']);
 
 describe('readEdgeConfig under fuzzing', () => {
   it('the valid vectors load (the fuzzing starts from files that pass)', async () => {

@@ -15,9 +15,9 @@ import { readProfile } from '@akb/devices';
 import { loadModel } from '@akb/jscc';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { editArbitrary, edited, hostileJson, type Edit, type Json } from './json-edits.js';
 import { fuzzRuns } from './runs.js';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const PROFILES = ['jetson', 'rpi'].flatMap((d) =>
@@ -32,47 +32,17 @@ const dir = mkdtempSync(join(tmpdir(), 'akb-cards-fuzz-'));
 copyFileSync(join(POLICY, 'model.onnx'), join(dir, 'model.onnx'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function pathsOf(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
-  if (Array.isArray(value)) return value.flatMap((child, i) => [[...prefix, i], ...pathsOf(child, [...prefix, i])]);
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, child]) => [[...prefix, k], ...pathsOf(child, [...prefix, k])]);
-  return [];
-}
-
-type Edit = { op: 'set'; value: Json } | { op: 'delete' } | { op: 'add'; key: string; value: Json };
 type Change = { kind: 'field'; pick: number; edit: Edit } | { kind: 'bytes'; edits: [number, number][] };
 
-function edited(text: string, pick: number, edit: Edit): string {
-  const copy = JSON.parse(text) as Json;
-  const paths = pathsOf(copy);
-  const path = paths[pick % paths.length]!;
-  let parent = copy;
-  for (const key of path.slice(0, -1)) parent = (parent as Record<string | number, Json>)[key]!;
-  const last = path[path.length - 1]!;
-  const container = parent as Record<string | number, Json>;
-  if (edit.op === 'set') container[last] = edit.value;
-  else if (edit.op === 'delete') {
-    if (Array.isArray(parent)) parent.splice(last as number, 1);
-    else delete container[last];
-  } else if (!Array.isArray(parent)) Object.defineProperty(container, edit.key, { value: edit.value, enumerable: true, writable: true, configurable: true });
-  return JSON.stringify(copy);
-}
-
-const hostile: fc.Arbitrary<Json> = fc.oneof(
-  fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>,
-  fc.constantFrom<Json>(-1, 0, 2 ** 53 + 1, 1e308, '', '../model.onnx', '/dev/zero', 'model.onnx', 'x.onnx', '0'.repeat(64), [], {}, null),
-);
-const edit: fc.Arbitrary<Edit> = fc.oneof(
-  fc.record({ op: fc.constant('set' as const), value: hostile }),
-  fc.record({ op: fc.constant('delete' as const) }),
-  fc.record({ op: fc.constant('add' as const), key: fc.oneof(fc.constantFrom('__proto__', 'constructor'), fc.string({ maxLength: 8 })), value: hostile }),
-);
+const hostile = hostileJson([-1, 0, 2 ** 53 + 1, 1e308, '', '../model.onnx', '/dev/zero', 'model.onnx', 'x.onnx', '0'.repeat(64), [], {}, null]);
+const edit = editArbitrary(hostile);
 const change: fc.Arbitrary<Change> = fc.oneof(
   fc.record({ kind: fc.constant('field' as const), pick: fc.nat(), edit }),
   fc.record({ kind: fc.constant('bytes' as const), edits: fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 3 }) }),
 );
 
 function apply(text: string, c: Change): Buffer {
-  if (c.kind === 'field') return Buffer.from(edited(text, c.pick, c.edit));
+  if (c.kind === 'field') return Buffer.from(JSON.stringify(edited(JSON.parse(text) as { [key: string]: Json }, c.pick, c.edit)));
   const b = Buffer.from(text);
   for (const [at, v] of c.edits) b[at % b.length] = v;
   return b;

@@ -6,56 +6,19 @@
  * Needs `gnuradio` (apt-get install --no-install-recommends gnuradio); skipped without it, failing under
  * AKB_REQUIRE_ALL=1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureSnrDb, seededRandom } from '@akb/protocol';
 import { Channel, SdrUdpGateway, SdrUdpLink, constantSnr, type ReceivedBurst } from '@akb/link';
 import { describeWithProgram } from '../support/index.js';
-import { symbolFrame } from './sdr-support.js';
+import { concat, freeUdpPort, startFlowgraph, stopFlowgraph, symbolFrame } from './sdr-support.js';
 
-const FLOWGRAPH = fileURLToPath(new URL('../../link/gnuradio/sdr_channel.py', import.meta.url));
-// Debian's GNU Radio Python modules are for the system interpreter, not a pyenv or venv one earlier on PATH.
 /**
  * Samples per second sent. GNU Radio's UDP source passed about 500 datagrams/s (90k samples/s) here on a
  * loaded 2-core machine and dropped the rest, so the test paces at a fifth of that.
  */
 const RATE = 2e4;
 const FRAMES = 10;
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-
-async function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4').bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** Starts the flowgraph and resolves when it prints "ready"; rejects with its output if it exits first. */
-async function startFlowgraph(args: string[]): Promise<ChildProcess> {
-  const child = spawn(PYTHON, [FLOWGRAPH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the flowgraph did not start in 20 s:\n${output}`)), 20_000);
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the flowgraph exited (${code}):\n${output}`));
-    });
-  });
-  return child;
-}
 
 describeWithProgram('gnuradio-config-info', 'gnuradio', 'sdr-udp through GNU Radio channel_model', () => {
   for (const snrDb of [10, 3]) describe(`at ${snrDb} dB`, () => describeCase(snrDb));
@@ -81,11 +44,7 @@ function describeCase(snrDb: number): void {
   afterAll(async () => {
     await link?.close();
     await gateway?.close();
-    if (flowgraph && flowgraph.exitCode === null) {
-      const exited = new Promise((r) => flowgraph!.once('exit', r));
-      flowgraph.kill('SIGTERM');
-      await exited;
-    }
+    await stopFlowgraph(flowgraph);
   });
 
   it(`frames come back at ${snrDb} dB: symbol noise as configured (vs the emulator within 0.5 dB), SNR estimated within 1 dB`, async () => {
@@ -120,14 +79,4 @@ function describeCase(snrDb: number): void {
     expect(Math.abs(estimate - snrDb)).toBeLessThan(1);
     expect(Math.abs(cfo - 0.0007)).toBeLessThan(0.0001);
   }, 60_000);
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

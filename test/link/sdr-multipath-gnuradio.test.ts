@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureSnrDb, seededRandom } from '@akb/protocol';
 import { Channel, SdrUdpGateway, SdrUdpLink, constantSnr, type ReceivedBurst } from '@akb/link';
 import { describeWithProgram } from '../support/index.js';
-import { freeUdpPort, mmseBoundDb, startFlowgraph, stopFlowgraph, symbolFrame } from './sdr-support.js';
+import { concat, freeUdpPort, mmseBoundDb, startFlowgraph, stopFlowgraph, symbolFrame } from './sdr-support.js';
 
 const RATE = 2e4;
 const FRAMES = 10;
@@ -119,14 +119,4 @@ function describeCase(c: Case): void {
     expect(Math.abs(mean(equalized, (b) => b.equalizedSnrDb) - withEq)).toBeLessThan(1);
     expect(Math.abs(mean(equalized, (b) => b.cfo) - FREQ_OFFSET)).toBeLessThan(0.0001);
   }, 60_000);
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -149,3 +149,14 @@ export async function stopFlowgraph(child: ChildProcess | undefined): Promise<vo
   child.kill('SIGTERM');
   await exited;
 }
+
+/** The parts one after another. */
+export function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { editArbitrary, edited, hostileJson, type Json } from '../../../test/fuzz/json-edits.js';
 import { fuzzRuns } from '../../../test/fuzz/runs.js';
 import { loadPlan, MAX_PLAN_BYTES, PlanError } from './plan-load.js';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const zoo = join(root, 'models/zoo');
@@ -59,40 +59,8 @@ async function outcome(text: string | Uint8Array, ext = 'yaml'): Promise<'ok' | 
   }
 }
 
-/** Every path to a field or element of `value`. */
-function pathsOf(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
-  if (Array.isArray(value)) return value.flatMap((child, i) => [[...prefix, i], ...pathsOf(child, [...prefix, i])]);
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, child]) => [[...prefix, k], ...pathsOf(child, [...prefix, k])]);
-  return [];
-}
-
-type Edit = { op: 'set'; value: Json } | { op: 'delete' } | { op: 'add'; key: string; value: Json };
-
-function edited(value: { [key: string]: Json }, pick: number, edit: Edit): Json {
-  const copy = structuredClone(value);
-  const paths = pathsOf(copy);
-  const path = paths[pick % paths.length]!;
-  let parent = copy as Json;
-  for (const key of path.slice(0, -1)) parent = (parent as Record<string | number, Json>)[key]!;
-  const last = path[path.length - 1]!;
-  const container = parent as Record<string | number, Json>;
-  if (edit.op === 'set') container[last] = edit.value;
-  else if (edit.op === 'delete') {
-    if (Array.isArray(parent)) parent.splice(last as number, 1);
-    else delete container[last];
-  } else if (!Array.isArray(parent)) Object.defineProperty(container, edit.key, { value: edit.value, enumerable: true, writable: true, configurable: true });
-  return copy;
-}
-
-const hostileValue: fc.Arbitrary<Json> = fc.oneof(
-  fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>,
-  fc.constantFrom<Json>(-1, 0, 1e308, -1e308, 1e-320, 2 ** 53 + 1, '', '../../../../etc/passwd', 'a'.repeat(5000), [], {}, null, 'fixed:99999', 'dqn', 'int8'),
-);
-const edit: fc.Arbitrary<Edit> = fc.oneof(
-  fc.record({ op: fc.constant('set' as const), value: hostileValue }),
-  fc.record({ op: fc.constant('delete' as const) }),
-  fc.record({ op: fc.constant('add' as const), key: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'id', 'kind', 'policy'), fc.string({ maxLength: 8 })), value: hostileValue }),
-);
+const hostileValue = hostileJson([-1, 0, 1e308, -1e308, 1e-320, 2 ** 53 + 1, '', '../../../../etc/passwd', 'a'.repeat(5000), [], {}, null, 'fixed:99999', 'dqn', 'int8']);
+const edit = editArbitrary(hostileValue, ['id', 'kind', 'policy']);
 
 describe('loadPlan under fuzzing', () => {
   it('the example plan loads (the fuzzing starts from a plan that passes)', async () => {
