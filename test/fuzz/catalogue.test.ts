@@ -4,24 +4,12 @@
  * total written under them, and that total is at least 100,000 cases per CI run. `npm run fuzz` prints the
  * counts the suites actually ran; this test keeps the table honest without running them.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fuzzFiles, root } from './files.js';
 import { describe, expect, it } from 'vitest';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const SKIP = new Set(['node_modules', 'dist', '.git', 'models']);
 
-function fuzzFiles(dir = root): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (SKIP.has(entry.name)) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...fuzzFiles(path));
-    else if (entry.name.endsWith('.fuzz.test.ts')) out.push(relative(root, path));
-  }
-  return out.sort();
-}
 
 function table(): { rows: Map<string, number>; total: number } {
   const text = readFileSync(join(root, 'test/fuzz/README.md'), 'utf8');

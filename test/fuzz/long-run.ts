@@ -14,13 +14,11 @@
  * -t '<test>'`; fast-check's own seed and path are in the message too.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fuzzFiles, root } from './files.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const SKIP = new Set(['node_modules', 'dist', '.git', 'models']);
 
 interface LedgerLine {
   file: string;
@@ -53,16 +51,6 @@ interface Failure {
   message: string;
 }
 
-function fuzzFiles(dir = root): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (SKIP.has(entry.name)) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...fuzzFiles(path));
-    else if (entry.name.endsWith('.fuzz.test.ts')) out.push(relative(root, path));
-  }
-  return out.sort();
-}
 
 function numberEnv(name: string, fallback: number): number {
   const text = process.env[name];
