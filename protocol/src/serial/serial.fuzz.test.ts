@@ -9,6 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { splitAt } from '../../../test/fuzz/bytes.js';
 import { arrayBufferGrowth, fuzzRuns } from '../../../test/fuzz/runs.js';
 import { ProtocolError } from '../errors.js';
 import { crc32c } from '../frame/crc32c.js';
@@ -38,17 +39,6 @@ const frameArb: fc.Arbitrary<SerialFrame> = fc.oneof(
   fc.record({ type: fc.constant('BUSY' as const), phase: text }),
 );
 
-/** Splits `bytes` at the given cut points (taken modulo its length). */
-function chunks(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const c of [...at, bytes.length]) {
-    out.push(bytes.subarray(from, c));
-    from = c;
-  }
-  return out;
-}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -80,7 +70,7 @@ describe('serial framing under fuzzing', () => {
         const sent = items.flatMap((i) => ('f' in i ? [i.f] : []));
         const wire = concat(items.map((i) => ('f' in i ? encodeSerialFrame(i.f) : Uint8Array.from([0, ...i.noise, 0]))));
         const { d, frames } = receiver();
-        for (const c of chunks(wire, cuts)) d.push(c);
+        for (const c of splitAt(wire, cuts)) d.push(c);
         // Noise may itself decode (it is random bytes, and 1 in 2^32 passes a CRC): compare the real frames.
         const got = frames.filter((f) => sent.some((s) => sameWire(s, f)));
         expect(got.map((f) => encodeSerialBody(f))).toEqual(sent.map((f) => encodeSerialBody(decodeSerialBody(encodeSerialBody(f)))));
@@ -94,7 +84,7 @@ describe('serial framing under fuzzing', () => {
       fc.property(fc.uint8Array({ maxLength: 3000 }), fc.array(fc.nat(), { maxLength: 10 }), fc.nat({ max: 6 }), (bytes, cuts, zeros) => {
         const stream = concat([bytes, new Uint8Array(zeros)]);
         const { d, frames, bad } = receiver();
-        for (const c of chunks(stream, cuts)) d.push(c);
+        for (const c of splitAt(stream, cuts)) d.push(c);
         expect(d.counts.frames).toBe(frames.length);
         expect(d.counts.bad).toBe(bad.length);
         expect(frames.length + bad.length).toBeLessThanOrEqual(stream.filter((b) => b === 0).length);

@@ -9,6 +9,7 @@
 import { isAkbError } from '@akb/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { splitAt } from '../../../../test/fuzz/bytes.js';
 import { fuzzRuns } from '../../../../test/fuzz/runs.js';
 import { LineSplitter, MAX_LINE, RN2483_BANNER, RN2483_MAX_PAYLOAD, parseReply } from '../../radio/rn2483.js';
 import type { ModemLine } from './line.js';
@@ -29,16 +30,6 @@ function referenceLines(text: string): { lines: string[]; overflows: number } {
   return { lines, overflows };
 }
 
-function cut(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const c of [...at, bytes.length]) {
-    out.push(bytes.subarray(from, c));
-    from = c;
-  }
-  return out;
-}
 
 const replyLine = fc.oneof(
   fc.constantFrom('ok', 'busy', 'invalid_param', 'radio_tx_ok', 'radio_err', RN2483_BANNER, '4294967245', '', 'radio_rx  ', 'RN2483 9.9.9 hacked'),
@@ -58,7 +49,7 @@ describe('modem answers under fuzzing', () => {
         const lines: string[] = [];
         let overflows = 0;
         const s = new LineSplitter((l) => lines.push(l), () => void overflows++);
-        for (const c of cut(bytes, cuts)) s.push(c);
+        for (const c of splitAt(bytes, cuts)) s.push(c);
         for (const l of lines) {
           expect(l.length).toBeLessThanOrEqual(MAX_LINE);
           expect(l).not.toContain('\n');
@@ -140,7 +131,7 @@ class ScriptedLine implements ModemLine {
     const n = this.writes.length - 1;
     const script = this.scripts[n];
     if (script !== undefined) {
-      cut(script, this.cuts[n] ?? []).forEach((chunk, i) => setTimeout(() => this.listener?.(chunk), i));
+      splitAt(script, this.cuts[n] ?? []).forEach((chunk, i) => setTimeout(() => this.listener?.(chunk), i));
     } else if (this.closeAtEnd && typeof bytes === 'string') {
       setTimeout(() => {
         this.isOpen = false;
