@@ -11,3 +11,5 @@ export { jsonSchemaFiles, jsonSchemaOf, schemaFileName } from './schemas/json-sc
 export * from './serial/index.js';
 export * from './link-segment/index.js';
 export * from './signing.js';
+// The TLS flags as plain data (mqtt/tls.ts loads no MQTT library), so a CLI declares them without mqtt.js.
+export { TLS_FLAGS, type TlsFlagValues } from './mqtt/tls.js';
