@@ -3,3 +3,6 @@
  * Model and returns a new one whose quantization loses less. Keep each method's exports together.
  */
 // layer statistics, bias correction and adaptive rounding (task A)
+
+// cross-layer equalization and bias absorption (task B)
+export { equalizeCrossLayer, type CleOptions, type CleSummary, type ClePairSummary, type RangeSpread } from './cle.js';
