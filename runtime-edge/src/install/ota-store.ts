@@ -6,10 +6,15 @@
  * never claims a block that is not on disk. `result-<transfer>.json` keeps the result of each finished
  * transfer (the last 16), so an offer repeated after a lost result is answered with the same result.
  * Every file read back is bounded and validated: the offer by its schema, the bitmap by its exact length.
+ * Disk faults: a download is begun only when its file system has the offer's size free (else DISK_FULL,
+ * "needs N bytes, M free", before a byte is fetched; the install after it needs room for the slot too,
+ * which the agent reports itself); a write that fails anyway (ENOSPC, EROFS, EACCES) is one line naming
+ * the path (fs-errors.ts); a temporary file is removed when its write fails; `discard` removes what it can.
  */
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { blockCount, decodeMessage, type OtaOffer, type OtaResult } from '@akb/protocol';
+import { describeDiskFault, freeBytes, noSpace } from './fs-errors.js';
 
 const MAX_RESULTS = 16;
 const MAX_META_BYTES = 64 * 1024;
@@ -31,17 +36,26 @@ async function readSmall(path: string): Promise<Buffer | undefined> {
   }
 }
 
+/** Replaces `path` (write a temporary file, fsync, rename); when that fails the temporary file is removed. */
 async function replaceFile(path: string, bytes: Uint8Array | string): Promise<void> {
   const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
   }
-  await rename(tmp, path);
 }
+
+/** What a failed download leaves, for its error line. */
+const LEFT = 'the partial download is removed and the running slot is untouched';
 
 export const hasBlock = (bitmap: Uint8Array, i: number): boolean => ((bitmap[i >> 3]! >> (i & 7)) & 1) === 1;
 
@@ -96,26 +110,46 @@ export class OtaStore {
     }
   }
 
-  /** Starts a new download of `offer` (what was there is removed). */
+  /**
+   * Starts a new download of `offer` (what was there is removed), refused with DISK_FULL when the file
+   * system has less than the offer's size free; a disk fault is one line and leaves nothing behind.
+   */
   async begin(offer: OtaOffer): Promise<Download> {
     await this.discard();
-    await mkdir(this.dir, { recursive: true });
-    const blocks = blockCount(offer.size, offer.blockSize);
-    const bitmap = Buffer.alloc(Math.ceil(blocks / 8));
-    this.part = await open(this.partPath, 'w+');
-    await replaceFile(join(this.dir, 'bundle.bitmap'), bitmap);
-    await replaceFile(join(this.dir, 'transfer.json'), JSON.stringify(offer));
-    return { offer, blocks, bitmap };
+    const doing = `downloading ${offer.bundle.name} ${offer.bundle.version}`;
+    try {
+      await mkdir(this.dir, { recursive: true });
+      const free = await freeBytes(this.dir);
+      if (free !== undefined && free < offer.size) throw noSpace(doing, this.dir, offer.size, free, 'nothing was fetched and the running slot is untouched');
+      const blocks = blockCount(offer.size, offer.blockSize);
+      const bitmap = Buffer.alloc(Math.ceil(blocks / 8));
+      this.part = await open(this.partPath, 'w+');
+      await replaceFile(join(this.dir, 'bundle.bitmap'), bitmap);
+      await replaceFile(join(this.dir, 'transfer.json'), JSON.stringify(offer));
+      return { offer, blocks, bitmap };
+    } catch (e) {
+      await this.discard();
+      throw await describeDiskFault(e, { doing, path: this.dir, needs: offer.size, left: LEFT });
+    }
   }
 
+  /** Writes a block at its offset; a disk fault is one line naming bundle.part (the caller discards). */
   async writeBlock(offset: number, data: Uint8Array): Promise<void> {
-    await this.part!.write(data, 0, data.length, offset);
+    try {
+      await this.part!.write(data, 0, data.length, offset);
+    } catch (e) {
+      throw await describeDiskFault(e, { doing: 'writing a downloaded block', path: this.partPath, left: LEFT });
+    }
   }
 
   /** Makes the blocks written so far durable, then records `bitmap` as what is held. */
   async commit(bitmap: Uint8Array): Promise<void> {
-    await this.part!.sync();
-    await replaceFile(join(this.dir, 'bundle.bitmap'), bitmap);
+    try {
+      await this.part!.sync();
+      await replaceFile(join(this.dir, 'bundle.bitmap'), bitmap);
+    } catch (e) {
+      throw await describeDiskFault(e, { doing: 'recording the blocks held', path: join(this.dir, 'bundle.bitmap'), left: LEFT });
+    }
   }
 
   /** Closes the partial file, keeping it for the next run. */
@@ -124,13 +158,18 @@ export class OtaStore {
     this.part = undefined;
   }
 
-  /** Closes and removes the partial download. */
-  async discard(): Promise<void> {
+  /**
+   * Closes and removes the partial download, as far as the disk lets it (a read-only one keeps the files;
+   * the next run resumes or replaces them): returns the names it could not remove.
+   */
+  async discard(): Promise<string[]> {
     await this.part?.close().catch(() => undefined);
     this.part = undefined;
+    const left: string[] = [];
     for (const name of ['transfer.json', 'bundle.part', 'bundle.bitmap', 'bundle.bitmap.tmp', 'transfer.json.tmp']) {
-      await rm(join(this.dir, name), { force: true });
+      await rm(join(this.dir, name), { force: true }).catch(() => left.push(name));
     }
+    return left;
   }
 
   async saveResult(result: OtaResult): Promise<void> {

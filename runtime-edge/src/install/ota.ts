@@ -12,6 +12,10 @@
  * `<root>/signed-seq.json`, written before the offer is acted on): anything else is refused before the
  * offer is looked at further, counted in `stats.refusals` and logged; nothing is fetched, no result is
  * published (the offer's transfer id cannot be trusted), and the floor does not move.
+ * Faults of the device's disk (full, read-only, permission refused; fs-errors.ts) while raising the floor,
+ * beginning, writing or installing a download fail that transfer with one line naming the path (NO_SPACE
+ * for a full disk, else INSTALL_FAILED), remove the partial download and leave the running slot as it was;
+ * the receiver keeps running, and a result it cannot save is published all the same.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -30,7 +34,9 @@ import {
 } from '@akb/protocol';
 import { errorText, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt';
 import { compareSemver, type AgentEvent, type InstallAgent, type InstallResult } from '@akb/flash';
+import { isDiskFault } from './fs-errors.js';
 import { hasBlock, OtaStore, type Download } from './ota-store.js';
+import { explainInstallFault } from './run.js';
 import { SeqFloors } from './seq-floor.js';
 
 /** The replay stream of offers in the seq file. */
@@ -92,6 +98,7 @@ const REASONS: Readonly<Record<string, Failure>> = {
   ALREADY_INSTALLED: 'DOWNGRADE_REFUSED',
   DISK_FULL: 'NO_SPACE',
 };
+const reasonOf = (e: unknown): Failure => REASONS[String((e as { code?: unknown } | null)?.code)] ?? 'INSTALL_FAILED';
 
 export class OtaReceiver {
   readonly stats: OtaReceiverStats = { offers: 0, blocks: 0, dropped: 0, gets: 0, results: [], refusals: {}, duplicates: 0 };
@@ -183,15 +190,20 @@ export class OtaReceiver {
       return;
     }
     this.stats.offers++;
-    if (!(await this.authentic(m))) return;
-    if (this.installing) return;
-    const done = await this.store.result(offer.transfer);
-    if (done) return this.publishResult(done, false);
-    if (this.current?.offer.transfer === offer.transfer) return this.ask();
-    const refusal = await this.judge(offer);
-    if (refusal) return this.fail(offer, refusal.reason, refusal.message);
-    this.say(`offer ${offer.transfer}: ${offer.bundle.name} ${offer.bundle.version}, ${offer.size} bytes in blocks of ${offer.blockSize}`);
-    this.current = await this.store.begin(offer);
+    // A disk fault (the floor or the download cannot be written): the offer is not acted on, and said so.
+    try {
+      if (!(await this.authentic(m)) || this.installing) return;
+      const done = await this.store.result(offer.transfer);
+      if (done) return await this.publishResult(done, false);
+      if (this.current?.offer.transfer === offer.transfer) return await this.ask();
+      const refusal = await this.judge(offer);
+      if (refusal) return await this.fail(offer, refusal.reason, refusal.message);
+      this.say(`offer ${offer.transfer}: ${offer.bundle.name} ${offer.bundle.version}, ${offer.size} bytes in blocks of ${offer.blockSize}`);
+      this.current = await this.store.begin(offer);
+    } catch (e) {
+      if (!isDiskFault(e)) throw e;
+      return this.fail(offer, reasonOf(e), errorText(e));
+    }
     this.uncommitted = 0;
     this.committedAt = this.now();
     this.lastBlockAt = this.now();
@@ -280,7 +292,11 @@ export class OtaReceiver {
       this.stats.dropped++;
       return;
     }
-    await this.store.writeBlock(block.index * d.offer.blockSize, Buffer.from(block.data, 'base64'));
+    try {
+      await this.store.writeBlock(block.index * d.offer.blockSize, Buffer.from(block.data, 'base64'));
+    } catch (e) {
+      return this.abort(d, e);
+    }
     this.wanted.delete(block.index);
     this.stats.blocks++;
     this.lastBlockAt = this.now();
@@ -291,7 +307,11 @@ export class OtaReceiver {
     await this.ask();
     this.uncommitted += this.window.length * d.offer.blockSize;
     if (this.current === d && (this.uncommitted >= COMMIT_BYTES || this.now() - this.committedAt >= COMMIT_MS)) {
-      await this.store.commit(Buffer.from(d.bitmap));
+      try {
+        await this.store.commit(Buffer.from(d.bitmap));
+      } catch (e) {
+        return this.abort(d, e);
+      }
       this.uncommitted = 0;
       this.committedAt = this.now();
     }
@@ -335,10 +355,10 @@ export class OtaReceiver {
       try {
         result = await this.o.agent.install(this.store.partPath, { force: d.offer.force });
       } catch (e) {
-        const code = (e as { code?: string }).code ?? '';
+        const why = await explainInstallFault(e, this.o.root, `installing ${d.offer.bundle.name} ${d.offer.bundle.version}`, this.store.partPath);
         await this.store.discard();
         this.current = undefined;
-        return await this.fail(d.offer, REASONS[code] ?? 'INSTALL_FAILED', errorText(e));
+        return await this.fail(d.offer, reasonOf(why), errorText(why));
       }
       await this.store.discard();
       this.current = undefined;
@@ -358,6 +378,15 @@ export class OtaReceiver {
     if (e.phase === 'health-check' && this.current) this.progress(this.current, 'health-check', true);
   }
 
+  /** A download the disk refused: removed, and its transfer failed with the one line. */
+  private async abort(d: Download, e: unknown): Promise<void> {
+    if (!isDiskFault(e)) throw e;
+    await this.store.discard();
+    if (this.current === d) this.current = undefined;
+    this.wanted = new Set();
+    return this.fail(d.offer, reasonOf(e), errorText(e));
+  }
+
   private async fail(offer: OtaOffer, reason: Failure, message: string): Promise<void> {
     const state = await this.o.agent.state();
     const result: OtaResult = { v: 1, transfer: offer.transfer, ts: this.now(), version: offer.bundle.version, status: 'failed', reason, message, slot: state.active ?? 'A', rolledBack: false };
@@ -366,7 +395,9 @@ export class OtaReceiver {
 
   private async publishResult(result: OtaResult, fresh: boolean): Promise<void> {
     if (fresh) {
-      await this.store.saveResult(result);
+      // A result that cannot be kept (a full or read-only disk) is still published; a repeated offer is
+      // then tried again instead of answered from the file.
+      await this.store.saveResult(result).catch((e: unknown) => this.say(`${result.transfer}: result not saved: ${errorText(e)}`));
       this.stats.results.push(result);
       this.say(result.status === 'ok' ? `${result.transfer}: ${result.version} installed, slot ${result.slot}` : `${result.transfer}: ${result.reason}: ${result.message}`);
     }

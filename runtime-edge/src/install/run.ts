@@ -3,10 +3,13 @@
  * the InstallAgent of @akb/flash with this side's parts plugged in: the trusted keys from files, the
  * health check that starts the new slot's own runtime (health.ts), and the status reporter (reporter.ts).
  * An install first runs the agent's boot recovery (as systemd's ExecStartPre would), so a slot left on
- * trial by a crash is rolled back before anything new is written.
+ * trial by a crash is rolled back before anything new is written. A fault of the device's disk (full,
+ * read-only, permission refused) comes out as one line naming the path, and for a full disk the bytes the
+ * bundle's payload needs and those free (fs-errors.ts); the agent has by then removed what it half wrote.
  */
 import { AkbError } from '@akb/protocol';
-import { InstallAgent, loadTrustedKeys, nodeAgentFs, readState, slotLayout, type AgentFs, type BootResult, type HealthCheck, type InstallResult, type SlotState } from '@akb/flash';
+import { InstallAgent, loadTrustedKeys, nodeAgentFs, readBundle, readState, slotLayout, type AgentFs, type BootResult, type HealthCheck, type InstallResult, type SlotState } from '@akb/flash';
+import { describeDiskFault, errnoCause } from './fs-errors.js';
 import { probeHealthCheck, DEFAULT_HEALTH_TIMEOUT_S } from './health.js';
 import { StatusReporter } from './reporter.js';
 
@@ -70,17 +73,42 @@ async function withAgent<T>(o: AgentRunOptions, fn: (agent: InstallAgent) => Pro
   }
 }
 
+/** The bytes of `bundle`'s payload (its manifest's file sizes), or undefined when it cannot be read. */
+export async function payloadBytes(bundle: string): Promise<number | undefined> {
+  try {
+    const { manifest } = await readBundle(bundle, { trustedKeys: [], verify: false, headerOnly: true });
+    return manifest.files.reduce((sum, f) => sum + f.size, 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A disk fault of `root` as one line naming the path (and the bundle's size when the disk is full). */
+export async function explainInstallFault(e: unknown, root: string, doing: string, bundle?: string): Promise<unknown> {
+  if (errnoCause(e) === undefined) return e;
+  const needs = bundle !== undefined && errnoCause(e)?.code === 'ENOSPC' ? await payloadBytes(bundle) : undefined;
+  return describeDiskFault(e, { doing, path: root, left: 'the running slot is untouched', ...(needs !== undefined ? { needs } : {}) });
+}
+
 /** Recovers, then installs `bundle`; refusals and rollbacks are results, disk and usage errors throw. */
-export function installBundle(bundle: string, o: AgentRunOptions & { force?: boolean }): Promise<InstallResult> {
-  return withAgent(o, async (agent) => {
-    await agent.boot();
-    return agent.install(bundle, { force: o.force ?? false });
-  });
+export async function installBundle(bundle: string, o: AgentRunOptions & { force?: boolean }): Promise<InstallResult> {
+  try {
+    return await withAgent(o, async (agent) => {
+      await agent.boot();
+      return agent.install(bundle, { force: o.force ?? false });
+    });
+  } catch (e) {
+    throw await explainInstallFault(e, o.root, `installing ${bundle}`, bundle);
+  }
 }
 
 /** The boot recovery alone (systemd's ExecStartPre). */
-export function bootSlots(o: AgentRunOptions): Promise<BootResult> {
-  return withAgent(o, (agent) => agent.boot());
+export async function bootSlots(o: AgentRunOptions): Promise<BootResult> {
+  try {
+    return await withAgent(o, (agent) => agent.boot());
+  } catch (e) {
+    throw await explainInstallFault(e, o.root, 'recovering the slots');
+  }
 }
 
 export interface SlotStatus {
