@@ -17,12 +17,12 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { crc32c, encodeMessage, topics } from '../protocol/src/index.js';
+import { encodeMessage, topics } from '../protocol/src/index.js';
 import { connectMqtt, type AkbMqttClient } from '../protocol/src/mqtt/index.js';
 import { loadModelSet, type ModelSet } from '../jscc/src/index.js';
 import { CloudDecoder } from '../runtime-cloud/src/decode/decoder.js';
 import type { DecodeLane } from '../runtime-cloud/src/decode/lanes.js';
-import { SetSessions, loadFixtureImages, sendImage, type SentImage } from '../runtime-cloud/src/testing.js';
+import { SetSessions, loadFixtureImages, retagFrame, sendImage, type SentImage } from '../runtime-cloud/src/testing.js';
 import { startMosquitto, type MosquittoHandle } from '../test/support/mosquitto.js';
 import { findProgram, missingMessage } from '../test/support/programs.js';
 
@@ -116,16 +116,8 @@ async function makeImages(set: ModelSet, count: number): Promise<SentImage[]> {
   });
 }
 
-/** A copy of an encoded frame with another session (header offset 12) or frame id (16), CRC-32C redone. */
-function retag(frame: Uint8Array, field: 'session' | 'frameId', value: number): Uint8Array {
-  const out = Uint8Array.from(frame);
-  const view = new DataView(out.buffer);
-  view.setUint32(field === 'session' ? 12 : 16, value, true);
-  view.setUint32(out.length - 4, crc32c(out.subarray(0, out.length - 4)), true);
-  return out;
-}
-const withFrameId = (f: Uint8Array, id: number): Uint8Array => retag(f, 'frameId', id);
-const withSession = (f: Uint8Array, session: number): Uint8Array => retag(f, 'session', session);
+const withFrameId = (f: Uint8Array, id: number): Uint8Array => retagFrame(f, 'frameId', id);
+const withSession = (f: Uint8Array, session: number): Uint8Array => retagFrame(f, 'session', session);
 
 interface ScalingRun {
   /** Tiles/s while every frame has arrived and tiles wait for a decoder: the decoding rate itself. */

@@ -17,7 +17,6 @@
  *
  *   AKB_BENCH_TELEMETRY_S=60 npx tsx bench/telemetry/index.ts    (or npm run bench -- telemetry)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +26,7 @@ import { filters } from '../../protocol/src/topics.js';
 import { connectMqtt } from '../../protocol/src/mqtt/index.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
 import { findProgram, missingMessage } from '../../test/support/programs.js';
+import { startChild as start, stopChild as stop, type Child } from '../child.js';
 import { LagSeries, StorePoller, drainDashboard, rssOf } from './probes.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
@@ -35,45 +35,6 @@ const CLOUD_BIN = process.env.AKB_CLOUD_BIN ?? here('../../runtime-cloud/dist/ma
 export interface TelemetryBenchOptions {
   devices?: number;
   seconds?: number;
-}
-
-interface Child {
-  child: ChildProcess;
-  output: () => string;
-  /** The first stdout or stderr match of `re`. */
-  wait: (re: RegExp, timeoutMs: number, what: string) => Promise<RegExpExecArray>;
-}
-
-function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let text = '';
-  const append = (b: Buffer): void => {
-    text += b.toString('utf8');
-    if (text.length > 1_000_000) text = text.slice(-500_000);
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  const wait = async (re: RegExp, timeoutMs: number, what: string): Promise<RegExpExecArray> => {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(text);
-      if (m) return m;
-      if (child.exitCode !== null) throw new Error(`${what}: the process exited (${child.exitCode}) first:\n${text.slice(-3000)}`);
-      if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms:\n${text.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  return { child, output: () => text, wait };
-}
-
-async function stop(c: Child | undefined): Promise<number | null> {
-  if (c === undefined || c.child.exitCode !== null) return c?.child.exitCode ?? null;
-  const exited = new Promise<number | null>((r) => c.child.once('exit', (code) => r(code)));
-  c.child.kill('SIGTERM');
-  const t = setTimeout(() => c.child.kill('SIGKILL'), 10_000);
-  const code = await exited;
-  clearTimeout(t);
-  return code;
 }
 
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100);

@@ -94,6 +94,7 @@ async function main(): Promise<number> {
     .usage('$0 [--broker <url>] [--models <zoo> --set <name>...]\n\nThe akb cloud service: fleet registry, source KB, decoders, feedback and intents.\nPrints one line per finished image on stdout (--json: JSON lines).')
     .option('broker', { type: 'string', default: process.env.AKB_BROKER ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker URL (env AKB_BROKER)' })
     .option('client-id', { type: 'string', describe: 'MQTT client id (default akb-cloud-<pid>)' })
+    .option('persistent-session', { type: 'boolean', default: false, describe: 'keep the MQTT session (clean session off; needs --client-id): the broker keeps the subscriptions and queues QoS 1 messages while akb-cloud or the broker is down' })
     .option('username', { type: 'string', describe: 'MQTT user name (with `akb topics --acl`: akb-cloud)' })
     .option('password-env', { type: 'string', describe: 'name of the environment variable holding the MQTT password' })
     .option('mqtt5', { type: 'boolean', default: false })
@@ -133,6 +134,7 @@ async function main(): Promise<number> {
         if (a.shared) throw new Error('--partition and --shared split the work two ways: choose one (--shared where the broker has shared subscriptions)');
       }
       parseBrokerUrls(a.broker);
+      if (a.persistentSession && a.clientId === undefined) throw new Error('--persistent-session needs --client-id (the broker finds the session by it)');
       return true;
     })
     .strict()
@@ -152,6 +154,7 @@ async function main(): Promise<number> {
     ...(telemetry ? { telemetry } : {}),
     brokerUrl: args.broker,
     clientId: args.clientId,
+    persistentSession: args.persistentSession,
     username: args.username,
     password: args.passwordEnv ? process.env[args.passwordEnv] : undefined,
     protocolVersion: args.mqtt5 ? 5 : 4,

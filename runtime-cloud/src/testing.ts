@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fragmentSymbols, type FrameMeta, type ImageMetaMessage } from '@akb/protocol';
+import { crc32c, fragmentSymbols, type FrameMeta, type ImageMetaMessage } from '@akb/protocol';
 import { BackendRegistry, extractTile, ortNodeBackend, placeTile, tileGrid, type InferenceSession, type ModelSet, type RateAction, type RgbImage, type Tensor } from '@akb/jscc';
 
 export interface FixtureImages {
@@ -225,5 +225,14 @@ export async function decodeDirectly(sessions: SetSessions, sent: SentImage, snr
     const [pixels] = await sessions.decode([t.received], priors, snrDb, t.length);
     placeTile(out, grid, i, pixels!);
   }
+  return out;
+}
+
+/** A copy of an encoded frame with another session (header offset 12) or frame id (16), CRC-32C redone. */
+export function retagFrame(frame: Uint8Array, field: 'session' | 'frameId', value: number): Uint8Array {
+  const out = Uint8Array.from(frame);
+  const view = new DataView(out.buffer);
+  view.setUint32(field === 'session' ? 12 : 16, value, true);
+  view.setUint32(out.length - 4, crc32c(out.subarray(0, out.length - 4)), true);
   return out;
 }

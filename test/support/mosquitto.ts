@@ -56,6 +56,13 @@ export interface MosquittoHandle extends BrokerHandle {
   dir: string;
   /** `mqtts://127.0.0.1:<port>` of each TLS listener, in the order given. */
   tlsUrls: string[];
+  /** The running broker's process id (undefined while it is stopped). */
+  pid(): number | undefined;
+  /**
+   * As BrokerHandle's, and `signal` stops it: SIGTERM (the default; Mosquitto saves its persistence file
+   * on the way out) or SIGKILL (it saves nothing: what the last autosave did not write is gone).
+   */
+  restart(options?: { downMs?: number; signal?: 'SIGTERM' | 'SIGKILL' }): Promise<void>;
 }
 
 const LOG_LINES = 400;
@@ -166,10 +173,10 @@ async function launch(program: string, conf: string, port: number, log: string[]
   return child;
 }
 
-async function kill(child: ChildProcess): Promise<void> {
+async function kill(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
   await gone;
   clearTimeout(timer);
@@ -207,9 +214,10 @@ function handle(
       child = undefined;
       await rm(dir, { recursive: true, force: true });
     },
-    async restart(options: { downMs?: number } = {}) {
+    pid: () => child?.pid,
+    async restart(options: { downMs?: number; signal?: 'SIGTERM' | 'SIGKILL' } = {}) {
       if (closed) throw new Error('mosquitto fixture is closed');
-      if (child) await kill(child);
+      if (child) await kill(child, options.signal);
       child = undefined;
       log.push('--- restart ---');
       if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));

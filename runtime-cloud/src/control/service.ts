@@ -77,6 +77,11 @@ export interface CloudServiceOptions extends CloudAttachOptions {
   username?: string;
   password?: string;
   protocolVersion?: 4 | 5;
+  /**
+   * Keep the MQTT session (clean session off, needs a fixed clientId): the broker keeps the subscriptions
+   * and queues QoS 1 messages while this process or the broker (with persistence) is down.
+   */
+  persistentSession?: boolean;
   /** TLS material for mqtts:// (PEM contents; akb-cloud reads --ca/--cert/--key with loadTlsFlags). */
   tls?: MqttTlsOptions;
 }
@@ -161,6 +166,7 @@ export class CloudService {
       username: options.username,
       password: options.password,
       protocolVersion: options.protocolVersion ?? 4,
+      ...(options.persistentSession === true ? { mqtt: { clean: false } } : {}),
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
     try {
