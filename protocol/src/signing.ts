@@ -111,7 +111,7 @@ export function verifySigned<K extends SignedKind>(kind: K, raw: unknown, topic:
   const sig = (message as { sig?: MessageSig }).sig;
   if (sig === undefined) {
     if (o.allowUnsigned) return { message, sig: undefined };
-    throw new SignatureError('SIG_MISSING', `${kind} on ${topic} is not signed`, 'sign it with the fleet key (akb deploy --key, akb-cloud --fleet-key)');
+    throw new SignatureError('SIG_MISSING', `${kind} on ${topic} is not signed`, 'sign it with the fleet key (akb deploy --fleet-key, akb-cloud --fleet-key)');
   }
   const key = keys.find((k) => k.keyId === sig.keyId);
   if (!key) throw new SignatureError('SIG_UNKNOWN_KEY', `${kind} on ${topic} is signed by key ${sig.keyId.slice(0, 16)}…, which is not trusted here`, "add the fleet key's .pub to the trust store");

@@ -63,7 +63,7 @@ describeBrokers('akb deploy → akb-agent ota', (kind) => {
   afterAll(() => broker?.close());
 
   const receive = () => agent('ota', '--once', '--root', board, '--profile', 'generic-x64', '--trust', keys.pub, '--broker', broker.url, '--device', device);
-  const deploy = (version: string, job: string) => akb('deploy', bundles[version]!, '--broker', broker.url, '--devices', device, '--job', job, '--block-size', '65536', '--key', keys.key);
+  const deploy = (version: string, job: string) => akb('deploy', bundles[version]!, '--broker', broker.url, '--devices', device, '--job', job, '--block-size', '65536', '--fleet-key', keys.key);
 
   it('installs 1.1.0 over MQTT with the real health check, from slot B', async () => {
     const board$ = receive();
@@ -103,7 +103,7 @@ describeBrokers('akb deploy → akb-agent ota', (kind) => {
     expect(none.code).toBe(1);
     expect(none.stderr.trim().split('\n')).toHaveLength(1);
     expect(none.stderr).toMatch(/no state of job no-such-job/);
-    const share = await akb('deploy', bundles['1.1.0']!, '--broker', broker.url, '--devices', device, '--canary', '150%', '--key', keys.key);
+    const share = await akb('deploy', bundles['1.1.0']!, '--broker', broker.url, '--devices', device, '--canary', '150%', '--fleet-key', keys.key);
     expect(share.code).toBe(2);
     expect(share.stderr.trim().split('\n')).toHaveLength(1);
     expect(share.stderr).toMatch(/--canary "150%"/);

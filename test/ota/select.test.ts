@@ -54,7 +54,7 @@ describeBrokers('akb deploy --devices profile=<id>', (kind) => {
   });
 
   it('deploys to the online devices of the profile only', async () => {
-    const r = await akb('deploy', bundle, '--broker', broker.url, '--devices', `profile=${PROFILE}`, '--canary', '0%', '--job', 'select-1', '--key', keyFile);
+    const r = await akb('deploy', bundle, '--broker', broker.url, '--devices', `profile=${PROFILE}`, '--canary', '0%', '--job', 'select-1', '--fleet-key', keyFile);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/to 2 device\(s\)/);
     for (const d of devices) expect(await d.version(), d.id).toBe('1.0.0');
@@ -63,7 +63,7 @@ describeBrokers('akb deploy --devices profile=<id>', (kind) => {
   it('says in one line when nothing matches or an id is not one', async () => {
     // Thrown: a profile no online device runs; a device id with a space in it.
     for (const spec of ['profile=jetson-orin-nano', 'sel-1,bad id']) {
-      const r = await akb('deploy', bundle, '--broker', broker.url, '--devices', spec, '--job', 'select-2', '--key', keyFile);
+      const r = await akb('deploy', bundle, '--broker', broker.url, '--devices', spec, '--job', 'select-2', '--fleet-key', keyFile);
       expect(r.code, spec).not.toBe(0);
       expect(r.stderr.trim().split('\n'), spec).toHaveLength(1);
     }

@@ -6,22 +6,37 @@
  * stop (no more offers). Exit codes: 0 completed, 4 halted, 5 aborted; 1 or 2 for errors (one line).
  * `--devices` takes ids (`cam-01,cam-02`) or a selector over the retained statuses: `all` (every device
  * whose status is online) or `profile=<id>` (those running that profile).
- * `--key` is the fleet key (the Ed25519 .key file `akb package --key` signs bundles with): every offer is
- * signed with it (protocol 1.4, "Signed messages"), and devices refuse an offer that is not.
+ * `--fleet-key` is the fleet key (the Ed25519 .key file `akb package --key` signs bundles with): every
+ * offer is signed with it (protocol 1.4, "Signed messages"), and devices refuse an offer that is not.
+ * `--ca/--cert/--key` are the broker's TLS files, as on every akb command that connects.
  */
 import { AkbError, type OtaJob } from '@akb/protocol';
 import type { AkbMqttClient } from '@akb/protocol/mqtt';
 import type { CliContext } from './define.js';
 import { defineCommand, type AkbCommand } from './define.js';
 import { emit } from '../run-command.js';
+import { TLS_OPTIONS, tlsFromArgs } from './tls-flags.js';
 
 const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
 const brokerOption = { type: 'string', default: process.env.AKB_BROKER ?? DEFAULT_BROKER, describe: 'MQTT broker URL (env AKB_BROKER)' } as const;
 
-async function connect(url: string, user: string | undefined, password: string | undefined, role: string): Promise<AkbMqttClient> {
+interface ConnectArgs {
+  broker: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+}
+
+async function connect(args: ConnectArgs, role: string): Promise<AkbMqttClient> {
   const { connectMqtt } = await import('@akb/protocol/mqtt');
   const suffix = Math.floor(Math.random() * 0xffffff).toString(16);
-  return connectMqtt({ url, clientId: `akb-deploy-${role}-${suffix}`, ...(user ? { username: user } : {}), ...(password ? { password } : {}) });
+  if (args.key !== undefined && args.cert === undefined) {
+    throw new AkbError('BAD_OPTION', '--key is the TLS client key and needs --cert', { hint: 'the fleet key that signs offers is --fleet-key', exitCode: 2 });
+  }
+  const tls = await tlsFromArgs(args.broker, args);
+  return connectMqtt({ url: args.broker, clientId: `akb-deploy-${role}-${suffix}`, ...(args.username ? { username: args.username } : {}), ...(args.password ? { password: args.password } : {}), ...tls });
 }
 
 /** The retained state of `job`, or undefined when none arrives within `waitMs`. */
@@ -93,12 +108,13 @@ const send = defineCommand({
       .option('wave', { type: 'string', default: '25%', describe: 'share of the devices in each later wave' })
       .option('max-failures', { type: 'string', default: '5%', describe: 'halt once failed devices exceed this share of all' })
       .option('job', { type: 'string', describe: 'job id (default deploy-<time>)' })
-      .option('key', { type: 'string', demandOption: true, describe: 'the fleet key that signs every offer: Ed25519 private key (PKCS#8 PEM), the one akb package --key uses' })
+      .option('fleet-key', { type: 'string', demandOption: true, describe: 'the fleet key that signs every offer: Ed25519 private key (PKCS#8 PEM), the one akb package --key uses' })
       .option('offer-ttl', { type: 'number', default: 600, describe: 'seconds a signed offer stays valid (devices refuse it after)' })
       .option('force', { type: 'boolean', default: false, describe: 'let devices install an older (or the same) version' })
       .option('block-size', { type: 'number', default: 65536, describe: 'bytes per block, a power of two from 1024 to 131072' })
       .option('username', { type: 'string' })
       .option('password', { type: 'string' })
+      .options(TLS_OPTIONS)
       .option('json', { type: 'boolean', default: false, describe: 'print the final job state as JSON' }),
   run: async (args, io) => {
     const { OtaJobRunner, bundleInfo, loadPrivateKey, parseShare } = await import('@akb/flash');
@@ -108,9 +124,9 @@ const send = defineCommand({
     if (!(Number.isFinite(args.offerTtl) && args.offerTtl >= 10 && args.offerTtl <= 86400)) {
       throw new AkbError('BAD_OPTION', `--offer-ttl ${args.offerTtl} is not a number of seconds from 10 to 86400`, { exitCode: 2 });
     }
-    const offerKey = await loadPrivateKey(String(args.key));
+    const offerKey = await loadPrivateKey(String(args.fleetKey));
     const bundle = await bundleInfo(String(args.bundle));
-    const client = await connect(args.broker, args.username, args.password, 'send');
+    const client = await connect(args, 'send');
     try {
       const devices = await selectDevices(client, args.devices, 1500);
       if (!args.json) io.out(`akb deploy: job ${jobId}: ${bundle.name} ${bundle.version} (${bundle.size} bytes) to ${devices.length} device(s)`);
@@ -149,11 +165,12 @@ const status = defineCommand({
       .option('wait', { type: 'number', default: 3, describe: 'seconds to wait for the retained state' })
       .option('username', { type: 'string' })
       .option('password', { type: 'string' })
+      .options(TLS_OPTIONS)
       .option('json', { type: 'boolean', default: false }),
   run: async (args, io) => {
     const { assertDeviceId } = await import('@akb/protocol');
     const jobId = assertDeviceId(String(args.job));
-    const client = await connect(args.broker, args.username, args.password, 'status');
+    const client = await connect(args, 'status');
     try {
       const job = await readJob(client, jobId, Math.max(0.1, Math.min(args.wait, 60)) * 1000);
       if (!job) throw new AkbError('JOB_NOT_FOUND', `no state of job ${jobId} on ${args.broker}`, { hint: 'check the job id (akb deploy prints it) and the broker' });
@@ -173,11 +190,12 @@ const abort = defineCommand({
       .option('broker', brokerOption)
       .option('reason', { type: 'string', describe: 'why, for the job state' })
       .option('username', { type: 'string' })
-      .option('password', { type: 'string' }),
+      .option('password', { type: 'string' })
+      .options(TLS_OPTIONS),
   run: async (args, io) => {
     const { assertDeviceId, encodeMessage, topics } = await import('@akb/protocol');
     const jobId = assertDeviceId(String(args.job));
-    const client = await connect(args.broker, args.username, args.password, 'abort');
+    const client = await connect(args, 'abort');
     try {
       const job = await readJob(client, jobId, 3000);
       if (!job) throw new AkbError('JOB_NOT_FOUND', `no state of job ${jobId} on ${args.broker}`, { hint: 'check the job id (akb deploy prints it) and the broker' });
