@@ -3,7 +3,7 @@ import { AkbError } from '@akb/protocol';
 import { defineCommand } from './define.js';
 import { emit } from '../run-command.js';
 
-const METHODS = ['minmax', 'entropy', 'percentile'] as const;
+const METHODS = ['minmax', 'entropy', 'percentile', 'mse'] as const;
 
 /** Exit code when --target-sqnr / --target-psnr-loss is not met (without --allow-miss); the model is written. */
 export const EXIT_TARGET_NOT_MET = 3;

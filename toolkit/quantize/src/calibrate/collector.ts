@@ -8,6 +8,8 @@
  *   `averaging_constant` only weighs successive `collect_data` calls). Symmetric: [-a, a], a = max |bound|.
  * - Entropy (`EntropyCalibrater`, 128 bins, 128 quantized bins) and Percentile (`PercentileCalibrater`,
  *   2048 bins, 99.999, symmetric by default): histograms (histogram.ts), then entropy.ts / percentile.ts.
+ * - MSE (not in onnxruntime; 2048 bins over [-T, T], asymmetric unless `symmetric`): the range whose
+ *   quantizer (`activationType`) has the least expected squared error over the histogram (mse.ts).
  *
  * Two-pass mode (`twoPass`, used when the samples can be iterated twice): the first pass measures the
  * range and the second fills a histogram over exactly the range onnxruntime's `quantize_static` uses
@@ -26,10 +28,12 @@ import { entropyRange } from './entropy.js';
 import { firstNonFinite, nonFiniteName } from './finite.js';
 import { AbsHistogram, ENTROPY_MAX_BINS, PERCENTILE_MAX_BINS, ValueHistogram } from './histogram.js';
 import { pairwiseSumF32 } from './f32.js';
+import { mseRange } from './mse.js';
 import { percentileRange } from './percentile.js';
+import type { QuantType } from '../numerics/qparams.js';
 
-/** The calibration methods of onnxruntime's static quantizer. */
-export type CalibrationMethod = 'minmax' | 'entropy' | 'percentile';
+/** The calibration methods of onnxruntime's static quantizer, and MSE (mse.ts). */
+export type CalibrationMethod = 'minmax' | 'entropy' | 'percentile' | 'mse';
 
 /** Options with onnxruntime's defaults filled in. */
 export interface ResolvedCalibrationOptions {
@@ -39,6 +43,8 @@ export interface ResolvedCalibrationOptions {
   numBins: number;
   numQuantizedBins: number;
   movingAverage: boolean;
+  /** MSE: the activation type the range is chosen for (uint8, or int8 when symmetric, by default). */
+  activationType: QuantType;
 }
 
 /** Fills onnxruntime's per-method defaults and checks the values; throws a one-line RangeError. */
@@ -49,18 +55,21 @@ export function resolveCalibrationOptions(opts: {
   numBins?: number;
   numQuantizedBins?: number;
   movingAverage?: boolean;
+  activationType?: QuantType;
 }): ResolvedCalibrationOptions {
   const { method } = opts;
-  if (method !== 'minmax' && method !== 'entropy' && method !== 'percentile') {
-    throw new RangeError(`unknown calibration method '${String(method)}' (minmax, entropy or percentile)`);
+  if (method !== 'minmax' && method !== 'entropy' && method !== 'percentile' && method !== 'mse') {
+    throw new RangeError(`unknown calibration method '${String(method)}' (minmax, entropy, percentile or mse)`);
   }
+  const symmetric = opts.symmetric ?? method === 'percentile';
   const resolved: ResolvedCalibrationOptions = {
     method,
-    symmetric: opts.symmetric ?? method === 'percentile',
+    symmetric,
     percentile: opts.percentile ?? 99.999,
-    numBins: opts.numBins ?? (method === 'percentile' ? 2048 : 128),
+    numBins: opts.numBins ?? (method === 'percentile' || method === 'mse' ? 2048 : 128),
     numQuantizedBins: opts.numQuantizedBins ?? 128,
     movingAverage: opts.movingAverage ?? false,
+    activationType: opts.activationType ?? (symmetric ? 'int8' : 'uint8'),
   };
   if (!(resolved.percentile >= 0 && resolved.percentile <= 100)) {
     throw new RangeError(`percentile must be between 0 and 100, got ${resolved.percentile}`);
@@ -193,7 +202,8 @@ export class TensorCollector {
   observeStreaming(data: Float32Array): void {
     this.stat.add(data, this.tensor);
     if (this.opts.method === 'minmax') return; // a growing histogram has more candidates: always kept
-    const cap = this.opts.method === 'entropy' ? ENTROPY_MAX_BINS : PERCENTILE_MAX_BINS;
+    // MSE scores each candidate range over every bin, so it keeps Entropy's smaller cap
+    const cap = this.opts.method === 'percentile' ? PERCENTILE_MAX_BINS : ENTROPY_MAX_BINS;
     this.hist ??= this.absolute ? AbsHistogram.growing(this.opts.numBins, cap) : ValueHistogram.growing(this.opts.numBins, cap);
     this.hist.collectBatch(data);
   }
@@ -219,6 +229,7 @@ export class TensorCollector {
       const r = entropyRange(h.counts, h.edges, h.dataMin, h.dataMax, this.opts.numQuantizedBins);
       return symmetric ? symmetricRange(r) : r;
     }
+    if (method === 'mse') return mseRange(h.counts, h.edges, h.dataMin, h.dataMax, { type: this.opts.activationType, symmetric });
     return percentileRange(h.counts, h.edges, h.dataMin, h.dataMax, this.opts.percentile, symmetric);
   }
 

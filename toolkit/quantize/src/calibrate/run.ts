@@ -10,7 +10,7 @@
  *   onnxruntime.
  * - Histogram pass: a copy of the graph that also outputs the tensors themselves (`withOutputs`).
  *
- * Samples given as an array are read twice for Entropy and Percentile (the range pass, then the
+ * Samples given as an array are read twice for Entropy, Percentile and MSE (the range pass, then the
  * histogram pass over the range found), which reproduces onnxruntime `quantize_static`'s histograms
  * exactly; Entropy at its defaults needs no histogram (see `TensorCollector.usesHistogram`). Any
  * other iterable is read once, with histograms grown per sample (onnxruntime's per-batch rules,
@@ -28,6 +28,7 @@ import { firstNonFinite, nonFiniteName } from './finite.js';
 import { checkSample, modelInputs } from './inputs.js';
 import { probeOutputs, rangeProbeModel } from './probe.js';
 import type { CalibrationSample, TensorRange } from './types.js';
+import type { QuantType } from '../numerics/qparams.js';
 
 /** Options of `calibrate`; unset values take onnxruntime's defaults for the method. */
 export interface CalibrateOptions {
@@ -42,6 +43,8 @@ export interface CalibrateOptions {
   numQuantizedBins?: number;
   /** MinMax: the mean over samples of each sample's min and max instead of the extremes. */
   movingAverage?: boolean;
+  /** MSE: the activation type the ranges are for (default uint8, or int8 when symmetric). */
+  activationType?: QuantType;
   /** Called after each sample run: runs done and the total when known (two passes count twice). */
   onProgress?: (done: number, total?: number) => void;
 }
@@ -117,7 +120,7 @@ function checkTensors(model: Model, tensors: readonly string[]): void {
 
 /**
  * Runs the model on the samples and returns the calibrated range of each requested tensor, by
- * onnxruntime's MinMax, Entropy or Percentile method (see collector.ts for what each returns).
+ * onnxruntime's MinMax, Entropy or Percentile method, or by MSE (see collector.ts for what each returns).
  * Throws one-line AkbErrors: a sample with a wrong input name, type or shape (naming the input and
  * the expected and actual type and shape) or with a NaN or infinity, an activation that is not finite
  * (naming the first such tensor and its node), a model onnxruntime cannot load or run, no samples.
