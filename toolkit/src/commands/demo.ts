@@ -1,4 +1,7 @@
+import { AkbError } from '@akb/protocol';
+import type { MqttTlsOptions } from '@akb/protocol/mqtt';
 import { defineCommand, defineGroup } from './define.js';
+import { TLS_OPTIONS, tlsFromArgs } from './tls-flags.js';
 import type { FrameReport } from '../demo/frames-demo.js';
 import type { LoopRow } from '../demo/loop-demo.js';
 
@@ -10,7 +13,8 @@ const loop = defineCommand({
   describe: 'The full AKB-JSCC loop: edge, channel emulator and cloud over the embedded broker (or --broker)',
   builder: (y) =>
     y
-      .option('broker', { type: 'string', describe: 'MQTT broker URL; default: the embedded broker on a free port' })
+      .option('broker', { type: 'string', describe: 'MQTT broker URL (mqtts:// with --ca/--cert/--key); default: the embedded broker on a free port' })
+      .options(TLS_OPTIONS)
       .option('models', { type: 'string', describe: 'model zoo folder (default: models/zoo of this checkout)' })
       .option('set', { type: 'string', default: 'akb-k256', describe: 'model set (models/sets/<name>.json)' })
       .option('samples', { type: 'string', describe: 'folder of image folders to send (default: models/samples)' })
@@ -27,6 +31,7 @@ const loop = defineCommand({
     const { renderReport } = await import('../demo/report.js');
     const zoo = args.models ?? fileURLToPath(new URL('models/zoo', repoRoot));
     const samples = args.samples ?? fileURLToPath(new URL('models/samples', repoRoot));
+    const tls = await demoTls(args);
     const broker = args.broker ? undefined : await startEmbeddedBroker();
     const url = args.broker ?? broker?.url ?? '';
     try {
@@ -43,6 +48,7 @@ const loop = defineCommand({
         maxLargeImages: args.kodak,
         policy: args.policy,
         seed: args.seed,
+        ...tls,
         onRow: (r) => (args.json ? undefined : io.out(row(r))),
       });
       const psnrs = result.rows.map((r) => r.psnr).filter((p): p is number => p !== undefined);
@@ -76,7 +82,8 @@ const frames = defineCommand({
   describe: 'Symbol frames alone through a bursty, noisy link (no models): the protocol layer',
   builder: (y) =>
     y
-      .option('broker', { type: 'string', describe: 'MQTT broker URL; default: start the embedded broker on a free port' })
+      .option('broker', { type: 'string', describe: 'MQTT broker URL (mqtts:// with --ca/--cert/--key); default: start the embedded broker on a free port' })
+      .options(TLS_OPTIONS)
       .option('frames', { type: 'number', default: 16, describe: 'frames to send' })
       .option('snr', { type: 'number', default: 5, describe: 'channel SNR in dB' })
       .option('mtu', { type: 'number', default: 128, describe: 'largest fragment in bytes (a LoRa modem takes 255)' })
@@ -86,6 +93,7 @@ const frames = defineCommand({
   run: async (args, io) => {
     const { startEmbeddedBroker } = await import('../broker/embedded.js');
     const { runFramesDemo } = await import('../demo/frames-demo.js');
+    const tls = await demoTls(args);
     const broker = args.broker ? undefined : await startEmbeddedBroker();
     const url = args.broker ?? broker?.url ?? '';
     try {
@@ -94,7 +102,7 @@ const frames = defineCommand({
         io.out('frame  fragments  lost  erased  SNR dB  ms');
       }
       const result = await runFramesDemo({
-        brokerUrl: url, frames: args.frames, snrDb: args.snr, mtu: args.mtu, dtype: args.dtype, seed: args.seed,
+        brokerUrl: url, frames: args.frames, snrDb: args.snr, mtu: args.mtu, dtype: args.dtype, seed: args.seed, ...tls,
         onStatus: (line) => (args.json ? undefined : io.out(line)),
         onFrame: (r) => (args.json ? undefined : io.out(frameRow(r))),
       });
@@ -107,6 +115,20 @@ const frames = defineCommand({
 });
 
 export const demoCommand = defineGroup('demo', 'Run the demo: the full loop (default) or frames alone', [loop, frames]);
+
+/**
+ * The TLS options for --broker from --ca/--cert/--key (tls-flags.ts). The embedded broker is plain and on
+ * loopback, so TLS files without --broker are refused rather than ignored.
+ */
+async function demoTls(args: { broker?: string | undefined; ca?: string | undefined; cert?: string | undefined; key?: string | undefined }): Promise<{ tls?: MqttTlsOptions }> {
+  if (args.broker) return tlsFromArgs(args.broker, args);
+  const given = (['ca', 'cert', 'key'] as const).filter((k) => args[k]);
+  if (given.length === 0) return {};
+  throw new AkbError('BAD_OPTION', `${given.map((k) => `--${k}`).join(', ')} given without --broker: the embedded broker takes no TLS`, {
+    hint: 'pass --broker mqtts://host:8883 with the TLS files, or leave them out to use the embedded broker',
+    exitCode: 2,
+  });
+}
 
 function row(r: LoopRow): string {
   const f = (v: number | undefined): string => (v === undefined ? 'n/a' : v.toFixed(1));

@@ -6,12 +6,14 @@
  * arrived against what was sent. The trained encoder and decoder replace the synthetic symbols later.
  */
 import { addAwgn, decodeFrame, encodeFrame, fragmentSymbols, measureSnrDb, type ReassembledFrame, Reassembler, seededRandom, type StatusOnline, type SymbolDtype, topics, unitPowerSymbols, unpackSymbols } from '@akb/protocol';
-import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
+import { connectDevice, connectMqtt, type AkbMqttClient, type MqttTlsOptions } from '@akb/protocol/mqtt';
 import { GilbertElliott, type GilbertElliottParams } from '@akb/link';
 
 export interface FramesDemoOptions {
   /** Broker to use; the caller starts the embedded one when there is none. */
   brokerUrl: string;
+  /** TLS for an mqtts:// broker (PEM contents), given to every connection the demo makes. */
+  tls?: MqttTlsOptions;
   deviceId?: string;
   frames?: number;
   /** Complex symbols per frame: 256 is k/n = 1/12 for a 32x32 RGB image. */
@@ -55,11 +57,12 @@ export async function runFramesDemo(options: FramesDemoOptions): Promise<FramesD
   const random = seededRandom(options.seed ?? 1);
   const loss = new GilbertElliott(options.loss ?? DEFAULT_LOSS, random);
   const url = options.brokerUrl;
+  const tls = options.tls === undefined ? {} : { tls: options.tls };
   const statusLines: string[] = [];
   const clients: AkbMqttClient[] = [];
 
   try {
-    const observer = await connectMqtt({ url, clientId: `demo-observer-${process.pid}` });
+    const observer = await connectMqtt({ url, ...tls, clientId: `demo-observer-${process.pid}` });
     clients.push(observer);
     let births = 0;
     let deaths = 0;
@@ -82,7 +85,7 @@ export async function runFramesDemo(options: FramesDemoOptions): Promise<FramesD
       reports.push(report);
       options.onFrame?.(report);
     };
-    const receiver = await connectMqtt({ url, clientId: `demo-cloud-${process.pid}` });
+    const receiver = await connectMqtt({ url, ...tls, clientId: `demo-cloud-${process.pid}` });
     clients.push(receiver);
     receiver.onMessage(topics.linkRx(device), (m) => {
       const done = reassembler.push(m.payload);
@@ -92,7 +95,7 @@ export async function runFramesDemo(options: FramesDemoOptions): Promise<FramesD
     const expiry = setInterval(() => reassembler.expire().forEach(deliver), 50);
 
     let fragmentsDropped = 0;
-    const channel = await connectMqtt({ url, clientId: `demo-channel-${process.pid}` });
+    const channel = await connectMqtt({ url, ...tls, clientId: `demo-channel-${process.pid}` });
     clients.push(channel);
     channel.onMessage(topics.linkTx(device), async (m) => {
       if (loss.lose()) {
@@ -108,7 +111,7 @@ export async function runFramesDemo(options: FramesDemoOptions): Promise<FramesD
     });
     await channel.subscribe(topics.linkTx(device), { qos: 1 });
 
-    const edge = await connectDevice({ url, deviceId: device, birth: (session) => demoBirth(device, session) });
+    const edge = await connectDevice({ url, ...tls, deviceId: device, birth: (session) => demoBirth(device, session) });
     clients.push(edge);
     let fragmentsSent = 0;
     for (let frameId = 0; frameId < frames; frameId++) {

@@ -7,7 +7,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectDevice, connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
+import { connectDevice, connectMqtt, type AkbMqttClient, type MqttTlsOptions } from '@akb/protocol/mqtt';
 import { ChannelEmulator, MqttLink, PiecewiseSnrTrace, channelFactory } from '@akb/link';
 import { EdgePipeline, type ImageReport } from '@akb/edge';
 import { decodeImage, loadModelSet, type RgbImage } from '@akb/jscc';
@@ -17,6 +17,8 @@ import type { ReportImage, ReportPoint } from './report.js';
 
 export interface LoopDemoOptions {
   brokerUrl: string;
+  /** TLS for an mqtts:// broker (PEM contents), given to every connection the demo makes. */
+  tls?: MqttTlsOptions;
   /** models/zoo */
   zoo: string;
   set: string;
@@ -60,6 +62,7 @@ const SWEEP = [
 export async function runLoopDemo(options: LoopDemoOptions): Promise<LoopDemoResult> {
   const device = 'demo-edge';
   const url = options.brokerUrl;
+  const tls = options.tls === undefined ? {} : { tls: options.tls };
   const set = await loadModelSet(options.zoo, options.set);
   const inputs = await sampleImages(options.samples, options.maxLargeImages ?? 1);
   const clients: AkbMqttClient[] = [];
@@ -69,7 +72,7 @@ export async function runLoopDemo(options: LoopDemoOptions): Promise<LoopDemoRes
   let edge: EdgePipeline | undefined;
   const results = new Map<string, ImageResult>();
   try {
-    const cloudClient = await connectMqtt({ url, clientId: `demo-cloud-${process.pid}` });
+    const cloudClient = await connectMqtt({ url, ...tls, clientId: `demo-cloud-${process.pid}` });
     clients.push(cloudClient);
     cloud = await CloudDecoder.start({
       client: cloudClient,
@@ -78,7 +81,7 @@ export async function runLoopDemo(options: LoopDemoOptions): Promise<LoopDemoRes
       references: folderReferences(options.samples),
       onImage: (r) => void results.set(r.name ?? String(r.image), r),
     });
-    const emulatorClient = await connectMqtt({ url, clientId: `demo-channel-${process.pid}` });
+    const emulatorClient = await connectMqtt({ url, ...tls, clientId: `demo-channel-${process.pid}` });
     clients.push(emulatorClient);
     emulator = await ChannelEmulator.start({
       client: emulatorClient,
@@ -93,7 +96,7 @@ export async function runLoopDemo(options: LoopDemoOptions): Promise<LoopDemoRes
         options.seed ?? 1,
       ),
     });
-    const edgeClient = await connectDevice({ url, deviceId: device, birth: (session) => birth(device, session) });
+    const edgeClient = await connectDevice({ url, ...tls, deviceId: device, birth: (session) => birth(device, session) });
     clients.push(edgeClient);
     const link = await MqttLink.open({ client: edgeClient, deviceId: device, mtu: 1024 });
     edge = await EdgePipeline.create({
