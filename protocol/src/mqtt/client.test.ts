@@ -105,3 +105,44 @@ describe('AkbMqttClient.onMessage', () => {
     expect(seen).toEqual(['exact a/b', 'plus a/b', 'share a/b', 'plus a/c', 'share a/c']);
   });
 });
+
+describe('AkbMqttClient hold', () => {
+  const deliver = (fake: FakeMqtt, topic: string, bytes: number): void => void fake.emit('message', topic, Buffer.alloc(bytes), { qos: 1, retain: false });
+
+  it('holds what arrives before release() and delivers it in order, then routes at once', () => {
+    const fake = new FakeMqtt();
+    const akb = new AkbMqttClient(fake as unknown as MqttClient, { hold: true });
+    deliver(fake, 'q/1', 1);
+    deliver(fake, 'q/2', 1);
+    const seen: string[] = [];
+    akb.onMessage('q/+', (m) => void seen.push(m.topic));
+    expect(seen).toEqual([]);
+    akb.release();
+    expect(seen).toEqual(['q/1', 'q/2']);
+    deliver(fake, 'q/3', 1);
+    expect(seen).toEqual(['q/1', 'q/2', 'q/3']);
+    expect(akb.stats).toMatchObject({ received: 3, unrouted: 0, heldDropped: 0 });
+  });
+
+  it('drops past its message and byte limits and counts them (a broker flooding a held client)', () => {
+    const fake = new FakeMqtt();
+    const akb = new AkbMqttClient(fake as unknown as MqttClient, { hold: { maxMessages: 3, maxBytes: 100 } });
+    for (let i = 0; i < 5; i++) deliver(fake, `q/${i}`, 10); // 3 held, 2 over the count
+    const fake2 = new FakeMqtt();
+    const bytes = new AkbMqttClient(fake2 as unknown as MqttClient, { hold: { maxBytes: 100 } });
+    for (let i = 0; i < 4; i++) deliver(fake2, `q/${i}`, 30); // 90 bytes held, the fourth would pass 100
+    const seen: string[] = [];
+    akb.onMessage('q/+', (m) => void seen.push(m.topic));
+    akb.release();
+    expect(seen).toEqual(['q/0', 'q/1', 'q/2']);
+    expect(akb.stats.heldDropped).toBe(2);
+    expect(bytes.stats.heldDropped).toBe(1);
+  });
+
+  it('without hold, a message with no handler yet is unrouted (what hold is for)', () => {
+    const fake = new FakeMqtt();
+    const akb = new AkbMqttClient(fake as unknown as MqttClient);
+    deliver(fake, 'q/1', 1);
+    expect(akb.stats.unrouted).toBe(1);
+  });
+});

@@ -82,8 +82,21 @@ export interface MqttConnectOptions {
    * `--ca/--cert/--key` flags name). connectMqtt and connectDevice refuse it with a URL that is not TLS.
    */
   tls?: MqttTlsOptions;
+  /**
+   * Hold incoming messages until `release()` (default: deliver at once). With a persistent session (clean
+   * session off) the broker sends what it queued right after the CONNACK, before the caller has attached
+   * its handlers; held, those messages reach them instead of counting as unrouted. Bounded: beyond
+   * `maxMessages` (default 100 000) or `maxBytes` of payload (default 64 MiB) held messages are dropped
+   * and counted in `stats.heldDropped`.
+   */
+  hold?: boolean | HoldLimits;
   /** Anything else mqtt.js accepts; the fields above win. */
   mqtt?: Partial<IClientOptions>;
+}
+
+export interface HoldLimits {
+  maxMessages?: number;
+  maxBytes?: number;
 }
 
 export interface DeviceStatus {
@@ -110,6 +123,8 @@ export interface ClientStats {
   published: number;
   births: number;
   handlerFailures: number;
+  /** Messages dropped while held (the `hold` option's limits). */
+  heldDropped: number;
 }
 
 export interface CloseOptions {
@@ -132,7 +147,9 @@ export class AkbMqttClient implements MqttTransport {
   /** Fires after every (re)connect, once the birth (for a device) is published. */
   readonly connected = new Fanout<{ reconnect: boolean; session: number }>();
   private readonly messages: Fanout<AkbMessage>;
-  private readonly counters: ClientStats = { received: 0, unrouted: 0, published: 0, births: 0, handlerFailures: 0 };
+  private readonly counters: ClientStats = { received: 0, unrouted: 0, published: 0, births: 0, handlerFailures: 0, heldDropped: 0 };
+  /** Messages held until release() (the `hold` option), with their payload bytes and limits. */
+  private held: { messages: AkbMessage[]; bytes: number; maxMessages: number; maxBytes: number } | undefined;
   private readonly device: DeviceIdentity | undefined;
   private currentSession: number;
   private readonly noDelay: boolean;
@@ -150,9 +167,13 @@ export class AkbMqttClient implements MqttTransport {
    */
   constructor(
     readonly raw: MqttClient,
-    options: { protocolVersion?: ProtocolVersion; device?: DeviceStatus & { deviceId: string }; noDelay?: boolean } = {},
+    options: { protocolVersion?: ProtocolVersion; device?: DeviceStatus & { deviceId: string }; noDelay?: boolean; hold?: boolean | HoldLimits } = {},
   ) {
     this.noDelay = options.noDelay ?? true;
+    if (options.hold !== undefined && options.hold !== false) {
+      const limits = options.hold === true ? {} : options.hold;
+      this.held = { messages: [], bytes: 0, maxMessages: limits.maxMessages ?? 100_000, maxBytes: limits.maxBytes ?? 64 * 2 ** 20 };
+    }
     this.protocolVersion = options.protocolVersion ?? (raw.options.protocolVersion === 5 ? 5 : 4);
     const d = options.device;
     if (d !== undefined) {
@@ -355,7 +376,23 @@ export class AkbMqttClient implements MqttTransport {
       if (p.correlationData !== undefined) message.correlationData = p.correlationData;
       if (p.userProperties !== undefined) message.userProperties = p.userProperties;
     }
+    const held = this.held;
+    if (held !== undefined) {
+      if (held.messages.length >= held.maxMessages || held.bytes + payload.length > held.maxBytes) this.counters.heldDropped++;
+      else {
+        held.messages.push(message);
+        held.bytes += payload.length;
+      }
+      return;
+    }
     if (this.messages.emit(message) === 0) this.counters.unrouted++;
+  }
+
+  /** Delivers the messages held since connecting (the `hold` option) to the handlers, then every later one at once. */
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const m of held?.messages ?? []) if (this.messages.emit(m) === 0) this.counters.unrouted++;
   }
 }
 

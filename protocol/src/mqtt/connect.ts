@@ -17,7 +17,7 @@ export async function connectMqtt(options: MqttConnectOptions): Promise<AkbMqttC
   const urls = parseBrokerUrls(options.url);
   const raw = connect(urls[0]!, baseOptions(options, urls));
   followServerNames(raw, urls, callerServerName(options));
-  const client = new AkbMqttClient(raw, { protocolVersion: options.protocolVersion ?? 4, noDelay: options.noDelay ?? true });
+  const client = new AkbMqttClient(raw, { protocolVersion: options.protocolVersion ?? 4, noDelay: options.noDelay ?? true, ...(options.hold !== undefined ? { hold: options.hold } : {}) });
   await firstConnect(raw, options, urls);
   await client.announce(false);
   return client;
@@ -35,7 +35,7 @@ export async function connectDevice(options: DeviceConnectOptions): Promise<AkbM
   // The wrapper owns the will; it needs the session, so it is made before connecting.
   const raw = connect(urls[0]!, { ...mqttOptions, manualConnect: true });
   followServerNames(raw, urls, callerServerName(options));
-  const client = new AkbMqttClient(raw, { protocolVersion: options.protocolVersion ?? 4, device: options, noDelay: options.noDelay ?? true });
+  const client = new AkbMqttClient(raw, { protocolVersion: options.protocolVersion ?? 4, device: options, noDelay: options.noDelay ?? true, ...(options.hold !== undefined ? { hold: options.hold } : {}) });
   raw.options.will = client.will();
   raw.connect();
   await firstConnect(raw, options, urls);

@@ -10,6 +10,7 @@ export {
   AkbMqttClient,
   defaultDeath,
   type ClientStats,
+  type HoldLimits,
   type CloseOptions,
   type DeviceConnectOptions,
   type DeathReason,

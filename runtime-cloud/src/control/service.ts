@@ -166,11 +166,14 @@ export class CloudService {
       username: options.username,
       password: options.password,
       protocolVersion: options.protocolVersion ?? 4,
-      ...(options.persistentSession === true ? { mqtt: { clean: false } } : {}),
+      // The broker sends what it queued for the session right after the CONNACK: held until the handlers are on.
+      ...(options.persistentSession === true ? { mqtt: { clean: false }, hold: true } : {}),
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
     try {
-      return await CloudService.build(client, { ...options, clientId }, () => client.close({ timeoutMs: 1000 }));
+      const service = await CloudService.build(client, { ...options, clientId }, () => client.close({ timeoutMs: 1000 }));
+      client.release();
+      return service;
     } catch (e) {
       await client.close({ force: true });
       throw e;
