@@ -169,6 +169,15 @@ export const ReportPlan = z.strictObject({
   images: z.number().int().min(0).max(64).default(4).describe('Reconstructions kept per variant for the report.'),
 });
 
+const PemPath = z.string().min(1).max(4096);
+export const TlsPlan = z
+  .strictObject({
+    ca: PemPath.optional().describe("CA certificate (PEM) the broker's certificate must chain to (default: the system's CAs)."),
+    cert: PemPath.optional().describe('Client certificate (PEM), with key.'),
+    key: PemPath.optional().describe('Private key (PEM) of cert.'),
+  })
+  .describe('TLS files for an mqtts:// or wss:// broker, relative to the plan file; `akb hil run --ca/--cert/--key` win, each on its own.');
+
 export const HilPlan = z
   .strictObject({
     $schema: z.string().max(4096).optional(),
@@ -178,6 +187,7 @@ export const HilPlan = z
       .union([z.literal('embedded'), z.string().regex(/^(mqtts?|wss?|tcp):\/\/\S+$/, 'expected "embedded" or a broker URL such as mqtt://host:1883')])
       .default('embedded')
       .describe('"embedded": aedes on a free loopback port, for local targets; a URL: that broker (device targets need one).'),
+    tls: TlsPlan.optional(),
     models: z.string().min(1).max(4096).optional().describe('Model zoo folder (default: models/zoo of this checkout), relative to the plan file.'),
     targets: z.array(Target).min(1, 'name at least one target').max(64).default(['local']).describe('Where each variant runs; every variant runs on every target.'),
     channels: z.array(ChannelPlan).min(1, 'name at least one channel').max(64).describe('Channel models; ids unique.'),
@@ -202,6 +212,10 @@ export const HilPlan = z
   .superRefine((p, ctx) => {
     if ((p.snrDb === undefined) === (p.trace === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['snrDb'], message: 'give snrDb (a grid) or trace (one of them)' });
+    }
+    if (p.tls !== undefined) {
+      if (!/^(mqtts|wss):\/\//.test(p.broker)) ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls needs an mqtts:// or wss:// broker, not ${p.broker === 'embedded' ? 'the embedded one' : p.broker}` });
+      if ((p.tls.cert === undefined) !== (p.tls.key === undefined)) ctx.addIssue({ code: 'custom', path: ['tls', p.tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs its key: give cert and key together' });
     }
     if (p.link.driver === 'sdr-udp') {
       // The IQ path is the channel: nothing else may be applied on top of it.

@@ -12,10 +12,10 @@ import { CloudDecoder } from '@akb/cloud';
 import type { ModelSet, RgbImage } from '@akb/jscc';
 import type { DeviceTarget } from '../plan.js';
 import type { PlanImage } from '../images.js';
-import { ResultBox, channelSetter, decodeMs, type Rig, type RigSend } from './rig.js';
+import { ResultBox, channelSetter, decodeMs, type HilBroker, type Rig, type RigSend } from './rig.js';
 
 export interface DeviceRigOptions {
-  url: string;
+  broker: HilBroker;
   target: DeviceTarget;
   set: ModelSet;
   references: ReadonlyMap<string, RgbImage>;
@@ -55,12 +55,12 @@ export async function startDeviceRig(o: DeviceRigOptions): Promise<Rig> {
     await Promise.allSettled(clients.map((c) => c.close({ force: true })));
   };
   try {
-    const tool = await connectMqtt({ url: o.url, clientId: `${o.toolId}-${device}`.slice(0, 64) });
+    const tool = await connectMqtt({ ...o.broker, clientId: `${o.toolId}-${device}`.slice(0, 64) });
     clients.push(tool);
     const rpc = new RpcClient(tool, { requestTopic: topics.cmdReq(device), replyTopic: topics.cmdRes(device), from: o.toolId });
     await pingDevice(rpc, device, o.target.pingTimeoutMs);
     const box = new ResultBox();
-    const cloudClient = await connectMqtt({ url: o.url, clientId: `${o.toolId}-cloud-${device}`.slice(0, 64) });
+    const cloudClient = await connectMqtt({ ...o.broker, clientId: `${o.toolId}-cloud-${device}`.slice(0, 64) });
     clients.push(cloudClient);
     cloud = await CloudDecoder.start({
       client: cloudClient,
@@ -78,7 +78,7 @@ export async function startDeviceRig(o: DeviceRigOptions): Promise<Rig> {
         await set(snrDb);
       } catch (e) {
         throw new AkbError('NO_EMULATOR', `no channel emulator answered channel.set for ${device} on ${topics.linkCtlReq()} (${(e as Error).message})`, {
-          hint: `run \`akb link emulate --broker ${o.url}\` (it serves channel.set), or a gateway that does`,
+          hint: `run \`akb link emulate --broker ${o.broker.url}\` (it serves channel.set), or a gateway that does`,
           exitCode: 2,
           cause: e,
         });

@@ -15,13 +15,13 @@ import type { ChannelPlan, LinkPlan } from '../plan.js';
 import type { PlanImage } from '../images.js';
 import { precisionError } from '../models.js';
 import type { Precision } from '../results.js';
-import { ResultBox, channelSetter, decodeMs, type Rig, type RigSend } from './rig.js';
+import { ResultBox, channelSetter, decodeMs, type HilBroker, type Rig, type RigSend } from './rig.js';
 import { startLinkPath, type LinkPath } from './links/index.js';
 
 export { channelConfig } from './links/index.js';
 
 export interface LocalRigOptions {
-  url: string;
+  broker: HilBroker;
   device: string;
   set: ModelSet;
   policy: string;
@@ -55,7 +55,7 @@ function airSlackMs(link: LinkDriver, plan: LinkPlan | undefined): number {
 export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
   const clients: AkbMqttClient[] = [];
   const connect = async (role: string): Promise<AkbMqttClient> => {
-    const c = await connectMqtt({ url: o.url, clientId: `${o.device}-${role}`.slice(0, 64) });
+    const c = await connectMqtt({ ...o.broker, clientId: `${o.device}-${role}`.slice(0, 64) });
     clients.push(c);
     return c;
   };
@@ -72,7 +72,7 @@ export async function startLocalRig(o: LocalRigOptions): Promise<Rig> {
     await Promise.allSettled(clients.map((c) => c.close({ force: true })));
   };
   try {
-    const edgeClient = await connectDevice({ url: o.url, deviceId: o.device, birth: (session) => demoBirth(o.device, session) });
+    const edgeClient = await connectDevice({ ...o.broker, deviceId: o.device, birth: (session) => demoBirth(o.device, session) });
     clients.push(edgeClient);
     path = await startLinkPath({
       link: o.link ?? { driver: 'emulated' }, device: o.device, channel: o.channel, seed: o.seed, edgeClient, connect,

@@ -5,11 +5,20 @@
  * SNR through the emulator's channel control (channel.set), so the sweep never restarts a piece per point.
  */
 import { CHANNEL_SET_OP, topics } from '@akb/protocol';
-import { RpcClient, type MqttTransport } from '@akb/protocol/mqtt';
+import { RpcClient, type MqttTlsOptions, type MqttTransport } from '@akb/protocol/mqtt';
 import type { ImageResult } from '@akb/cloud';
 import type { PlanImage } from '../images.js';
 import type { StageTimes } from '../results.js';
 import type { LinkCounters } from './links/index.js';
+
+/**
+ * The run's broker as every connection of the run takes it: its URL and, for mqtts://, the TLS material
+ * (`akb hil run --ca/--cert/--key` or the plan's `tls`), spread into connectMqtt/connectDevice.
+ */
+export interface HilBroker {
+  url: string;
+  tls?: MqttTlsOptions;
+}
 
 /** What one image sent through a rig gave. */
 export interface RigSend {

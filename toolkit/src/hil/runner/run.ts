@@ -1,7 +1,7 @@
 /**
  * `akb hil run`: a plan becomes a sweep becomes results. Phases, each timed into `stagesMs`:
  *
- *   broker     the embedded aedes on a free port, or the plan's broker URL
+ *   broker     the embedded aedes on a free port, or the plan's broker URL (with `tls` for mqtts://)
  *   devices    every device target answers a ping (else DEVICE_SILENT, exit code 2) before anything else
  *   load       images, model sets; quantize (int8/fp16 encoders, cached under <report>/models/)
  *   sweep      target × variant × channel: one rig each (rigStart); per SNR one channel.set (channelSet),
@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { hostname, cpus } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import type { ModelSet } from '@akb/jscc';
+import type { MqttTlsOptions } from '@akb/protocol/mqtt';
 import { AkbError, MAX_MESSAGE_BYTES } from '@akb/protocol';
 import type { LoadedPlan } from '../plan-load.js';
 import type { DeviceTarget, LinkPlan } from '../plan.js';
@@ -28,6 +29,7 @@ import { silentProgress, type Progress } from '../progress.js';
 import { pingDevice } from './device.js';
 import { digitalRows } from './digital.js';
 import { Stopwatch, Sweep, channelLabel, type HilSample } from './sweep.js';
+import type { HilBroker } from './rig.js';
 import { GNURADIO_SAMPLE_RATE_HZ, NODE_SAMPLE_RATE_HZ } from './links/sdr-udp.js';
 
 export type { HilSample } from './sweep.js';
@@ -37,6 +39,8 @@ export interface HilRunOptions {
   progress?: Progress;
   /** Told of each point as it is measured. */
   onPoint?: (p: HilPoint) => void;
+  /** TLS for the plan's mqtts:// broker (PEM contents): every connection of the run takes it. */
+  tls?: MqttTlsOptions;
 }
 
 export interface HilRun {
@@ -52,13 +56,14 @@ export async function runHil(loaded: LoadedPlan, options: HilRunOptions = {}): P
   const watch = new Stopwatch();
   const startedAt = new Date();
   const t0 = performance.now();
+  if (options.tls && plan.broker === 'embedded') throw embeddedTlsError('TLS settings');
   await mkdir(folder, { recursive: true });
 
   const broker = plan.broker === 'embedded' ? await watch.time('broker', async () => (await import('../../broker/embedded.js')).startEmbeddedBroker()) : undefined;
-  const url = broker?.url ?? plan.broker;
+  const target: HilBroker = broker ? { url: broker.url } : { url: plan.broker, ...(options.tls ? { tls: options.tls } : {}) };
   try {
     const devices = plan.targets.filter((t): t is DeviceTarget => t !== 'local');
-    if (devices.length > 0) await watch.time('devices', () => pingAll(url, devices, progress));
+    if (devices.length > 0) await watch.time('devices', () => pingAll(target, devices, progress));
 
     progress.phase(`loading images and ${loaded.variants.length} model set${loaded.variants.length === 1 ? '' : 's'}`);
     const images = await watch.time('load', () => loadPlanImages(plan.images, loaded.dir));
@@ -77,7 +82,7 @@ export async function runHil(loaded: LoadedPlan, options: HilRunOptions = {}): P
     }
 
     if (plan.report.sigmf) await mkdir(join(folder, 'sigmf'), { recursive: true });
-    const sweep = new Sweep(loaded, images, references, sets, url, folder, watch, progress, options.onPoint);
+    const sweep = new Sweep(loaded, images, references, sets, target, folder, watch, progress, options.onPoint);
     await sweep.run();
 
     const digital = plan.digital ? await watch.time('digital', () => digitalRows(loaded, images, sweep.points)) : [];
@@ -113,6 +118,14 @@ export async function runHil(loaded: LoadedPlan, options: HilRunOptions = {}): P
   }
 }
 
+/** TLS settings with the embedded broker, which is plain aedes on loopback: refused rather than ignored. */
+export function embeddedTlsError(what: string): AkbError {
+  return new AkbError('BAD_OPTION', `${what} given, but the plan's broker is "embedded" (plain, on loopback)`, {
+    hint: "set the plan's broker to an mqtts:// URL, or leave the TLS settings out",
+    exitCode: 2,
+  });
+}
+
 /** The plan's link as results.json records it. */
 export function linkInfo(link: LinkPlan): HilLink {
   switch (link.driver) {
@@ -131,11 +144,11 @@ export function linkInfo(link: LinkPlan): HilLink {
   }
 }
 
-async function pingAll(url: string, devices: DeviceTarget[], progress: Progress): Promise<void> {
+async function pingAll(broker: HilBroker, devices: DeviceTarget[], progress: Progress): Promise<void> {
   const { connectMqtt, RpcClient } = await import('@akb/protocol/mqtt');
   const { topics } = await import('@akb/protocol');
   progress.phase(`pinging ${devices.map((d) => d.device).join(', ')}`);
-  const client = await connectMqtt({ url, clientId: `akb-hil-ping-${process.pid}` });
+  const client = await connectMqtt({ ...broker, clientId: `akb-hil-ping-${process.pid}` });
   try {
     await Promise.all(
       devices.map((d) => pingDevice(new RpcClient(client, { requestTopic: topics.cmdReq(d.device), replyTopic: topics.cmdRes(d.device), from: `akb-hil-${process.pid}` }), d.device, d.pingTimeoutMs)),

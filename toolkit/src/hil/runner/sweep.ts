@@ -14,7 +14,7 @@ import type { HilLinkRow, HilPoint, HilVariant, TimelinePoint } from '../results
 import type { Progress } from '../progress.js';
 import { startLocalRig } from './local.js';
 import { startDeviceRig } from './device.js';
-import type { Rig, RigSend } from './rig.js';
+import type { HilBroker, Rig, RigSend } from './rig.js';
 import type { LinkCounters } from './links/index.js';
 
 /** A reconstruction kept for the report, beside its original. */
@@ -78,7 +78,7 @@ export class Sweep {
     private readonly images: PlanImage[],
     private readonly references: ReadonlyMap<string, RgbImage>,
     private readonly sets: ReadonlyMap<string, ModelSet>,
-    private readonly url: string,
+    private readonly broker: HilBroker,
     private readonly folder: string,
     private readonly watch: Stopwatch,
     private readonly progress: Progress,
@@ -115,13 +115,13 @@ export class Sweep {
   }
 
   private async startRig(target: HilPlan['targets'][number], v: Variant, set: ModelSet, channel: ChannelPlan & { id: string }, device: string): Promise<Rig> {
-    if (target !== 'local') return startDeviceRig({ url: this.url, target, set, references: this.references, toolId: `akb-hil-${process.pid}` });
+    if (target !== 'local') return startDeviceRig({ broker: this.broker, target, set, references: this.references, toolId: `akb-hil-${process.pid}` });
     const recorder = this.plan.report.sigmf
       ? SigmfRecorder.open({ path: join(this.folder, 'sigmf', `${v.id}-${channel.id}`), sampleRateHz: channel.symbolRateHz, description: `akb hil ${this.plan.name}: ${v.id} through ${channelLabel(channel)}` })
       : undefined;
     try {
       return await startLocalRig({
-        url: this.url, device, set, precision: v.precision, policy: v.policy, kb: v.kb, channel, link: this.plan.link, seed: this.plan.seed, references: this.references,
+        broker: this.broker, device, set, precision: v.precision, policy: v.policy, kb: v.kb, channel, link: this.plan.link, seed: this.plan.seed, references: this.references,
         ...(recorder ? { recorder } : {}),
       });
     } catch (e) {
