@@ -12,12 +12,14 @@
  *   the same way (ota-run.ts); `--once` exits after the first result.
  * Defaults come from the board's profile (`--profile`, else AKB_PROFILE, which a slot's launcher sets,
  * else detected): the root is its `install.root`; trusted keys are /etc/akb/keys/*.pub.
+ * TLS (mqtts://): `--ca/--cert/--key`, else AKB_TLS_CA/AKB_TLS_CERT/AKB_TLS_KEY, for the status reports
+ * and the probe (tls-env.ts).
  * Exit codes: 0 committed (or nothing to do), 3 refused, 4 rolled back, 1 or 2 for errors (one line).
  * This file is the entry `akb package` bundles as app/akb-agent.mjs (runtime-edge/dist/install/main.js).
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { AkbError, describeError } from '@akb/protocol';
+import { AkbError, TLS_FLAGS, describeError } from '@akb/protocol';
 import { DEFAULT_HEALTH_TIMEOUT_S } from './health.js';
 
 const DEFAULT_TRUST = '/etc/akb/keys';
@@ -28,6 +30,9 @@ async function parseArgs() {
     profile: { type: 'string', default: process.env.AKB_PROFILE, describe: 'device profile id or profile file (env AKB_PROFILE); default: detected' },
     trust: { type: 'string', array: true, describe: `trusted public key file or folder of *.pub, repeatable (default ${DEFAULT_TRUST})` },
     json: { type: 'boolean', default: false, describe: 'print JSON' },
+    ca: { ...TLS_FLAGS.ca, describe: `${TLS_FLAGS.ca.describe} (env AKB_TLS_CA)` },
+    cert: { ...TLS_FLAGS.cert, describe: `${TLS_FLAGS.cert.describe} (env AKB_TLS_CERT)` },
+    key: { ...TLS_FLAGS.key, describe: `${TLS_FLAGS.key.describe} (env AKB_TLS_KEY)` },
   } as const;
   return yargs(hideBin(process.argv))
     .scriptName('akb-agent')
@@ -91,6 +96,8 @@ async function main(): Promise<number> {
   const device = typeof args.device === 'string' && args.device ? args.device : undefined;
   const broker = typeof args.broker === 'string' && args.broker ? args.broker : undefined;
   const trust = args.trust?.map(String) ?? [DEFAULT_TRUST];
+  // Checked once; the reporter and the probe read the files from AKB_TLS_* (tls-env.ts).
+  if (broker) await (await import('./tls-env.js')).exportTlsFiles(broker, args, process.env);
   if (command === 'boot') {
     const result = await run.bootSlots({ root, profile, trust, deviceId: device ?? 'akb-agent', ...(device && broker ? { brokerUrl: broker } : {}), out });
     out(args.json ? JSON.stringify(result) : `akb-agent: ${result.message}`);

@@ -5,10 +5,13 @@
  * id): no birth and no will, those are the runtime's. A broker that cannot be reached does not stop an
  * install: the reporter says so in one line and the events are only printed. Publishes are chained in
  * event order and never awaited by the install; `close` waits for them, at most `closeTimeoutMs`.
+ * For an mqtts:// broker it takes `tls`, else the files AKB_TLS_* name (tls-env.ts: the entry point sets them
+ * from --ca/--cert/--key, so the probe and the reporter use one identity).
  */
 import { encodeMessage, topics, type StatusUpdating } from '@akb/protocol';
-import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
+import { connectMqtt, type AkbMqttClient, type MqttTlsOptions } from '@akb/protocol/mqtt';
 import type { AgentEvent } from '@akb/flash';
+import { tlsFromEnv } from './tls-env.js';
 
 export interface ReporterOptions {
   deviceId: string;
@@ -16,6 +19,10 @@ export interface ReporterOptions {
   brokerUrl?: string;
   username?: string;
   password?: string;
+  /** TLS for an mqtts:// broker; default: the files AKB_TLS_CA/AKB_TLS_CERT/AKB_TLS_KEY of `env` name. */
+  tls?: MqttTlsOptions;
+  /** Where AKB_TLS_* are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
   /** One line of output (stdout). */
   out: (line: string) => void;
   connectTimeoutMs?: number;
@@ -36,8 +43,10 @@ export class StatusReporter {
   static async open(o: ReporterOptions): Promise<StatusReporter> {
     if (!o.brokerUrl) return new StatusReporter(o, undefined);
     try {
+      const tls = o.tls ?? (await tlsFromEnv(o.brokerUrl, o.env ?? process.env));
       const client = await connectMqtt({
         url: o.brokerUrl,
+        ...(tls ? { tls } : {}),
         clientId: `${o.deviceId}-agent`,
         username: o.username ?? o.deviceId,
         password: o.password,
