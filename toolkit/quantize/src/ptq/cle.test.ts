@@ -14,7 +14,8 @@ import { decodeModel, encodeModel } from '../onnx/io.js';
 import { makeNode, makeValueInfo, withOutputs } from '../onnx/graph.js';
 import { makeTensor, tensorToFloat32 } from '../onnx/tensor.js';
 import { DataType, type Model, type Node, type TensorProto } from '../onnx/types.js';
-import { equalizeCrossLayer } from './cle.js';
+import { biasAbsorptionTensors, equalizeCrossLayer } from './cle.js';
+import { channelMinima as measuredMinima } from './channel-minima.js';
 
 /** A deterministic uniform source in [0, 1). */
 function rng(seed: number): () => number {
@@ -253,7 +254,12 @@ describe('cross-layer equalization', () => {
     ];
     const m = model(nodes([0, 0, 0, 0]), [w1, w2, b1], [2, 3, 6, 6]);
     const x = randomInput([2, 3, 6, 6], 5);
-    const minima = channelMinima((await runModel(m, { x }, ['h']))['h']!, 2, 4, 36);
+    const x2 = randomInput([2, 3, 6, 6], 6);
+    const both = (f: (t: ort.Tensor) => Promise<number[]>) => Promise.all([f(x), f(x2)]).then(([p, q]) => p.map((v, i) => Math.min(v, q[i]!)));
+    const minima = await both(async (t) => channelMinima((await runModel(m, { x: t }, ['h']))['h']!, 2, 4, 36));
+    expect(biasAbsorptionTensors(m)).toEqual(['h']);
+    // the library's measurement over the two samples equals the brute force
+    expect([...(await measuredMinima(m, [{ x }, { x: x2 }], ['h'])).get('h')!]).toEqual(minima);
     expect(minima[0]).toBeGreaterThan(0);
     expect(minima[2]).toBeGreaterThan(0);
     expect(minima[3]).toBeLessThan(0);
@@ -261,14 +267,14 @@ describe('cross-layer equalization', () => {
     const { model: eq, summary } = equalizeCrossLayer(m, { absorb: new Map([['h', minima]]) });
     const positive = minima.filter((v) => v > 0).length;
     expect(summary.pairs[0]!.absorbedChannels).toBe(positive);
-    const out = await runModel(eq, { x }, ['h']);
-    expect(relativeDiff((await runModel(m, { x }))['y']!, out['y']!)).toBeLessThan(1e-5);
+    for (const t of [x, x2]) expect(relativeDiff((await runModel(m, { x: t }))['y']!, (await runModel(eq, { x: t }))['y']!)).toBeLessThan(1e-5);
     // the absorbed channels' pre-activation now starts at 0; the others keep their (rescaled) minimum's sign
-    const after = channelMinima(out['h']!, 2, 4, 36);
+    const after = await both(async (t) => channelMinima((await runModel(eq, { x: t }, ['h']))['h']!, 2, 4, 36));
     minima.forEach((v, i) => (v > 0 ? expect(Math.abs(after[i]!)).toBeLessThan(1e-5) : expect(after[i]!).toBeLessThanOrEqual(0)));
 
     // with padding a constant input channel does not shift border outputs equally: nothing is absorbed
     const padded = model(nodes([1, 1, 1, 1]), [w1, w2, b1], [2, 3, 6, 6]);
+    expect(biasAbsorptionTensors(padded)).toEqual([]);
     expect(equalizeCrossLayer(padded, { absorb: new Map([['h', minima]]) }).summary.pairs[0]!.absorbedChannels).toBe(0);
   });
 

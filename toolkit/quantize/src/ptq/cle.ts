@@ -131,11 +131,25 @@ function unpadded(node: Node): boolean {
   return (attrInts(node, 'pads') ?? []).every((p) => p === 0);
 }
 
+/** Whether bias absorption applies to the pair: a Relu, LeakyRelu or PRelu into an unpadded Conv. */
+function absorbable(pair: LayerPair): boolean {
+  const act = pair.activation?.opType;
+  return (act === 'Relu' || act === 'LeakyRelu' || act === 'PRelu') && unpadded(pair.second.node);
+}
+
+/**
+ * The pre-activation tensors whose per-channel minima bias absorption can use (measure them on the
+ * input model, e.g. with `channelMinima`, and pass them as `absorb`).
+ */
+export function biasAbsorptionTensors(model: Model): string[] {
+  return findLayerPairs(model)
+    .filter(absorbable)
+    .map((p) => p.preActivation);
+}
+
 /** Moves c_i > 0 from the first layer's bias into the second's; returns the channels moved. */
 function absorbPair(pair: LayerPair, a: LayerState, b: LayerState, minima: ArrayLike<number>): number {
-  const act = pair.activation?.opType;
-  if (act !== 'Relu' && act !== 'LeakyRelu' && act !== 'PRelu') return 0;
-  if (!unpadded(b.layer.node)) return 0;
+  if (!absorbable(pair)) return 0;
   if (minima.length !== a.layer.outChannels) {
     throw new AkbError(
       'BAD_ARGUMENT',

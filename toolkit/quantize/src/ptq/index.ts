@@ -5,4 +5,5 @@
 // layer statistics, bias correction and adaptive rounding (task A)
 
 // cross-layer equalization and bias absorption (task B)
-export { equalizeCrossLayer, type CleOptions, type CleSummary, type ClePairSummary, type RangeSpread } from './cle.js';
+export { biasAbsorptionTensors, equalizeCrossLayer, type CleOptions, type CleSummary, type ClePairSummary, type RangeSpread } from './cle.js';
+export { channelMinima } from './channel-minima.js';
