@@ -99,15 +99,16 @@ function sentence(kind: Kind, errno: string, path: string, ctx: FaultContext, fa
   const owned = ctx.owned ?? path;
   switch (kind.code) {
     case 'DISK_FULL': {
-      const sizes = ctx.needs !== undefined ? `: needs ${ctx.needs} bytes, ${free ?? 'unknown'} free` : free !== undefined ? ` (${free} bytes free)` : '';
-      return new AkbError(kind.code, `${doing}: no space left on ${path} (${errno})${sizes}; ${left}`, {
+      const sizes = ctx.needs !== undefined ? `: needs ${ctx.needs} bytes, ${free ?? 'unknown'} free` : '';
+      const spare = ctx.needs === undefined && free !== undefined ? `, ${free} bytes free` : '';
+      return new AkbError(kind.code, `${doing}: no space left on ${path} (${errno}${spare})${sizes}; ${left}`, {
         hint: 'free space on that file system (old logs, caches, a stale download) and try again',
         cause,
       });
     }
     case 'READ_ONLY_FS':
       return new AkbError(kind.code, `${doing}: ${path} is on a read-only file system (${errno}); ${left}`, {
-        hint: `remount it read-write (mount -o remount,rw <its mount point>; fsck it first if the kernel made it read-only after errors) and try again`,
+        hint: `remount it read-write (mount -o remount,rw "$(findmnt -no TARGET -T ${dirname(path)})"; fsck first if the kernel made it read-only after errors) and try again`,
         cause,
       });
     case 'DISK_ACCESS': {
@@ -151,4 +152,10 @@ const AGENT_LINE = /^(.+?): [^;]+ \(E[A-Z0-9]+\); (.+)$/;
 /** A full-disk refusal made before anything is written: `needs` bytes, `free` available under `path`. */
 export function noSpace(doing: string, path: string, needs: number, free: number, left: string): AkbError {
   return sentence(KINDS.ENOSPC!, 'ENOSPC', path, { doing, path, needs, left }, { free });
+}
+
+/** The line of an error for a person: an AkbError's message and hint, else the message. */
+export function faultLine(e: unknown): string {
+  if (isAkbError(e)) return e.toLine();
+  return e instanceof Error ? e.message : String(e);
 }

@@ -64,12 +64,13 @@ export async function runOta(o: OtaRunOptions): Promise<number> {
         ...(o.maxSize !== undefined ? { maxSize: o.maxSize } : {}),
       });
       const first = receiver.nextResult();
-      await receiver.start();
-      o.out(`akb-agent ota: ${o.deviceId} (${o.profile}) waiting for offers on ${o.brokerUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
+      // Listening before the start: a SIGTERM during it (or right after the line below) still closes cleanly.
       const stop = new Promise<number>((resolve) => {
         process.once('SIGINT', () => resolve(0));
         process.once('SIGTERM', () => resolve(0));
       });
+      await receiver.start();
+      o.out(`akb-agent ota: ${o.deviceId} (${o.profile}) waiting for offers on ${o.brokerUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
       const code = await Promise.race([stop, ...(o.once ? [first.then((r) => (r.status === 'ok' ? 0 : 4))] : [])]);
       await receiver.close();
       return code;

@@ -34,7 +34,7 @@ import {
 } from '@akb/protocol';
 import { errorText, type AkbMessage, type MqttTransport } from '@akb/protocol/mqtt';
 import { compareSemver, type AgentEvent, type InstallAgent, type InstallResult } from '@akb/flash';
-import { isDiskFault } from './fs-errors.js';
+import { faultLine, isDiskFault } from './fs-errors.js';
 import { hasBlock, OtaStore, type Download } from './ota-store.js';
 import { explainInstallFault } from './run.js';
 import { SeqFloors } from './seq-floor.js';
@@ -202,7 +202,7 @@ export class OtaReceiver {
       this.current = await this.store.begin(offer);
     } catch (e) {
       if (!isDiskFault(e)) throw e;
-      return this.fail(offer, reasonOf(e), errorText(e));
+      return this.fail(offer, reasonOf(e), faultLine(e));
     }
     this.uncommitted = 0;
     this.committedAt = this.now();
@@ -358,7 +358,7 @@ export class OtaReceiver {
         const why = await explainInstallFault(e, this.o.root, `installing ${d.offer.bundle.name} ${d.offer.bundle.version}`, this.store.partPath);
         await this.store.discard();
         this.current = undefined;
-        return await this.fail(d.offer, reasonOf(why), errorText(why));
+        return await this.fail(d.offer, reasonOf(why), faultLine(why));
       }
       await this.store.discard();
       this.current = undefined;
@@ -384,12 +384,12 @@ export class OtaReceiver {
     await this.store.discard();
     if (this.current === d) this.current = undefined;
     this.wanted = new Set();
-    return this.fail(d.offer, reasonOf(e), errorText(e));
+    return this.fail(d.offer, reasonOf(e), faultLine(e));
   }
 
   private async fail(offer: OtaOffer, reason: Failure, message: string): Promise<void> {
     const state = await this.o.agent.state();
-    const result: OtaResult = { v: 1, transfer: offer.transfer, ts: this.now(), version: offer.bundle.version, status: 'failed', reason, message, slot: state.active ?? 'A', rolledBack: false };
+    const result: OtaResult = { v: 1, transfer: offer.transfer, ts: this.now(), version: offer.bundle.version, status: 'failed', reason, message: message.slice(0, 2000), slot: state.active ?? 'A', rolledBack: false };
     await this.publishResult(result, true);
   }
 

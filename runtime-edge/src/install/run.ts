@@ -87,7 +87,7 @@ export async function payloadBytes(bundle: string): Promise<number | undefined> 
 export async function explainInstallFault(e: unknown, root: string, doing: string, bundle?: string): Promise<unknown> {
   if (errnoCause(e) === undefined) return e;
   const needs = bundle !== undefined && errnoCause(e)?.code === 'ENOSPC' ? await payloadBytes(bundle) : undefined;
-  return describeDiskFault(e, { doing, path: root, left: 'the running slot is untouched', ...(needs !== undefined ? { needs } : {}) });
+  return describeDiskFault(e, { doing, path: root, owned: root, left: 'the running slot is untouched', ...(needs !== undefined ? { needs } : {}) });
 }
 
 /** Recovers, then installs `bundle`; refusals and rollbacks are results, disk and usage errors throw. */
