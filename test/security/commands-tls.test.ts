@@ -1,0 +1,166 @@
+/**
+ * The remaining commands that connect, over TLS to a Mosquitto listener that requires a client certificate
+ * signed by the fleet CA (the certificate's common name is the user): `akb demo` (the full loop, one CIFAR
+ * image), `akb hil run` of a one-point plan (its broker mqtts://, its TLS files from the plan's `tls`,
+ * relative to the plan), `akb-agent install` (the status reporter and the slot's probe `akb-edge --probe`,
+ * both seen on the device's status topic) and `akb install` (the probe). Each is also run without a client
+ * certificate (the broker's refusal comes back in the output) and with a key but no certificate (one line,
+ * exit 2, before anything connects). Build first (npx tsc -b).
+ */
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { decodeMessage, topics } from '@akb/protocol';
+import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
+import { describeWithProgram, Inbox, startMosquitto, uniqueId, type MosquittoHandle } from '../support/index.js';
+import { runNode, type NodeRun } from '../support/run.js';
+import { makeBundle, makeKeys, PROFILE_ID, REPO } from '../install/slot-bundle.js';
+import { makePki, tlsOf, type TestPki } from './pki.js';
+
+const cifar = join(REPO, 'models/samples/cifar10-test');
+/** What a client without a certificate hears from a listener that requires one (TLS 1.3 alert 116, or the reset after it). */
+const NO_CERT = /certificate required|alert number 116|ECONNRESET|socket hang up|closed/i;
+/**
+ * The CLI's line for it. (OpenSSL's message ends in a newline, which protocol's connect error keeps, so the
+ * hint lands on a second line: matched across it.)
+ */
+const REFUSED = /^akb: cannot connect to mqtts:\/\/127\.0\.0\.1:\d+: [^]*(certificate required|alert number 116)/;
+
+/** A CLI run with AKB_TLS_* removed from the environment, so only what the test passes counts. */
+function node(args: string[]): Promise<NodeRun> {
+  const env = { ...process.env };
+  for (const name of ['AKB_TLS_CA', 'AKB_TLS_CERT', 'AKB_TLS_KEY', 'AKB_BROKER', 'AKB_DEVICE_ID', 'AKB_PROFILE']) delete env[name];
+  return runNode(args, { cwd: REPO, env });
+}
+const akb = (args: string[]): Promise<NodeRun> => node(['toolkit/bin/akb.js', ...args]);
+const agent = (args: string[]): Promise<NodeRun> => node(['runtime-edge/dist/install/main.js', ...args]);
+
+describeWithProgram('openssl', 'openssl', 'with openssl', () => describeWithProgram('mosquitto', 'mosquitto', 'akb demo, akb hil run, akb-agent and akb install over TLS with client certificates', () => {
+  let pki: TestPki;
+  let broker: MosquittoHandle;
+  let url: string;
+  let dir: string;
+  let monitor: AkbMqttClient;
+  /** --ca/--cert/--key of the user `ops`. */
+  let opsFlags: string[];
+  let d1Flags: string[];
+
+  beforeAll(async () => {
+    pki = await makePki({ devices: ['d1'], services: ['ops'] });
+    broker = await startMosquitto({
+      tlsListeners: [{ cafile: pki.ca, certfile: pki.broker.cert, keyfile: pki.broker.key, requireCertificate: true, useIdentityAsUsername: true }],
+    });
+    url = broker.tlsUrls[0]!;
+    dir = await mkdtemp(join(tmpdir(), 'akb-commands-tls-'));
+    const ops = pki.users.ops!.files;
+    const d1 = pki.users.d1!.files;
+    opsFlags = ['--ca', pki.ca, '--cert', ops.cert, '--key', ops.key];
+    d1Flags = ['--ca', pki.ca, '--cert', d1.cert, '--key', d1.key];
+    monitor = await connectMqtt({ url, clientId: uniqueId('monitor'), tls: await tlsOf(pki, 'ops') });
+  }, 60_000);
+  afterAll(async () => {
+    await monitor?.close({ force: true });
+    await broker?.close();
+    await pki?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('akb demo: the full loop over mqtts:// with --ca/--cert/--key; no client certificate, a key alone, TLS without --broker refused', async () => {
+    const samples = join(dir, 'samples');
+    await mkdir(join(samples, 'cifar10-test'), { recursive: true });
+    const name = (await readdir(cifar)).filter((f) => f.endsWith('.jpg')).sort()[0]!;
+    await copyFile(join(cifar, name), join(samples, 'cifar10-test', name));
+    const report = join(dir, 'demo.html');
+    const run = await akb(['demo', '--broker', url, ...opsFlags, '--samples', samples, '--kodak', '0', '--report', report, '--policy', 'fixed:0']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`broker ${url.replace(/[.]/g, '\\.')}\\b`));
+    expect(run.stdout).toMatch(/^done: 1 images in [\d.]+ s, mean PSNR \d+\.\d+ dB/m);
+
+    const noCert = await akb(['demo', 'frames', '--broker', url, '--ca', pki.ca, '--frames', '1']);
+    expect(noCert.code).not.toBe(0);
+    expect(noCert.stderr).toMatch(REFUSED);
+
+    const keyOnly = await akb(['demo', '--broker', url, '--key', pki.users.ops!.files.key]);
+    expect(keyOnly.code).toBe(2);
+    expect(keyOnly.stderr.trim()).toMatch(/^akb: --key given without --cert/);
+
+    const embedded = await akb(['demo', 'frames', ...opsFlags]);
+    expect(embedded.code).toBe(2);
+    expect(embedded.stderr.trim()).toMatch(/^akb: --ca, --cert, --key given without --broker: the embedded broker takes no TLS/);
+  }, 60_000);
+
+  it('akb hil run: a plan whose broker is mqtts:// with tls relative to it; refused without a client certificate or with a key alone', async () => {
+    const hil = join(dir, 'hil');
+    await mkdir(hil);
+    const ops = pki.users.ops!.files;
+    const plan = (tls: string): string => `name: tls
+broker: ${url}
+${tls}channels:
+  - kind: awgn
+snrDb: [15]
+images:
+  folder: ${cifar}
+  limit: 1
+variants:
+  - id: akb
+    set: akb-k256
+    policy: fixed:7
+report:
+  folder: out
+  images: 0
+thresholds:
+  - {variant: akb, snrDb: 15, metric: psnr, op: '>=', value: 15}
+`;
+    const rel = (p: string): string => relative(hil, p);
+    await writeFile(join(hil, 'plan.yaml'), plan(`tls:\n  ca: ${rel(pki.ca)}\n  cert: ${rel(ops.cert)}\n  key: ${rel(ops.key)}\n`));
+    const run = await akb(['hil', 'run', join(hil, 'plan.yaml'), '--no-progress']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^pass {2}/m);
+    expect(run.stdout).toMatch(/akb hil: 1 points in/);
+
+    await writeFile(join(hil, 'bare.yaml'), plan(''));
+    const noCert = await akb(['hil', 'run', join(hil, 'bare.yaml'), '--no-progress', '--ca', pki.ca]);
+    expect(noCert.code).not.toBe(0);
+    expect(noCert.stderr).toMatch(REFUSED);
+
+    const keyOnly = await akb(['hil', 'run', join(hil, 'bare.yaml'), '--no-progress', '--key', ops.key]);
+    expect(keyOnly.code).toBe(2);
+    expect(keyOnly.stderr.trim()).toMatch(/^akb: --key given without --cert/);
+  }, 60_000);
+
+  it('akb-agent install and akb install: status reports and the probe over mqtts://; refused without a client certificate or with a key alone', async () => {
+    const keys = await makeKeys(dir, 'release');
+    const bundle = join(dir, 'v1.akb');
+    await makeBundle(bundle, { version: '1.0.0', keys });
+    const statuses = await Inbox.open(monitor, topics.status('d1'));
+    try {
+      const common = ['--trust', keys.pub, '--broker', url, '--device', 'd1', '--profile', PROFILE_ID];
+      const run = await agent(['install', bundle, '--root', join(dir, 'board'), ...common, ...d1Flags]);
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stdout).not.toMatch(/no status reports/);
+      const seen = statuses.messages.map((m) => decodeMessage('status', m.payload));
+      expect(seen.flatMap((s) => (s.state === 'updating' ? [s.phase] : []))).toEqual(expect.arrayContaining(['verifying', 'health-check', 'committed']));
+      expect(seen.find((s) => s.state === 'online')).toMatchObject({ versions: expect.objectContaining({ bundle: '1.0.0', slot: 'A' }) as unknown });
+
+      // Without a certificate the reporter says what the broker answered, and the probe fails: rolled back.
+      const noCert = await agent(['boot', '--root', join(dir, 'board'), '--trust', keys.pub, '--broker', url, '--device', 'd1', '--profile', PROFILE_ID, '--ca', pki.ca]);
+      expect(noCert.stdout).toMatch(new RegExp(`akb-agent: no status reports \\((.*)\\)`));
+      expect(/no status reports \((.*)\)/.exec(noCert.stdout)?.[1]).toMatch(NO_CERT);
+
+      const keyOnly = await agent(['install', bundle, '--root', join(dir, 'board'), ...common, '--key', pki.users.d1!.files.key]);
+      expect(keyOnly.code).toBe(2);
+      expect(keyOnly.stderr.trim()).toMatch(/^akb-agent: --key given without --cert/);
+
+      const host = await akb(['install', bundle, '--root', join(dir, 'host'), ...common, ...d1Flags]);
+      expect(host.code, `${host.stdout}\n${host.stderr}`).toBe(0);
+      expect(host.stdout).toMatch(/installed .* into slot A/);
+      expect(host.stdout).not.toMatch(/no status reports/);
+      const hostKeyOnly = await akb(['install', bundle, '--root', join(dir, 'host'), ...common, '--key', pki.users.d1!.files.key]);
+      expect(hostKeyOnly.code).toBe(2);
+      expect(hostKeyOnly.stderr.trim()).toMatch(/^akb: --key given without --cert/);
+    } finally {
+      statuses.close();
+    }
+  }, 90_000);
+}));
