@@ -131,6 +131,15 @@ describe('MSE calibration', () => {
     expect(mseOf(few).max).toBeGreaterThan(90);
   });
 
+  it('keeps the MinMax range of a tensor that is the same in every sample (a constant of the model)', () => {
+    const values = gaussian(64, 12); // e.g. 64 per-channel FiLM parameters of a fixed-SNR model
+    const c = new TensorCollector('t', resolveCalibrationOptions({ method: 'mse' }));
+    for (let i = 0; i < 3; i++) c.observeRange(values);
+    c.startHistogram();
+    for (let i = 0; i < 3; i++) c.observeHistogram(values);
+    expect(c.result()).toEqual({ min: Math.min(...values), max: Math.max(...values) });
+  });
+
   it('runs through calibrate() (two passes over an array of samples), ranges containing 0', async () => {
     const model: Model = {
       irVersion: 8,
