@@ -11,14 +11,22 @@ export interface Child {
   wait: (re: RegExp, timeoutMs: number, what: string) => Promise<RegExpExecArray>;
 }
 
-export function startChild(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
+/** Starts `cmd`; `onLine` sees every complete stdout line (the kept output is only the last part). */
+export function startChild(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, onLine?: (line: string) => void): Child {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let text = '';
+  let partial = '';
   const append = (b: Buffer): void => {
     text += b.toString('utf8');
     if (text.length > 1_000_000) text = text.slice(-500_000);
   };
-  child.stdout.on('data', append);
+  child.stdout.on('data', (b: Buffer) => {
+    append(b);
+    if (onLine === undefined) return;
+    const lines = (partial + b.toString('utf8')).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) onLine(line);
+  });
   child.stderr.on('data', append);
   const wait = async (re: RegExp, timeoutMs: number, what: string): Promise<RegExpExecArray> => {
     const end = Date.now() + timeoutMs;

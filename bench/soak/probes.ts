@@ -43,10 +43,19 @@ export class ProcessSeries {
     const last = after.filter((p) => p.t > endT - windowS);
     const mean = (xs: SeriesPoint[]): number => xs.reduce((s, p) => s + p.rssMiB, 0) / xs.length;
     const fds = after.map((p) => p.fds);
+    // Mean RSS per minute of the run, and the least-squares slope over its second half (MiB a minute).
+    const byMinute: number[] = [];
+    for (let m = 0; m <= Math.floor(endT / 60); m++) {
+      const inMinute = this.points.filter((p) => Math.floor(p.t / 60) === m);
+      if (inMinute.length > 0) byMinute.push(Math.round(mean(inMinute) * 10) / 10);
+    }
+    const half = this.points.filter((p) => p.t >= endT / 2);
     return {
       samples: this.points.length,
       rssMiB: { start: after[0]!.rssMiB, end: after.at(-1)!.rssMiB, peak: Math.max(...after.map((p) => p.rssMiB)) },
       rssLastOverFirstWindow: Math.round((mean(last) / mean(first)) * 1000) / 1000,
+      rssMiBByMinute: byMinute,
+      rssSlopeMiBPerMinuteSecondHalf: Math.round(slope(half) * 60 * 100) / 100,
       fds: { start: fds[0]!, end: fds.at(-1)!, min: Math.min(...fds), max: Math.max(...fds) },
     };
   }
@@ -83,4 +92,18 @@ export class UniqueTally {
     for (let n = 0; n < below; n++) if ((bits[n >> 3]! & (1 << (n & 7))) !== 0) c++;
     return c;
   }
+}
+
+/** Least-squares slope of RSS (MiB) over time (s). */
+function slope(points: readonly SeriesPoint[]): number {
+  if (points.length < 2) return 0;
+  const mt = points.reduce((s, p) => s + p.t, 0) / points.length;
+  const mr = points.reduce((s, p) => s + p.rssMiB, 0) / points.length;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.t - mt) * (p.rssMiB - mr);
+    den += (p.t - mt) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
 }
