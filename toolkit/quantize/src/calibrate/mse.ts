@@ -82,29 +82,35 @@ function binsMse(bins: Bins, lo: number, hi: number, q: MseQuantizer): number {
   if (bins.total === 0) return 0;
   const { scale: s, zeroPoint: zp } = computeQParams(lo, hi, q.type, { symmetric: q.symmetric });
   const { qmin, qmax } = typeRange(q.type);
-  const cell = (x: number): number => {
-    const k = Math.round(x / s) + zp;
-    return k < qmin ? qmin : k > qmax ? qmax : k;
-  };
-  const cube = (u: number, v: number, g: number): number => ((v - g) ** 3 - (u - g) ** 3) / 3;
+  const inv = 1 / s;
+  const half = s / 2;
   const whole = (s * s * s) / 12;
+  const { a: as, b: bs, n: ns } = bins;
   let sum = 0;
-  for (let i = 0; i < bins.n.length; i++) {
-    const a = bins.a[i]!;
-    const b = bins.b[i]!;
-    const n = bins.n[i]!;
-    const ka = cell(a);
-    const kb = cell(b);
+  for (let i = 0; i < ns.length; i++) {
+    const a = as[i]!;
+    const b = bs[i]!;
+    const n = ns[i]!;
+    // grid cells of a and b: round to nearest, clamped to the storage range
+    let ka = Math.round(a * inv) + zp;
+    ka = ka < qmin ? qmin : ka > qmax ? qmax : ka;
+    let kb = Math.round(b * inv) + zp;
+    kb = kb < qmin ? qmin : kb > qmax ? qmax : kb;
     const ga = (ka - zp) * s;
-    if (b - a <= 0) {
-      sum += n * (a - ga) ** 2; // all values at one point
+    const da = a - ga;
+    if (b <= a) {
+      sum += n * da * da; // all values at one point
       continue;
     }
+    // integral of (x - g)^2 from u to v = ((v - g)^3 - (u - g)^3) / 3
     let integral: number;
-    if (ka === kb) integral = cube(a, b, ga);
-    else {
+    if (ka === kb) {
+      const db = b - ga;
+      integral = (db * db * db - da * da * da) / 3;
+    } else {
       const gb = (kb - zp) * s;
-      integral = cube(a, ga + s / 2, ga) + cube(gb - s / 2, b, gb) + (kb - ka - 1) * whole;
+      const db = b - gb;
+      integral = (half * half * half - da * da * da + db * db * db + half * half * half) / 3 + (kb - ka - 1) * whole;
     }
     sum += (n / (b - a)) * integral;
   }
