@@ -119,6 +119,11 @@ thresholds:
     expect(run.stdout).toMatch(/^pass {2}/m);
     expect(run.stdout).toMatch(/akb hil: 1 points in/);
 
+    // A flag wins over the plan's entry: another CA, which the broker's certificate does not chain to.
+    const otherCa = await akb(['hil', 'run', join(hil, 'plan.yaml'), '--no-progress', '--ca', pki.stranger.ca]);
+    expect(otherCa.code).not.toBe(0);
+    expect(otherCa.stderr).toMatch(/^akb: cannot connect to mqtts:\/\/127\.0\.0\.1:\d+: .*(self[- ]signed|unable to verify|unable to get)/i);
+
     await writeFile(join(hil, 'bare.yaml'), plan(''));
     const noCert = await akb(['hil', 'run', join(hil, 'bare.yaml'), '--no-progress', '--ca', pki.ca]);
     expect(noCert.code).not.toBe(0);
@@ -156,6 +161,12 @@ thresholds:
       expect(host.code, `${host.stdout}\n${host.stderr}`).toBe(0);
       expect(host.stdout).toMatch(/installed .* into slot A/);
       expect(host.stdout).not.toMatch(/no status reports/);
+      // Without a certificate: the probe cannot connect, so the new slot is not kept.
+      const hostNoCert = await akb(['install', bundle, '--root', join(dir, 'host2'), ...common, '--ca', pki.ca, '--health-timeout', '30']);
+      expect(hostNoCert.code).toBe(4);
+      expect(/no status reports \(([^)]*)/.exec(hostNoCert.stdout)?.[1]).toMatch(NO_CERT);
+      // (The probe's reason is the last line of its stderr, here the hint: see REFUSED.)
+      expect(hostNoCert.stderr).toMatch(/^akb: health check of slot A failed: the probe exited 1/);
       const hostKeyOnly = await akb(['install', bundle, '--root', join(dir, 'host'), ...common, '--key', pki.users.d1!.files.key]);
       expect(hostKeyOnly.code).toBe(2);
       expect(hostKeyOnly.stderr.trim()).toMatch(/^akb: --key given without --cert/);
