@@ -93,6 +93,7 @@ export async function diskFullOtaOffer(lab: FaultLab): Promise<FaultOutcome> {
     fs.unfill();
     return { ...outcome, recovered: (await lab.offer(device, lab.bundles.big)).status === 'ok' };
   } finally {
+    await lab.closeDevices();
     fs.unmount();
   }
 }
@@ -114,6 +115,7 @@ export async function diskFullOtaInstall(lab: FaultLab): Promise<FaultOutcome> {
     fs.unfill();
     return { ...outcome, recovered: (await lab.offer(device, lab.bundles.big)).status === 'ok' };
   } finally {
+    await lab.closeDevices();
     fs.unmount();
   }
 }
@@ -138,6 +140,7 @@ export async function diskFullMidDownload(lab: FaultLab): Promise<FaultOutcome> 
     fs.unfill();
     return { ...outcome, recovered: (await lab.offer(device, lab.bundles.big)).status === 'ok' };
   } finally {
+    await lab.closeDevices();
     fs.unmount();
   }
 }
@@ -175,6 +178,7 @@ export async function readOnlyOta(lab: FaultLab): Promise<FaultOutcome> {
     // The same receiver (the process did not stop) takes the next offer.
     return { ...outcome, recovered: (await lab.offer(device, lab.bundles.v11)).status === 'ok' };
   } finally {
+    await lab.closeDevices();
     fs.unmount();
   }
 }

@@ -267,12 +267,17 @@ export class FaultLab {
     return outcome;
   }
 
-  /** Stops the devices, unmounts every tmpfs (even after a failure), stops the broker. */
-  async close(): Promise<void> {
+  /** Stops the OTA devices (their files stay: a scenario unmounts or removes them). */
+  async closeDevices(): Promise<void> {
     for (const d of this.devices.splice(0)) {
       await d.receiver.close().catch(() => undefined);
       await d.client.close({ force: true }).catch(() => undefined);
     }
+  }
+
+  /** Stops the devices, unmounts every tmpfs (even after a failure), stops the broker. */
+  async close(): Promise<void> {
+    await this.closeDevices();
     const errors: string[] = [];
     for (const m of this.mounts.splice(0)) {
       try {
