@@ -125,20 +125,35 @@ class Search {
 
   /** One sweep of pair flips (k, l), for a state no single flip improves; whether any was taken. */
   pairSweep(): boolean {
-    let improved = false;
+    const K = this.K;
     const H = this.p.H;
-    for (let k = 0; k < this.K; k++) {
-      let mk = this.move(k);
-      for (let l = k + 1; l < this.K && mk; l++) {
-        const ml = this.move(l);
-        if (!ml) continue;
-        const change = mk.change + ml.change + 2 * mk.delta * ml.delta * H[k * this.K + l]!;
-        if (!this.better(change)) continue;
-        this.apply(k, mk.alt, mk.delta, mk.change);
-        const again = this.move(l)!; // l's change after k moved: ml.change + 2 delta_k delta_l H_kl
+    // single moves of every k, refreshed after each accepted pair (g changes everywhere)
+    const alt = new Int32Array(K);
+    const delta = new Float64Array(K);
+    const change = new Float64Array(K);
+    const movable = new Uint8Array(K);
+    const refresh = (): void => {
+      for (let k = 0; k < K; k++) {
+        const m = this.move(k);
+        movable[k] = m ? 1 : 0;
+        if (m) [alt[k], delta[k], change[k]] = [m.alt, m.delta, m.change];
+      }
+    };
+    refresh();
+    let improved = false;
+    for (let k = 0; k < K; k++) {
+      if (!movable[k]) continue;
+      const row = k * K;
+      for (let l = k + 1; l < K; l++) {
+        if (!movable[l]) continue;
+        const both = change[k]! + change[l]! + 2 * delta[k]! * delta[l]! * H[row + l]!;
+        if (!this.better(both)) continue;
+        this.apply(k, alt[k]!, delta[k]!, change[k]!);
+        const again = this.move(l)!; // l's change after k moved: change_l + 2 delta_k delta_l H_kl
         this.apply(l, again.alt, again.delta, again.change);
         improved = true;
-        mk = this.move(k);
+        refresh();
+        if (!movable[k]) break;
       }
     }
     return improved;
