@@ -85,9 +85,13 @@ export async function payloadBytes(bundle: string): Promise<number | undefined> 
 
 /** A disk fault of `root` as one line naming the path (and the bundle's size when the disk is full). */
 export async function explainInstallFault(e: unknown, root: string, doing: string, bundle?: string): Promise<unknown> {
-  if (errnoCause(e) === undefined) return e;
-  const needs = bundle !== undefined && errnoCause(e)?.code === 'ENOSPC' ? await payloadBytes(bundle) : undefined;
-  return describeDiskFault(e, { doing, path: root, owned: root, left: 'the running slot is untouched', ...(needs !== undefined ? { needs } : {}) });
+  const errno = errnoCause(e);
+  if (errno === undefined) return e;
+  const needs = bundle !== undefined && errno.code === 'ENOSPC' ? await payloadBytes(bundle) : undefined;
+  // The folder to give the service user: the install root, unless the path refused lies elsewhere (a key file).
+  const at = errno.path;
+  const owned = at === undefined || at === root || at.startsWith(`${root.replace(/\/+$/, '')}/`) ? root : at;
+  return describeDiskFault(e, { doing, path: root, owned, left: 'the running slot is untouched', ...(needs !== undefined ? { needs } : {}) });
 }
 
 /** Recovers, then installs `bundle`; refusals and rollbacks are results, disk and usage errors throw. */
