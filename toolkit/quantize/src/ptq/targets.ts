@@ -5,8 +5,9 @@
  *
  * Which nodes and which spec are not decided here: the QDQ plan (qdq/plan.ts) is built on a copy
  * prepared exactly as `quantizeQdq` prepares it, and the spec follows rewrite.ts's `quantizeInits`
- * (`symmetric` for per-channel and int8 weights); `targets.test.ts` checks the dequantized weights
- * against those of a model quantizeQdq wrote, so the two cannot drift apart unnoticed.
+ * (`symmetric` for per-channel and int8 weights); adaround.test.ts checks, for per-channel int8,
+ * 7-bit, ConvTranspose axis-1 and per-tensor uint8 weights, that the integers quantizeQdq stores are
+ * those of `quantizeWeight` with these specs, so the two cannot drift apart unnoticed.
  */
 import { attrFloat, attrInt } from '../onnx/graph.js';
 import { elementCount } from '../onnx/tensor.js';
