@@ -10,6 +10,7 @@ import { computeQParams, quantizeValue, type QuantType } from '../numerics/qpara
 import { makeNode, makeValueInfo } from '../onnx/graph.js';
 import { DataType, type Model } from '../onnx/types.js';
 import { resolveCalibrationOptions, TensorCollector } from './collector.js';
+import { histogramMse } from './mse.js';
 import { calibrate } from './run.js';
 import type { TensorRange } from './types.js';
 
@@ -61,6 +62,19 @@ const sweep = (from: number, to: number, step: number): number[] => Array.from({
 const maxAbs = (d: Float32Array): number => d.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 describe('MSE calibration', () => {
+  it('scores a range by the error integrals known in closed form (uniform density)', () => {
+    // 4096 equal bins over [0, 2]: uniform data
+    const edges = Float64Array.from({ length: 4097 }, (_, i) => (2 * i) / 4096);
+    const counts = new Float64Array(4096).fill(1);
+    const q = { type: 'uint8' as const, symmetric: false };
+    // [0, 2] in uint8: step s = 2 / 255, rounding error s^2 / 12 everywhere
+    const s = Math.fround(2 / 255);
+    expect(histogramMse(counts, edges, 0, 2, 0, 2, q) / (s * s / 12)).toBeCloseTo(1, 3);
+    // [0, 1]: half the data rounded with s = 1 / 255, the other half clipped to 1: (1/2) s^2 / 12 + (1/2) * 1/3
+    const s1 = Math.fround(1 / 255);
+    expect(histogramMse(counts, edges, 0, 2, 0, 1, q)).toBeCloseTo(0.5 * (s1 * s1) / 12 + 0.5 / 3, 7);
+  });
+
   it('keeps (almost) the full range of uniform data', () => {
     const u = rng(3);
     const data = Float32Array.from({ length: 20000 }, () => -1 + 4 * u());
