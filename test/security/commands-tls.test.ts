@@ -5,18 +5,20 @@
  * relative to the plan), `akb-agent install` (the status reporter and the slot's probe `akb-edge --probe`,
  * both seen on the device's status topic) and `akb install` (the probe). Each is also run without a client
  * certificate (the broker's refusal comes back in the output) and with a key but no certificate (one line,
- * exit 2, before anything connects). Build first (npx tsc -b).
+ * exit 2, before anything connects). Before them, without a broker: how the install agent picks its files
+ * (a flag, else AKB_TLS_*) and hands them on. Build first (npx tsc -b).
  */
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, topics } from '@akb/protocol';
 import { connectMqtt, type AkbMqttClient } from '@akb/protocol/mqtt';
 import { describeWithProgram, Inbox, startMosquitto, uniqueId, type MosquittoHandle } from '../support/index.js';
 import { runNode, type NodeRun } from '../support/run.js';
 import { makeBundle, makeKeys, PROFILE_ID, REPO } from '../install/slot-bundle.js';
 import { makePki, tlsOf, type TestPki } from './pki.js';
+import { exportTlsFiles, tlsFromEnv, tlsPaths } from '../../runtime-edge/src/install/tls-env.js';
 
 const cifar = join(REPO, 'models/samples/cifar10-test');
 /** What a client without a certificate hears from a listener that requires one (TLS 1.3 alert 116, or the reset after it). */
@@ -35,6 +37,42 @@ function node(args: string[]): Promise<NodeRun> {
 }
 const akb = (args: string[]): Promise<NodeRun> => node(['toolkit/bin/akb.js', ...args]);
 const agent = (args: string[]): Promise<NodeRun> => node(['runtime-edge/dist/install/main.js', ...args]);
+
+describe("the install agent's TLS files (tls-env.ts)", () => {
+  // checkPem looks for the PEM block only, so these stand for a certificate and a key here.
+  const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
+  let files: string;
+  beforeAll(async () => {
+    files = await mkdtemp(join(tmpdir(), 'akb-tls-env-'));
+    await Promise.all([writeFile(join(files, 'ca.crt'), CERT), writeFile(join(files, 'me.crt'), CERT), writeFile(join(files, 'me.key'), KEY), writeFile(join(files, 'env.crt'), CERT)]);
+  });
+  afterAll(() => rm(files, { recursive: true, force: true }));
+
+  it('takes each part from its flag, else its variable (an empty one unset), as absolute paths', () => {
+    const env = { AKB_TLS_CA: join(files, 'env.crt'), AKB_TLS_CERT: '', AKB_TLS_KEY: 'rel.key' };
+    expect(tlsPaths({ ca: join(files, 'ca.crt') }, env)).toEqual({ ca: join(files, 'ca.crt'), key: join(process.cwd(), 'rel.key') });
+    expect(tlsPaths({}, {})).toEqual({});
+  });
+
+  it('checks the files, writes their paths into the environment, and reads them back for mqtts:// only', async () => {
+    const env: NodeJS.ProcessEnv = { AKB_TLS_CA: join(files, 'env.crt') };
+    const tls = await exportTlsFiles('mqtts://broker:8883', { cert: join(files, 'me.crt'), key: join(files, 'me.key') }, env);
+    expect(tls).toEqual({ ca: CERT, cert: CERT, key: KEY });
+    expect(env).toEqual({ AKB_TLS_CA: join(files, 'env.crt'), AKB_TLS_CERT: join(files, 'me.crt'), AKB_TLS_KEY: join(files, 'me.key') });
+    expect(await tlsFromEnv('mqtts://broker:8883', env)).toEqual({ ca: CERT, cert: CERT, key: KEY });
+    expect(await tlsFromEnv('mqtt://broker:1883', env)).toBeUndefined();
+    expect(await exportTlsFiles('mqtts://broker:8883', {}, {})).toBeUndefined();
+  });
+
+  it('refuses a key without its certificate, TLS files with a plain URL and a file that is not PEM, changing nothing', async () => {
+    const env: NodeJS.ProcessEnv = {};
+    await expect(exportTlsFiles('mqtts://broker:8883', { key: join(files, 'me.key') }, env)).rejects.toMatchObject({ exitCode: 2, message: '--key given without --cert' });
+    await expect(exportTlsFiles('mqtt://broker:1883', { ca: join(files, 'ca.crt') }, env)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/broker URL mqtt:\/\/broker:1883 is not TLS/) as unknown });
+    await expect(exportTlsFiles('mqtts://broker:8883', { ca: join(files, 'me.key') }, env)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/me\.key is not a PEM certificate/) as unknown });
+    expect(env).toEqual({});
+  });
+});
 
 describeWithProgram('openssl', 'openssl', 'with openssl', () => describeWithProgram('mosquitto', 'mosquitto', 'akb demo, akb hil run, akb-agent and akb install over TLS with client certificates', () => {
   let pki: TestPki;
