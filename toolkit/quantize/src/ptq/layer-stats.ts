@@ -9,8 +9,9 @@
  * sample, positions drawn without replacement by a seeded generator, so runs repeat exactly); H is
  * skipped (mean only) for a layer whose patch length K exceeds `maxHessianRow` (default 4608: a
  * 4608 x 4608 float64 H is 170 MB); and the layers whose H are held at once are kept under
- * `maxHessianBytes` (default 1 GiB) by running the samples once per batch of layers. Accumulating
- * H costs K^2 / 2 multiply-adds per patch: 1.3 G for a 5x5x64 Conv (K = 1600) at 1024 patches.
+ * `maxHessianBytes` (default 1 GiB) by running the samples once per batch of layers. H is summed by
+ * onnxruntime in blocks of 256 patches (gram.ts): K^2 multiply-adds per patch, 5.2 G for a 5x5x64
+ * Conv (K = 1600) at 2048 patches.
  */
 import { AkbError } from '@akb/protocol';
 import { ortThreadOptions } from '@akb/jscc';
@@ -21,6 +22,7 @@ import { withOutputs } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/io.js';
 import type { Model, Node } from '../onnx/types.js';
 import type { QdqOptions } from '../qdq/options.js';
+import { BLOCK_ROWS, GramEngine } from './gram.js';
 import { patchSource } from './patches.js';
 import { findTargets, prepareWorkingCopy, type LayerTarget, type SkippedLayer } from './targets.js';
 
@@ -89,9 +91,6 @@ export function choosePositions(total: number, take: number, random: () => numbe
   return [...chosen].sort((a, b) => a - b);
 }
 
-/** Patches buffered before they are folded into H: a K x BLOCK block, so H's update is dot products over contiguous rows. */
-const BLOCK = 32;
-
 /** Accumulating moments of one layer. */
 class Accumulator {
   readonly sums: Float64Array[];
@@ -99,8 +98,8 @@ class Accumulator {
   count = 0;
   private readonly patch: Float64Array;
   private readonly random: () => number;
-  /** Per group: the buffered patches, transposed (K rows of BLOCK values). */
-  private readonly block?: Float64Array[];
+  /** Per group: the buffered patches, [BLOCK_ROWS, K] row-major, folded into H by onnxruntime. */
+  private readonly block?: Float32Array[];
   private filled = 0;
 
   constructor(
@@ -109,18 +108,19 @@ class Accumulator {
     withHessian: boolean,
     private readonly perSample: number,
     seed: number,
+    private readonly gram: GramEngine,
   ) {
     const K = target.rowLength;
     this.sums = Array.from({ length: target.groups }, () => new Float64Array(K));
     if (withHessian) {
       this.outer = Array.from({ length: target.groups }, () => new Float64Array(K * K));
-      this.block = Array.from({ length: target.groups }, () => new Float64Array(K * BLOCK));
+      this.block = Array.from({ length: target.groups }, () => new Float32Array(K * BLOCK_ROWS));
     }
     this.patch = new Float64Array(K);
     this.random = seededRandom(seed ^ hashName(target.node));
   }
 
-  observe(x: Float32Array, dims: readonly number[]): void {
+  async observe(x: Float32Array, dims: readonly number[]): Promise<void> {
     const src = patchSource(this.target, this.node, x, dims);
     const K = this.target.rowLength;
     const p = this.patch;
@@ -129,49 +129,25 @@ class Accumulator {
         src.fill(pos, g, p);
         const sum = this.sums[g]!;
         for (let k = 0; k < K; k++) sum[k]! += p[k]!;
-        const b = this.block?.[g];
-        if (b) for (let k = 0; k < K; k++) b[k * BLOCK + this.filled] = p[k]!;
+        this.block?.[g]!.set(p, this.filled * K);
       }
       this.count++;
-      if (this.block && ++this.filled === BLOCK) this.flush();
+      if (this.block && ++this.filled === BLOCK_ROWS) await this.flush();
     }
   }
 
-  /** Adds the buffered patches' outer products to H (upper triangle). */
-  private flush(): void {
+  /** Adds the buffered patches' outer products to H. */
+  private async flush(): Promise<void> {
     const K = this.target.rowLength;
-    const n = this.filled;
-    for (let g = 0; g < this.target.groups; g++) {
-      const b = this.block![g]!;
-      const h = this.outer![g]!;
-      for (let i = 0; i < K; i++) {
-        const bi = i * BLOCK;
-        for (let j = i; j < K; j++) {
-          const bj = j * BLOCK;
-          let s = 0;
-          for (let t = 0; t < n; t++) s += b[bi + t]! * b[bj + t]!;
-          h[i * K + j]! += s;
-        }
-      }
-    }
+    for (let g = 0; g < this.target.groups; g++) await this.gram.accumulate(this.block![g]!, this.filled, K, this.outer![g]!);
     this.filled = 0;
   }
 
-  result(skipReason: string | undefined): LayerMoments {
-    if (this.filled > 0) this.flush();
-    const K = this.target.rowLength;
+  async result(skipReason: string | undefined): Promise<LayerMoments> {
+    if (this.filled > 0) await this.flush();
     const n = Math.max(1, this.count);
     const mean = this.sums.map((s) => s.map((v) => v / n));
-    const hessian = this.outer?.map((h) => {
-      for (let i = 0; i < K; i++) {
-        for (let j = i; j < K; j++) {
-          const v = h[i * K + j]! / n;
-          h[i * K + j] = v;
-          h[j * K + i] = v;
-        }
-      }
-      return h;
-    });
+    const hessian = this.outer?.map((h) => h.map((v) => v / n));
     return { target: this.target, patches: this.count, mean, ...(hessian ? { hessian } : { hessianSkipped: skipReason }) };
   }
 }
@@ -227,37 +203,42 @@ export async function collectLayerStats(model: Model, samples: readonly Calibrat
   const layers = new Map<string, LayerMoments>();
   const total = batches.length * samples.length;
   let done = 0;
-  for (const batch of batches) {
-    const accs = batch.map(({ t, withH }) => new Accumulator(t, nodes.get(t.node)!, withH, perSample, opts.seed ?? 1));
-    const fetch = [...new Set(batch.map(({ t }) => t.input).filter((n) => !inputNames.has(n)))];
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(encodeModel(withOutputs(work, fetch)), { graphOptimizationLevel: 'disabled', executionProviders: ['cpu'], ...ortThreadOptions() });
-    } catch (e) {
-      throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime cannot load the model for the layer statistics: ${firstLine(e)}`, { cause: e });
-    }
-    try {
-      for (const [index, sample] of samples.entries()) {
-        checkSample(sample, inputs, index);
-        let out: ort.InferenceSession.OnnxValueMapType;
-        try {
-          out = fetch.length > 0 ? await session.run(sample, fetch) : {};
-        } catch (e) {
-          throw new AkbError('MODEL_DOES_NOT_RUN', `the model failed to run on calibration sample ${index}: ${firstLine(e)}`, { cause: e });
-        }
-        for (const acc of accs) {
-          const v = inputNames.has(acc.target.input) ? sample[acc.target.input] : out[acc.target.input];
-          acc.observe(floatInput(acc.target, v), v!.dims);
-        }
-        opts.onProgress?.(++done, total);
+  const gram = new GramEngine();
+  try {
+    for (const batch of batches) {
+      const accs = batch.map(({ t, withH }) => new Accumulator(t, nodes.get(t.node)!, withH, perSample, opts.seed ?? 1, gram));
+      const fetch = [...new Set(batch.map(({ t }) => t.input).filter((n) => !inputNames.has(n)))];
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(encodeModel(withOutputs(work, fetch)), { graphOptimizationLevel: 'disabled', executionProviders: ['cpu'], ...ortThreadOptions() });
+      } catch (e) {
+        throw new AkbError('MODEL_DOES_NOT_RUN', `onnxruntime cannot load the model for the layer statistics: ${firstLine(e)}`, { cause: e });
       }
-    } finally {
-      await session.release();
+      try {
+        for (const [index, sample] of samples.entries()) {
+          checkSample(sample, inputs, index);
+          let out: ort.InferenceSession.OnnxValueMapType;
+          try {
+            out = fetch.length > 0 ? await session.run(sample, fetch) : {};
+          } catch (e) {
+            throw new AkbError('MODEL_DOES_NOT_RUN', `the model failed to run on calibration sample ${index}: ${firstLine(e)}`, { cause: e });
+          }
+          for (const acc of accs) {
+            const v = inputNames.has(acc.target.input) ? sample[acc.target.input] : out[acc.target.input];
+            await acc.observe(floatInput(acc.target, v), v!.dims);
+          }
+          opts.onProgress?.(++done, total);
+        }
+      } finally {
+        await session.release();
+      }
+      for (const acc of accs) {
+        const why = `patch length ${acc.target.rowLength} > ${maxRow}: H would take ${((acc.target.groups * acc.target.rowLength ** 2 * 8) / 2 ** 20).toFixed(0)} MB`;
+        layers.set(acc.target.node, await acc.result(why));
+      }
     }
-    for (const acc of accs) {
-      const why = `patch length ${acc.target.rowLength} > ${maxRow}: H would take ${((acc.target.groups * acc.target.rowLength ** 2 * 8) / 2 ** 20).toFixed(0)} MB`;
-      layers.set(acc.target.node, acc.result(why));
-    }
+  } finally {
+    await gram.release();
   }
   return { model: work, layers, skipped };
 }
