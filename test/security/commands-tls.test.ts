@@ -2,12 +2,14 @@
  * The remaining commands that connect, over TLS to a Mosquitto listener that requires a client certificate
  * signed by the fleet CA (the certificate's common name is the user): `akb demo` (the full loop, one CIFAR
  * image), `akb hil run` of a one-point plan (its broker mqtts://, its TLS files from the plan's `tls`,
- * relative to the plan), `akb-agent install` (the status reporter and the slot's probe `akb-edge --probe`,
+ * relative to the plan; and a device target: akb-edge --ingest and `akb link emulate`, each over TLS, the run's
+ * files from --ca/--cert/--key), `akb-agent install` (the status reporter and the slot's probe `akb-edge --probe`,
  * both seen on the device's status topic) and `akb install` (the probe). Each is also run without a client
  * certificate (the broker's refusal comes back in the output) and with a key but no certificate (one line,
  * exit 2, before anything connects). Before them, without a broker: how the install agent picks its files
  * (a flag, else AKB_TLS_*) and hands them on. Build first (npx tsc -b).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -170,6 +172,74 @@ thresholds:
     const keyOnly = await akb(['hil', 'run', join(hil, 'bare.yaml'), '--no-progress', '--key', ops.key]);
     expect(keyOnly.code).toBe(2);
     expect(keyOnly.stderr.trim()).toMatch(/^akb: --key given without --cert/);
+  }, 60_000);
+
+  /** Starts a daemon (node `args`) and resolves once its output matches `ready`; `stop` ends it by its handle. */
+  async function daemon(args: string[], ready: RegExp): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<void> }> {
+    const env = { ...process.env };
+    for (const name of ['AKB_TLS_CA', 'AKB_TLS_CERT', 'AKB_TLS_KEY', 'AKB_BROKER', 'AKB_DEVICE_ID', 'AKB_PROFILE']) delete env[name];
+    const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const stop = async (): Promise<void> => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${args[0]} not ready in 30 s: ${out}`)), 30_000);
+        child.stdout?.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (ready.test(out)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+        child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${out}`)));
+      });
+    } catch (e) {
+      await stop();
+      throw e;
+    }
+    return { child, output: () => out, stop };
+  }
+
+  it('akb hil run: a device target (akb-edge --ingest) through akb link emulate, every piece over TLS', async () => {
+    const emulator = await daemon(['toolkit/bin/akb.js', 'link', 'emulate', '--broker', url, ...opsFlags, '--snr', '10', '--keep-order'], /Ctrl-C stops/);
+    try {
+      const edge = await daemon(
+        ['runtime-edge/dist/main.js', '--broker', url, ...d1Flags, '--device', 'd1', '--models', 'models/zoo', '--set', 'akb-k256', '--policy', 'fixed:7', '--epsilon', '0', '--ingest', '--link', 'mqtt'],
+        /online at mqtts:/,
+      );
+      try {
+        const hil = join(dir, 'hil-device');
+        await mkdir(hil);
+        await writeFile(join(hil, 'plan.yaml'), `name: tls device
+broker: ${url}
+targets: [{device: d1, pingTimeoutMs: 5000}]
+channels:
+  - kind: awgn
+snrDb: [15]
+images:
+  folder: ${cifar}
+  limit: 1
+variants:
+  - {id: akb, set: akb-k256, policy: fixed:7}
+report:
+  folder: out
+  images: 0
+`);
+        const run = await akb(['hil', 'run', join(hil, 'plan.yaml'), '--no-progress', ...opsFlags]);
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout).toMatch(/complete 100%/);
+        expect(emulator.output()).toMatch(/SNR of d1 set to 15 dB by akb-hil-\d+/);
+      } finally {
+        await edge.stop();
+      }
+    } finally {
+      await emulator.stop();
+    }
   }, 60_000);
 
   it('akb-agent install and akb install: status reports and the probe over mqtts://; refused without a client certificate or with a key alone', async () => {
