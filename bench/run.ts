@@ -15,6 +15,8 @@ import { runFlashBench } from './flash/index.js';
 import { runHilBench } from './hil/index.js';
 import { runPackageBench } from './package/index.js';
 import { runQuantizeBench } from './quantize.js';
+import { runReliability } from './reliability/index.js';
+import { runSoak } from './soak/index.js';
 import { runTelemetryBench } from './telemetry/index.js';
 
 const benches: Record<string, () => Promise<object>> = {
@@ -30,6 +32,8 @@ const benches: Record<string, () => Promise<object>> = {
   flash: runFlashBench,
   telemetry: runTelemetryBench,
   hil: runHilBench,
+  soak: () => runSoak(),
+  reliability: () => runReliability(),
 };
 
 const wanted = process.argv.slice(2);
