@@ -41,7 +41,7 @@ export interface AdaroundOptions {
   now?: () => number;
 }
 
-/** What adaptive rounding did to one layer; errors are sums over rows of d^T H d (centered when asked). */
+/** What adaptive rounding did to one layer; errors are sums over rows of d^T H d, with H centered when asked and damped. */
 export interface AdaroundLayer {
   node: string;
   /** The weight initializer written. */
