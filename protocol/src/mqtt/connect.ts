@@ -138,7 +138,7 @@ async function firstConnect(raw: MqttClient, o: MqttConnectOptions, urls: readon
     const what = urls.length === 1 ? describeBrokerUrls(urls) : `any of ${describeBrokerUrls(urls)}`;
     throw new AkbError('MQTT_CONNECT_FAILED', `cannot connect to ${what}: ${errorText(e)}`, {
       cause: e,
-      hint: 'check the broker URL, that the broker runs, and the username and password',
+      hint: 'check the broker URL, that the broker runs, the username and password, and with TLS the CA and the client certificate',
     });
   }
 }

@@ -2,7 +2,8 @@
 import { AkbError } from '../errors.js';
 
 export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  // OpenSSL's messages end in a newline (and may span lines): one line, so a CLI error stays one line.
+  return (e instanceof Error ? e.message : String(e)).trim().replace(/\s*\n\s*/g, '; ');
 }
 
 export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

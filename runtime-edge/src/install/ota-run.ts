@@ -14,6 +14,7 @@ import { InstallAgent, loadTrustedKeys } from '@akb/flash';
 import { probeHealthCheck } from './health.js';
 import { OtaReceiver } from './ota.js';
 import { StatusReporter } from './reporter.js';
+import { tlsFromEnv } from './tls-env.js';
 
 export interface OtaRunOptions {
   root: string;
@@ -56,7 +57,9 @@ export async function runOta(o: OtaRunOptions): Promise<number> {
   });
   try {
     await agent.boot();
-    const client = await connectMqtt({ url: o.brokerUrl, clientId: `${o.deviceId}-ota`, username: o.username ?? o.deviceId, password: o.password });
+    // The agent's --ca/--cert/--key (or AKB_TLS_*), as its status reporter and probe use them.
+    const tls = await tlsFromEnv(o.brokerUrl, process.env);
+    const client = await connectMqtt({ url: o.brokerUrl, clientId: `${o.deviceId}-ota`, username: o.username ?? o.deviceId, password: o.password, ...(tls ? { tls } : {}) });
     try {
       receiver = new OtaReceiver({
         transport: client, deviceId: o.deviceId, profile: o.profile, agent, root: o.root,
