@@ -23,6 +23,7 @@ import { inferElemTypes } from './qdq/elem-types.js';
 import type { QuantType } from './numerics/qparams.js';
 import { presetByName, presetNames, type Preset, type QuantizeMode } from './presets.js';
 import { quantizeQdq, tensorsToCalibrate, type QdqOptions, type QdqResult } from './qdq/index.js';
+import { anyPtq, applyPtq, type PtqReport, type PtqSteps } from './ptq/pipeline.js';
 import { loadData, type LoadedData } from './quantize-data.js';
 import { batchOf, rowSamples, splitRows, type RowTable } from './report/rows.js';
 import { createSession, medianLatencyMs, runAll, type Feeds } from './report/session.js';
@@ -42,7 +43,7 @@ const SEARCH_MARGIN = 0.85;
 
 /** Progress of the slow phases (calibration, sensitivity search, evaluation). */
 export interface QuantizeProgress {
-  phase: 'calibrate' | 'sensitivity' | 'evaluate';
+  phase: 'ptq' | 'calibrate' | 'sensitivity' | 'evaluate';
   done: number;
   total?: number;
 }
@@ -62,6 +63,11 @@ export interface QuantizeOptions {
   calibLimit?: number;
   method?: CalibrationMethod;
   percentile?: number;
+  /**
+   * Post-training methods run on the float model before calibration (ptq/pipeline.ts): cross-layer
+   * equalization (with bias absorption), adaptive rounding of weights, bias correction. int8 and trt only.
+   */
+  ptq?: PtqSteps;
   perChannel?: boolean;
   activationType?: QuantType;
   weightType?: QuantType;
@@ -147,15 +153,25 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     ...splitExclude(model, opts.exclude ?? []),
   };
   const method = opts.method ?? 'minmax';
+  // The methods rewrite the float model (node names kept): it is what gets calibrated and quantized, and
+  // the reference of the per-tensor SQNR; the output SQNR still compares with the original float model.
+  let qModel = model;
+  let ptqReport: PtqReport | undefined;
+  if (opts.ptq !== undefined && anyPtq(opts.ptq)) {
+    if (!needsCalib) throw new AkbError('BAD_OPTION', `cross-layer equalization, adaptive rounding and bias correction work with int8 and trt, not ${preset.mode}`);
+    const r = await applyPtq(model, rowSamples(calibRows), qdqOpts, opts.ptq, (p) => opts.onProgress?.({ phase: 'ptq', done: p.done, total: p.total }));
+    qModel = r.model;
+    ptqReport = r.report;
+  }
   let calibration: QuantizeReport['calibration'];
   let ranges: Map<string, TensorRange> | undefined;
   if (needsCalib) {
     const t0 = performance.now();
     // Keeping nodes in float changes which tensors need their own range (a shape op no longer borrows its
     // input's), so the accuracy-driven search calibrates every float activation once.
-    const planned = tensorsToCalibrate(model, qdqOpts);
-    const tensors = target ? [...new Set([...planned, ...floatActivations(model)])] : planned;
-    ranges = await calibrate(model, rowSamples(calibRows), tensors, {
+    const planned = tensorsToCalibrate(qModel, qdqOpts);
+    const tensors = target ? [...new Set([...planned, ...floatActivations(qModel)])] : planned;
+    ranges = await calibrate(qModel, rowSamples(calibRows), tensors, {
       method,
       // Only forced for symmetric presets: otherwise each method keeps onnxruntime's default (Percentile: |x|).
       ...(qdqOpts.symmetricActivations === true || qdqOpts.tensorRt === true ? { symmetric: true } : {}),
@@ -182,7 +198,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
       };
       return { model: r.model, quantizedNodes: model.graph.node.filter((n) => !blocked.has(n.name)).map((n) => n.name), skipped: r.blocked.map((n) => ({ node: n, opType: byName.get(n) ?? '?', reason: reason(n) })) };
     }
-    const r = quantizeQdq(model, ranges!, o);
+    const r = quantizeQdq(qModel, ranges!, o);
     if (keepFloat.length === 0 || opts.keptWeights === 'float') return r;
     // Nodes kept in float by the search still store int8 weights (weight-only): their activations carry
     // the error that mattered, and a decoder whose ConvTransposes stay float would otherwise not shrink.
@@ -226,7 +242,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const referenceSession = await createSession(quantBytes, 'the quantized model', { optimization: 'disabled' });
   const reference = await outputSqnr(floatSession, referenceSession, held.rows, floatOutputs);
   await referenceSession.release();
-  const tensors = preset.mode === 'fp16' ? [] : await tensorSqnr(model, result.model, held.rows, opts.tensorRows ?? 8);
+  const tensors = preset.mode === 'fp16' ? [] : await tensorSqnr(qModel, result.model, held.rows, opts.tensorRows ?? 8);
   const runs = opts.latencyRuns ?? 20;
   const one = batchOf(held.rows, 0, 1);
   const floatMs = await medianLatencyMs(floatSession, one, runs);
@@ -254,6 +270,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
       ...(preset.device !== undefined ? { device: preset.device } : {}),
       ...(preset.mode === 'int8' || preset.mode === 'trt' ? { activationType: qdqOpts.activationType, weightType: qdqOpts.weightType } : {}),
     },
+    ...(ptqReport ? { ptq: ptqReport } : {}),
     ...(calibration ? { calibration } : {}),
     heldOut: { samples: held.rows.count, source: held.source },
     quantizedNodes: result.quantizedNodes.length,

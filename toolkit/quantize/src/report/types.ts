@@ -1,4 +1,5 @@
 /** The quantization report: what `quantizeModel` returns and `akb quantize --json` prints. */
+import type { PtqReport } from '../ptq/pipeline.js';
 import type { JsccEvaluation } from '../jscc/evaluate.js';
 import type { SensitivityResult } from '../sensitivity/search.js';
 import type { ModelWarning } from './warnings.js';
@@ -52,6 +53,8 @@ export interface QuantizeReport {
   jsccReference?: JsccEvaluation;
   /** The accuracy-driven search, and the semantics its candidates were scored with. */
   sensitivity?: SensitivityResult & { semantics: 'kernels' | 'reference' };
+  /** What the post-training methods did (ptq/pipeline.ts), when any ran. */
+  ptq?: PtqReport;
   /**
    * Suspicious numbers, one line each (also printed on stderr by `akb quantize`): weights holding NaN or
    * infinities or absurd outliers, calibrated activation ranges beyond ±1e6 (warnings.ts gives the rules).
