@@ -21,3 +21,5 @@ export { quantizeWeightsOnly, WEIGHT_ONLY_OPS, type WeightOnlyOptions } from './
 export { computeQParams, roundHalfEven, quantizeValue, quantizeArray, dequantizeArray, quantizePerChannel, quantizePerTensor, qRange, typeRange, FLOAT32_TINY, type QuantType, type QParams, type QRangeOptions } from './numerics/qparams.js';
 export { sqnrDb } from './numerics/sqnr.js';
 export { calibrate, loadCalibrationSamples, resolveCalibrationOptions, parseNpy, readNpy, type CalibrateOptions, type CalibrationMethod, type CalibrationSample, type TensorRange, type LoadSamplesOptions, type NpyArray } from './calibrate/index.js';
+export { applyPtq, anyPtq, type PtqSteps, type PtqReport, type PtqProgress } from './ptq/pipeline.js';
+export { equalizeCrossLayer, correctBias, adaround, collectLayerStats, channelMinima } from './ptq/index.js';

@@ -23,6 +23,10 @@ export const quantizeCommand = defineCommand({
       .option('calib-limit', { type: 'number', describe: 'at most this many calibration samples' })
       .option('method', { choices: METHODS, default: 'minmax' as const, describe: 'activation range calibration' })
       .option('percentile', { type: 'number', describe: 'percentile for --method percentile (default 99.999)' })
+      .option('cle', { type: 'boolean', describe: 'cross-layer equalization before calibration (int8, trt)' })
+      .option('bias-absorption', { type: 'boolean', describe: 'with --cle: move positive per-channel constants through Relu into the next layer\'s bias' })
+      .option('adaround', { type: 'boolean', describe: 'adaptive rounding: each weight rounded up or down to minimize its layer\'s output error on the calibration data' })
+      .option('bias-correction', { type: 'boolean', describe: 'remove the expected output shift of weight rounding from each channel\'s bias' })
       .option('per-channel', { type: 'boolean', default: true, describe: 'per-channel weight scales (--no-per-channel: per tensor)' })
       .option('activation-type', { choices: TYPES, describe: 'override the preset' })
       .option('weight-type', { choices: TYPES, describe: 'override the preset' })
@@ -63,6 +67,9 @@ export const quantizeCommand = defineCommand({
       ...(args.calibLimit !== undefined ? { calibLimit: positive('calib-limit', args.calibLimit) } : {}),
       method: args.method,
       ...(args.percentile !== undefined ? { percentile: args.percentile } : {}),
+      ...(args.cle || args.biasAbsorption || args.adaround || args.biasCorrection
+        ? { ptq: { cle: args.cle === true, biasAbsorption: args.biasAbsorption === true, adaround: args.adaround === true, biasCorrection: args.biasCorrection === true } }
+        : {}),
       perChannel: args.perChannel,
       ...(args.activationType ? { activationType: args.activationType } : {}),
       ...(args.weightType ? { weightType: args.weightType } : {}),
