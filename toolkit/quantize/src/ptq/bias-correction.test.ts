@@ -102,4 +102,15 @@ describe('bias correction', () => {
     expect(got[0]).toBeCloseTo(1 - SHIFT[0]!, 6);
     expect(got[1]).toBeCloseTo(2 - SHIFT[1]!, 6);
   });
+
+  it('corrects a Gemm through alpha and beta: C -= alpha * shift / beta, along the last axis of a [1, N] bias', async () => {
+    const model = oneNodeModel('Gemm', [3, 18], [floatInit('w', [2, 18], biasedWeights()), floatInit('c', [1, 2], [1, 2])], { transB: 1, alpha: 2, beta: 0.5 });
+    const stats = await collectLayerStats(model, [{ x: new ort.Tensor('float32', new Float32Array(54).fill(0.5), [3, 18]) }], U8S8);
+    const r = correctBias(stats.model, stats);
+    const c = r.model.graph.initializer.find((t) => t.name === r.layers[0]!.bias)!;
+    expect(c.dims).toEqual([1, 2]);
+    const got = tensorToFloat32(c);
+    expect(got[0]).toBeCloseTo(1 - (2 * SHIFT[0]!) / 0.5, 6);
+    expect(got[1]).toBeCloseTo(2 - (2 * SHIFT[1]!) / 0.5, 6);
+  });
 });
