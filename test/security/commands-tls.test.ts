@@ -4,7 +4,8 @@
  * image), `akb hil run` of a one-point plan (its broker mqtts://, its TLS files from the plan's `tls`,
  * relative to the plan; and a device target: akb-edge --ingest and `akb link emulate`, each over TLS, the run's
  * files from --ca/--cert/--key), `akb-agent install` (the status reporter and the slot's probe `akb-edge --probe`,
- * both seen on the device's status topic) and `akb install` (the probe). Each is also run without a client
+ * both seen on the device's status topic), `akb install` (the probe) and `akb-agent ota` taking an offer from
+ * `akb deploy` (each with its own certificate). Each is also run without a client
  * certificate (the broker's refusal comes back in the output) and with a key but no certificate (one line,
  * exit 2, before anything connects). Before them, without a broker: how the install agent picks its files
  * (a flag, else AKB_TLS_*) and hands them on. Build first (npx tsc -b).
@@ -25,11 +26,8 @@ import { exportTlsFiles, tlsFromEnv, tlsPaths } from '../../runtime-edge/src/ins
 const cifar = join(REPO, 'models/samples/cifar10-test');
 /** What a client without a certificate hears from a listener that requires one (TLS 1.3 alert 116, or the reset after it). */
 const NO_CERT = /certificate required|alert number 116|ECONNRESET|socket hang up|closed/i;
-/**
- * The CLI's line for it. (OpenSSL's message ends in a newline, which protocol's connect error keeps, so the
- * hint lands on a second line: matched across it.)
- */
-const REFUSED = /^akb: cannot connect to mqtts:\/\/127\.0\.0\.1:\d+: [^]*(certificate required|alert number 116)/;
+/** The CLI's line for it (OpenSSL's trailing newline is trimmed by protocol's errorText: one line). */
+const REFUSED = /^akb: cannot connect to mqtts:\/\/127\.0\.0\.1:\d+: [^\n]*(certificate required|alert number 116)/;
 
 /** A CLI run with AKB_TLS_* removed from the environment, so only what the test passes counts. */
 function node(args: string[]): Promise<NodeRun> {
@@ -273,8 +271,8 @@ report:
       const hostNoCert = await akb(['install', bundle, '--root', join(dir, 'host2'), ...common, '--ca', pki.ca, '--health-timeout', '30']);
       expect(hostNoCert.code).toBe(4);
       expect(/no status reports \(([^)]*)/.exec(hostNoCert.stdout)?.[1]).toMatch(NO_CERT);
-      // (The probe's reason is the last line of its stderr, here the hint: see REFUSED.)
-      expect(hostNoCert.stderr).toMatch(/^akb: health check of slot A failed: the probe exited 1/);
+      // The probe's reason (the last line of its stderr) is the broker's refusal: errorText keeps it on one line.
+      expect(hostNoCert.stderr).toMatch(/^akb: health check of slot A failed: the probe exited 1[^\n]*(certificate required|alert number 116|ECONNRESET|socket hang up|closed)/i);
       const hostKeyOnly = await akb(['install', bundle, '--root', join(dir, 'host'), ...common, '--key', pki.users.d1!.files.key]);
       expect(hostKeyOnly.code).toBe(2);
       expect(hostKeyOnly.stderr.trim()).toMatch(/^akb: --key given without --cert/);
@@ -282,4 +280,27 @@ report:
       statuses.close();
     }
   }, 90_000);
+
+  it('akb-agent ota takes an offer from akb deploy, both over mqtts:// with their own certificates', async () => {
+    const keys = await makeKeys(dir, 'ota');
+    const [v1, v2] = [join(dir, 'ota-1.akb'), join(dir, 'ota-2.akb')];
+    await makeBundle(v1, { version: '1.0.0', keys });
+    await makeBundle(v2, { version: '1.1.0', keys });
+    const board = join(dir, 'ota-board');
+    const common = ['--root', board, '--trust', keys.pub, '--broker', url, '--device', 'd1', '--profile', PROFILE_ID];
+    const installed = await agent(['install', v1, ...common, ...d1Flags]);
+    expect(installed.code, `${installed.stdout}\n${installed.stderr}`).toBe(0);
+    const receiving = agent(['ota', '--once', ...common, ...d1Flags]);
+    await new Promise((r) => setTimeout(r, 1500)); // its subscription is in place before the offer
+    const sent = await akb(['deploy', v2, '--broker', url, '--devices', 'd1', '--job', 'ota-tls', '--fleet-key', keys.key, ...opsFlags]);
+    const got = await receiving;
+    expect(sent.code, `${sent.stdout}\n${sent.stderr}`).toBe(0);
+    expect(sent.stdout).toMatch(/d1: installed/);
+    expect(got.code, `${got.stdout}\n${got.stderr}`).toBe(0);
+    // Without a client certificate the agent's offer connection is refused by the broker, in one line.
+    const refused = await agent(['ota', '--once', ...common, '--ca', pki.ca]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(NO_CERT);
+  }, 120_000);
 }));
