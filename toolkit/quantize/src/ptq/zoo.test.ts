@@ -29,7 +29,8 @@ describe('adaround and bias correction on a zoo model', () => {
     const reference = await Promise.all(held.map((s) => runModel(model, s)));
     const sqnr = async (m: Model): Promise<number> => {
       const q = quantizeQdq(m, await calibrate(m, calib, tensorsToCalibrate(m, OPTS), { method: 'minmax' }), OPTS).model;
-      const [ref, got]: number[][] = [[], []];
+      const ref: number[] = [];
+      const got: number[] = [];
       for (const [i, s] of held.entries()) {
         const out = await runModel(q, s);
         for (const [name, t] of Object.entries(reference[i]!)) {
