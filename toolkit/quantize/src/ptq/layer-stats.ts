@@ -5,8 +5,8 @@
  *
  *   mean_g = E[x],  H_g = E[x x^T]   over patches x of group g (patches.ts; padding counts as 0).
  *
- * Bounds: at most `maxPatches` patch positions per layer over all samples (an equal share per
- * sample, positions drawn without replacement by a seeded generator, so runs repeat exactly); H is
+ * Bounds: at most `maxPatches` patch positions per layer over all samples (a share of
+ * ceil(maxPatches / samples) per sample until the budget is spent, positions drawn without replacement by a seeded generator, so runs repeat exactly); H is
  * skipped (mean only) for a layer whose patch length K exceeds `maxHessianRow` (default 4608: a
  * 4608 x 4608 float64 H is 170 MB); and the layers whose H are held at once are kept under
  * `maxHessianBytes` (default 1 GiB) by running the samples once per batch of layers. H is summed by
@@ -107,6 +107,7 @@ class Accumulator {
     private readonly node: Node,
     withHessian: boolean,
     private readonly perSample: number,
+    private readonly maxPatches: number,
     seed: number,
     private readonly gram: GramEngine,
   ) {
@@ -124,7 +125,9 @@ class Accumulator {
     const src = patchSource(this.target, this.node, x, dims);
     const K = this.target.rowLength;
     const p = this.patch;
-    for (const pos of choosePositions(src.positions, this.perSample, this.random)) {
+    const take = Math.min(this.perSample, this.maxPatches - this.count);
+    if (take <= 0) return;
+    for (const pos of choosePositions(src.positions, take, this.random)) {
       for (let g = 0; g < this.target.groups; g++) {
         src.fill(pos, g, p);
         const sum = this.sums[g]!;
@@ -206,7 +209,7 @@ export async function collectLayerStats(model: Model, samples: readonly Calibrat
   const gram = new GramEngine();
   try {
     for (const batch of batches) {
-      const accs = batch.map(({ t, withH }) => new Accumulator(t, nodes.get(t.node)!, withH, perSample, opts.seed ?? 1, gram));
+      const accs = batch.map(({ t, withH }) => new Accumulator(t, nodes.get(t.node)!, withH, perSample, maxPatches, opts.seed ?? 1, gram));
       const fetch = [...new Set(batch.map(({ t }) => t.input).filter((n) => !inputNames.has(n)))];
       let session: ort.InferenceSession;
       try {

@@ -116,6 +116,8 @@ describe('layer moments against brute force', () => {
     const a = (await collectLayerStats(model, [{ x }], U8S8, { maxPatches: 50, maxHessianRow: 72 })).layers.get('layer')!;
     const b = (await collectLayerStats(model, [{ x }], U8S8, { maxPatches: 50, maxHessianRow: 71 })).layers.get('layer')!;
     expect(a.patches).toBe(50);
+    const many = await collectLayerStats(model, [1, 2, 3].map((seed) => ({ x: uniformTensor([1, 8, 16, 16], seed) })), U8S8, { maxPatches: 50 });
+    expect(many.layers.get('layer')!.patches).toBe(50); // shares of 17, 17 and 16
     expect(b.hessian).toBeUndefined();
     expect(b.hessianSkipped).toMatch(/patch length 72 > 71/);
     expect([...b.mean[0]!]).toEqual([...a.mean[0]!]);
