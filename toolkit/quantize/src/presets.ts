@@ -23,6 +23,8 @@
  *   compute stays fp32, so its card says `fp32`. `reduceRange` (7-bit weights) is not used for these: it
  *   works around int16 saturation in x64 kernels without VNNI and buys nothing on ARM.
  */
+import type { CalibrationMethod } from './calibrate/index.js';
+import type { PtqSteps } from './ptq/pipeline.js';
 import { AkbError } from '@akb/protocol';
 import type { QuantType } from './numerics/qparams.js';
 
@@ -43,9 +45,15 @@ export interface Preset {
   reason: string;
   /** The device profile it was chosen for, when one was (the model will run on another machine than this). */
   device?: string;
+  /** Post-training methods on by default (issue 16; the options and flags override each). */
+  ptq?: PtqSteps;
+  /** Calibration method by default (the option and --method override it; minmax otherwise). */
+  method?: CalibrationMethod;
 }
 
 const base = { perChannel: true, symmetricActivations: false, reduceRange: false };
+/** Every post-training method on (bench/quantize/ptq.ts measures what each buys). */
+const ACCURATE = { ptq: { cle: true, adaround: true, biasCorrection: true }, method: 'mse' } as const;
 
 /** The named presets. */
 export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
@@ -54,6 +62,9 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   trt: { ...base, name: 'trt', mode: 'trt', activationType: 'int8', weightType: 'int8', symmetricActivations: true, cardPreset: 'int8-qdq-trt', reason: 'TensorRT explicit quantization: symmetric int8, zero points 0' },
   fp16: { ...base, name: 'fp16', mode: 'fp16', activationType: 'uint8', weightType: 'int8', cardPreset: 'fp16', reason: 'float16 weights and compute, float32 inputs and outputs' },
   'weight-only': { ...base, name: 'weight-only', mode: 'weight-only', activationType: 'uint8', weightType: 'int8', cardPreset: 'fp32', reason: 'int8 weights, float32 compute' },
+  'int8-accurate': { ...base, ...ACCURATE, name: 'int8-accurate', mode: 'int8', activationType: 'uint8', weightType: 'int8', cardPreset: 'int8-qdq', reason: 'static int8 QDQ, U8S8, with cross-layer equalization, adaptive rounding, bias correction and MSE ranges' },
+  'int8-s8s8-accurate': { ...base, ...ACCURATE, name: 'int8-s8s8-accurate', mode: 'int8', activationType: 'int8', weightType: 'int8', cardPreset: 'int8-qdq', reason: 'static int8 QDQ, S8S8, with cross-layer equalization, adaptive rounding, bias correction and MSE ranges' },
+  'trt-accurate': { ...base, ...ACCURATE, name: 'trt-accurate', mode: 'trt', activationType: 'int8', weightType: 'int8', symmetricActivations: true, cardPreset: 'int8-qdq-trt', reason: 'TensorRT explicit quantization with cross-layer equalization, adaptive rounding, bias correction and MSE ranges' },
 });
 
 const ALIASES: Readonly<Record<string, string>> = { 'int8-qdq': 'int8', 'int8-qdq-trt': 'trt', u8s8: 'int8', s8s8: 'int8-s8s8' };

@@ -18,10 +18,10 @@ export const quantizeCommand = defineCommand({
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'float ONNX model' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'quantized model to write (atomically)' })
-      .option('profile', { type: 'string', default: 'int8', describe: 'device profile id (akb devices list) or preset: int8, int8-s8s8, trt, fp16, weight-only' })
+      .option('profile', { type: 'string', default: 'int8', describe: 'device profile id (akb devices list) or preset: int8, int8-s8s8, trt, fp16, weight-only, int8-accurate, int8-s8s8-accurate, trt-accurate' })
       .option('calib', { type: 'string', describe: 'calibration data: image folder, .npy, or a folder of <input>.npy' })
       .option('calib-limit', { type: 'number', describe: 'at most this many calibration samples' })
-      .option('method', { choices: METHODS, default: 'minmax' as const, describe: 'activation range calibration' })
+      .option('method', { choices: METHODS, describe: 'activation range calibration (default: the preset\'s, minmax for all but the *-accurate presets, which use mse)' })
       .option('percentile', { type: 'number', describe: 'percentile for --method percentile (default 99.999)' })
       .option('cle', { type: 'boolean', describe: 'cross-layer equalization before calibration (int8, trt)' })
       .option('bias-absorption', { type: 'boolean', describe: 'with --cle: move positive per-channel constants through Relu into the next layer\'s bias' })
@@ -65,11 +65,15 @@ export const quantizeCommand = defineCommand({
       preset,
       ...(args.calib !== undefined ? { calib: args.calib } : {}),
       ...(args.calibLimit !== undefined ? { calibLimit: positive('calib-limit', args.calibLimit) } : {}),
-      method: args.method,
+      ...(args.method !== undefined ? { method: args.method } : {}),
       ...(args.percentile !== undefined ? { percentile: args.percentile } : {}),
-      ...(args.cle || args.biasAbsorption || args.adaround || args.biasCorrection
-        ? { ptq: { cle: args.cle === true, biasAbsorption: args.biasAbsorption === true, adaround: args.adaround === true, biasCorrection: args.biasCorrection === true } }
-        : {}),
+      // Each step given (--x or --no-x) overrides the preset's default; the rest keep it.
+      ptq: {
+        ...(args.cle !== undefined ? { cle: args.cle } : {}),
+        ...(args.biasAbsorption !== undefined ? { biasAbsorption: args.biasAbsorption } : {}),
+        ...(args.adaround !== undefined ? { adaround: args.adaround } : {}),
+        ...(args.biasCorrection !== undefined ? { biasCorrection: args.biasCorrection } : {}),
+      },
       perChannel: args.perChannel,
       ...(args.activationType ? { activationType: args.activationType } : {}),
       ...(args.weightType ? { weightType: args.weightType } : {}),

@@ -29,7 +29,8 @@ export const ABSURD_ACTIVATION = 1e6;
 
 /** One warning of the report: what it is about and a line for a person. */
 export interface ModelWarning {
-  kind: 'weight' | 'activation';
+  /** 'calibration': a choice made about the calibration data (e.g. too few rows for a method). */
+  kind: 'weight' | 'activation' | 'calibration';
   tensor: string;
   message: string;
 }
