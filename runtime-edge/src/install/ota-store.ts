@@ -11,10 +11,11 @@
  * which the agent reports itself); a write that fails anyway (ENOSPC, EROFS, EACCES) is one line naming
  * the path (fs-errors.ts); a temporary file is removed when its write fails; `discard` removes what it can.
  */
-import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { blockCount, decodeMessage, type OtaOffer, type OtaResult } from '@akb/protocol';
 import { describeDiskFault, freeBytes, noSpace } from './fs-errors.js';
+import { replaceFile } from './replace-file.js';
 
 const MAX_RESULTS = 16;
 const MAX_META_BYTES = 64 * 1024;
@@ -33,24 +34,6 @@ async function readSmall(path: string): Promise<Buffer | undefined> {
     return await readFile(path);
   } catch {
     return undefined;
-  }
-}
-
-/** Replaces `path` (write a temporary file, fsync, rename); when that fails the temporary file is removed. */
-async function replaceFile(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
   }
 }
 

@@ -9,10 +9,11 @@
  * is not corrupt, and deleting it would be the wrong fix. A floor that cannot be written (disk full,
  * read-only, permission) is one line (fs-errors.ts), the temporary file removed and the floor unchanged.
  */
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AkbError, SIG_MAX_SEQ } from '@akb/protocol';
 import { describeDiskFault } from './fs-errors.js';
+import { replaceFile } from './replace-file.js';
 
 const MAX_FILE_BYTES = 64 * 1024;
 const MAX_STREAMS = 64;
@@ -97,16 +98,8 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true });
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
+    await replaceFile(path, text, 0o600);
   } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined);
     throw await describeDiskFault(e, {
       doing: 'recording the replay floor',
       path: tmp,

@@ -26,6 +26,7 @@ import type { QdqOptions } from '../qdq/options.js';
 import { BLOCK_ROWS, GramEngine } from './gram.js';
 import { patchSource } from './patches.js';
 import { findTargets, prepareWorkingCopy, type LayerTarget, type SkippedLayer } from './targets.js';
+import { seededRandom } from '../jscc/channel.js';
 
 /** Options of `collectLayerStats`. */
 export interface LayerStatsOptions {
@@ -63,17 +64,8 @@ export interface LayerStats {
   skipped: SkippedLayer[];
 }
 
-/** A small seeded generator (mulberry32): uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator (mulberry32) the channel models use: sampling repeats exactly from its seed. */
+export { seededRandom };
 
 function hashName(s: string): number {
   let h = 2166136261;
