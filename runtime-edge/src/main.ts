@@ -149,6 +149,16 @@ async function main(): Promise<number> {
     await runProbe({ base, profile, models, set, image: probe, slotDir: process.env.AKB_SLOT_DIR, backends: edgeBackends(profile.limits.threads) });
     return 0;
   }
+  // Listening before connecting: a SIGTERM while connecting or loading models (its birth may already be out)
+  // still ends in a clean shutdown, not the default death by signal. A second one kills at once.
+  let stop: (() => void) | undefined;
+  let signalled = false;
+  const onSignal = (): void => {
+    signalled = true;
+    stop?.();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let done: Promise<unknown> | undefined;
   let agent: EdgeAgent;
   if (models) {
@@ -191,8 +201,8 @@ async function main(): Promise<number> {
   }
   process.stdout.write(`akb-edge: ${device} online at ${settings.broker}\n`);
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    stop = resolve;
+    if (signalled) resolve();
     if (args.once && args.images && done) done.then(() => setTimeout(resolve, 300), resolve);
   });
   await agent.stop();
