@@ -13,7 +13,7 @@ import { Fanout } from './fanout.js';
 import { subscribeThroughDrops } from './subscribe.js';
 import { errorText, withTimeout } from './util.js';
 import { innerFilter, topicMatches } from './topic-match.js';
-import type { MqttTlsOptions } from './tls.js';
+import type { ClientStats, CloseOptions, DeathReason, DeviceStatus, HoldLimits, StatusPayload } from './client-options.js';
 import {
   asBuffer,
   type AkbMessage,
@@ -24,7 +24,7 @@ import {
   type QoS,
 } from './transport.js';
 
-export type DeathReason = 'will' | 'shutdown';
+export type { ClientStats, CloseOptions, DeathReason, DeviceConnectOptions, DeviceStatus, HoldLimits, MqttConnectOptions, StatusPayload } from './client-options.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const PUBLISH_OPTIONS: Readonly<Record<QoS, readonly [IClientPublishOptions, IClientPublishOptions]>> = {
@@ -32,13 +32,6 @@ const PUBLISH_OPTIONS: Readonly<Record<QoS, readonly [IClientPublishOptions, ICl
   1: [Object.freeze({ qos: 1, retain: false }), Object.freeze({ qos: 1, retain: true })],
   2: [Object.freeze({ qos: 2, retain: false }), Object.freeze({ qos: 2, retain: true })],
 };
-/** A status payload: bytes, a string, or a value sent as JSON. */
-export type StatusPayload = Uint8Array | string | object;
-
-/**
- * The default death, a StatusOffline (schemas/status.ts): `reason` is "will" for the last will the broker
- * publishes, "shutdown" when the device says goodbye itself.
- */
 /**
  * The first session number of a process: tenths of a second since 2024-01-01, so a restarted device counts
  * on from where it was (readers drop a late death of an older session) even when it restarts within the
@@ -48,90 +41,16 @@ export function defaultSession(now: number = Date.now()): number {
   return Math.floor((now - Date.UTC(2024, 0, 1)) / 100) >>> 0;
 }
 
+/**
+ * The default death, a StatusOffline (schemas/status.ts): `reason` is "will" for the last will the broker
+ * publishes, "shutdown" when the device says goodbye itself.
+ */
 export function defaultDeath(deviceId: string, session: number, reason: DeathReason, now: number = Date.now()): object {
   return { v: 1, device: deviceId, session, ts: now, state: 'offline', reason };
 }
 
 function statusBytes(p: StatusPayload): Buffer | string {
   return typeof p === 'string' || p instanceof Uint8Array ? asBuffer(p) : JSON.stringify(p);
-}
-
-export interface MqttConnectOptions {
-  /**
-   * `mqtt://host:port`, `mqtts://…`, `ws://…`; or several brokers, comma-separated or as an array, tried in
-   * order and failed over to in turn (brokers.ts).
-   */
-  url: string | readonly string[];
-  clientId?: string;
-  protocolVersion?: ProtocolVersion;
-  username?: string;
-  password?: string;
-  /** How long to wait for the first CONNACK (ms, default 10 000). */
-  connectTimeoutMs?: number;
-  /** Delay between reconnect attempts (ms, default 1000; 0 disables reconnecting). */
-  reconnectPeriodMs?: number;
-  keepaliveSeconds?: number;
-  /**
-   * Disable Nagle's algorithm on the TCP socket (default true). A QoS 1 request/response round trip on
-   * loopback measured ~90 ms with Nagle on in clients and broker (delayed ACKs), ~44 ms with it off in
-   * the clients only, ~1-3 ms with it off in both: also set `set_tcp_nodelay true` in Mosquitto.
-   */
-  noDelay?: boolean;
-  /**
-   * TLS for `mqtts://` and `wss://`: PEM contents (tls.ts's loadTlsFlags reads and checks the files the
-   * `--ca/--cert/--key` flags name). connectMqtt and connectDevice refuse it with a URL that is not TLS.
-   */
-  tls?: MqttTlsOptions;
-  /**
-   * Hold incoming messages until `release()` (default: deliver at once). With a persistent session (clean
-   * session off) the broker sends what it queued right after the CONNACK, before the caller has attached
-   * its handlers; held, those messages reach them instead of counting as unrouted. Bounded: beyond
-   * `maxMessages` (default 100 000) or `maxBytes` of payload (default 64 MiB) held messages are dropped
-   * and counted in `stats.heldDropped`.
-   */
-  hold?: boolean | HoldLimits;
-  /** Anything else mqtt.js accepts; the fields above win. */
-  mqtt?: Partial<IClientOptions>;
-}
-
-export interface HoldLimits {
-  maxMessages?: number;
-  maxBytes?: number;
-}
-
-export interface DeviceStatus {
-  /** The birth of connection `session`, published retained after every connect: a StatusOnline. */
-  birth: (session: number) => StatusPayload;
-  /** The death of connection `session` (default `defaultDeath`): a StatusOffline. */
-  death?: (session: number, reason: DeathReason) => StatusPayload;
-  /**
-   * The first connection's session number (default: defaultSession(), tenths of a second since 2024); it grows by one on every
-   * reconnect, and the birth and last will of one connection carry the same number.
-   */
-  session?: number;
-}
-
-export interface DeviceConnectOptions extends MqttConnectOptions, DeviceStatus {
-  /** The device id: its status topic is `topics.status(deviceId)`; the client id defaults to it. */
-  deviceId: string;
-}
-
-export interface ClientStats {
-  received: number;
-  /** Messages no handler's filter matched. */
-  unrouted: number;
-  published: number;
-  births: number;
-  handlerFailures: number;
-  /** Messages dropped while held (the `hold` option's limits). */
-  heldDropped: number;
-}
-
-export interface CloseOptions {
-  /** Skip the death message and the graceful disconnect. */
-  force?: boolean;
-  /** Upper bound on the death publish and disconnect (ms, default 3000). */
-  timeoutMs?: number;
 }
 
 interface DeviceIdentity {
