@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isAkbError } from '@akb/protocol';
+import { isAkbError, type OtaResult } from '@akb/protocol';
 import { SeqFloors } from '../../runtime-edge/src/install/seq-floor.js';
 import { FaultLab, MiB, agentAs, faultsUnavailable, leftovers, lineOf, slotIntact } from './fault-lab.js';
 
@@ -59,6 +59,17 @@ async function otaLeftovers(root: string): Promise<string[]> {
   return (await leftovers(join(root, 'ota'), [])).filter((n) => !/^result-.*\.json$/.test(n));
 }
 
+/** The outcome of an OTA fault from its result: the line and reason, the slot checked, what was left besides `kept`. */
+async function otaOutcome(fault: string, result: OtaResult, root: string, kept: readonly string[], slotOk: boolean): Promise<Omit<FaultOutcome, 'recovered'>> {
+  return {
+    fault,
+    error: result.status === 'failed' ? result.message : 'installed',
+    code: result.status === 'failed' ? result.reason : 'ok',
+    slotIntact: slotOk,
+    leftovers: [...(await leftovers(root, kept)), ...(await otaLeftovers(root))],
+  };
+}
+
 export async function diskFullInstall(lab: FaultLab): Promise<FaultOutcome> {
   const fs = lab.tmpfs(6 * MiB);
   try {
@@ -84,12 +95,7 @@ export async function diskFullOtaOffer(lab: FaultLab): Promise<FaultOutcome> {
     fs.fill(MiB);
     const result = await lab.offer(device, lab.bundles.big);
     const blocks = device.receiver.stats.blocks;
-    const error = result.status === 'failed' ? result.message : 'installed';
-    const outcome = {
-      fault: 'disk full: OTA download', error, code: result.status === 'failed' ? result.reason : 'ok',
-      slotIntact: (await slotIntact(root, before, '1.0.0')) && blocks === 0,
-      leftovers: [...(await leftovers(root, OTA_KEPT)), ...(await otaLeftovers(root))],
-    };
+    const outcome = await otaOutcome('disk full: OTA download', result, root, OTA_KEPT, (await slotIntact(root, before, '1.0.0')) && blocks === 0);
     fs.unfill();
     return { ...outcome, recovered: (await lab.offer(device, lab.bundles.big)).status === 'ok' };
   } finally {
@@ -107,11 +113,7 @@ export async function diskFullOtaInstall(lab: FaultLab): Promise<FaultOutcome> {
     const device = await lab.device('fault-full-slot', root);
     fs.fill(2 * MiB);
     const result = await lab.offer(device, lab.bundles.big);
-    const outcome = {
-      fault: 'disk full: OTA install', error: result.status === 'failed' ? result.message : 'installed', code: result.status === 'failed' ? result.reason : 'ok',
-      slotIntact: await slotIntact(root, before, '1.0.0'),
-      leftovers: [...(await leftovers(root, OTA_KEPT)), ...(await otaLeftovers(root))],
-    };
+    const outcome = await otaOutcome('disk full: OTA install', result, root, OTA_KEPT, await slotIntact(root, before, '1.0.0'));
     fs.unfill();
     return { ...outcome, recovered: (await lab.offer(device, lab.bundles.big)).status === 'ok' };
   } finally {
@@ -132,11 +134,7 @@ export async function diskFullMidDownload(lab: FaultLab): Promise<FaultOutcome> 
     while (device.receiver.stats.blocks < 50 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     fs.fill(0);
     const result = await pending;
-    const outcome = {
-      fault: 'disk full: during an OTA download', error: result.status === 'failed' ? result.message : 'installed', code: result.status === 'failed' ? result.reason : 'ok',
-      slotIntact: await slotIntact(root, before, '1.0.0'),
-      leftovers: [...(await leftovers(root, [...OTA_KEPT, 'ballast.bin'])), ...(await otaLeftovers(root))],
-    };
+    const outcome = await otaOutcome('disk full: during an OTA download', result, root, [...OTA_KEPT, 'ballast.bin'], await slotIntact(root, before, '1.0.0'));
     fs.unfill();
     return { ...outcome, recovered: (await lab.offer(device, lab.bundles.big)).status === 'ok' };
   } finally {
@@ -169,11 +167,7 @@ export async function readOnlyOta(lab: FaultLab): Promise<FaultOutcome> {
     const device = await lab.device('fault-ro-ota', root);
     fs.remount('ro');
     const result = await lab.offer(device, lab.bundles.v11);
-    const outcome = {
-      fault: 'read-only: OTA offer', error: result.status === 'failed' ? result.message : 'installed', code: result.status === 'failed' ? result.reason : 'ok',
-      slotIntact: (await slotIntact(root, before, '1.0.0')) && device.receiver.stats.blocks === 0,
-      leftovers: [...(await leftovers(root, INSTALLED)), ...(await otaLeftovers(root))],
-    };
+    const outcome = await otaOutcome('read-only: OTA offer', result, root, INSTALLED, (await slotIntact(root, before, '1.0.0')) && device.receiver.stats.blocks === 0);
     fs.remount('rw');
     // The same receiver (the process did not stop) takes the next offer.
     return { ...outcome, recovered: (await lab.offer(device, lab.bundles.v11)).status === 'ok' };
