@@ -7,11 +7,13 @@
  *   cle        + cross-layer equalization          ada   + adaptive rounding
  *   bc         + bias correction                    mse   MSE-optimal activation ranges instead of MinMax
  *   all        cle + ada + bc + mse (each step on)
+ *   wi         plain with Q/DQ only on the inputs of weighted ops (--placement weighted-inputs)
+ *   wi-all     all with that placement
  *
  * Output SQNR on the held-out rows against the float model, with this CPU's fused kernels and in the QDQ
- * reference semantics (optimizations off), the gain over onnxruntime's model measured the same way, and the
- * time. JSCC models also get the PSNR loss through AWGN on the card's SNR grid (QDQ reference semantics,
- * 998 CIFAR-10 test images) for plain and all, and with `--search` the accuracy-driven mode (0.1 dB) after
+ * reference semantics (optimizations off), the gain over onnxruntime's model measured the same way, the
+ * time, and the quantized/float latency with this CPU's kernels (the placement's cost on onnxruntime). JSCC models also get the PSNR loss through AWGN on the card's SNR grid (QDQ reference semantics,
+ * 1,000 CIFAR-10 test images; the worst point and its SNR) for plain, all, wi and wi-all, and with `--search` the accuracy-driven mode (0.1 dB) after
  * plain and after all: how many nodes stay in float. MobileNetV3-small with every step: wall time and
  * peak RSS in a fresh process (timing.ts --ptq).
  *
@@ -35,7 +37,10 @@ const VARIANTS: Record<string, Partial<QuantizeOptions>> = {
   ada: { ptq: { adaround: true } },
   mse: { method: 'mse' },
   all: { ptq: { cle: true, adaround: true, biasCorrection: true }, method: 'mse' },
+  wi: { placement: 'weighted-inputs' },
+  'wi-all': { ptq: { cle: true, adaround: true, biasCorrection: true }, method: 'mse', placement: 'weighted-inputs' },
 };
+const PSNR_VARIANTS = ['plain', 'all', 'wi', 'wi-all'];
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
@@ -57,14 +62,19 @@ async function ortSide(name: string, reference: ReturnType<typeof ortReference>)
 }
 
 function options(name: string, output: string, extra: Partial<QuantizeOptions>): QuantizeOptions {
-  return { input: modelPath(name), output, preset: 'int8', calib: dataDir(name, 'calib'), heldOut: dataDir(name, 'heldout'), jscc: false, latencyRuns: 1, tensorRows: 2, card: false, ...extra };
+  return { input: modelPath(name), output, preset: 'int8', calib: dataDir(name, 'calib'), heldOut: dataDir(name, 'heldout'), jscc: false, latencyRuns: 5, tensorRows: 2, card: false, ...extra };
 }
 
 async function jsccLoss(name: string, out: string, variant: string, search: boolean): Promise<object> {
   const common: Partial<QuantizeOptions> = { ...VARIANTS[variant], jscc: true, jsccImages: psnrDir(name), semantics: 'reference' };
   const r = await quantizeModel(options(name, join(out, `${name}.${variant}.psnr.onnx`), common));
   const loss = r.jsccReference?.maxLossDb;
-  const entry: Record<string, unknown> = { referenceMaxLossDb: loss === undefined ? null : round2(loss), kernelsMaxLossDb: r.jscc && 'maxLossDb' in r.jscc ? round2(r.jscc.maxLossDb) : null };
+  const worst = r.jsccReference?.points.reduce((a, b) => (b.lossDb > a.lossDb ? b : a));
+  const entry: Record<string, unknown> = {
+    referenceMaxLossDb: loss === undefined ? null : Math.round(loss * 1000) / 1000,
+    worstSnrDb: worst?.snrDb ?? null,
+    kernelsMaxLossDb: r.jscc && 'maxLossDb' in r.jscc ? Math.round(r.jscc.maxLossDb * 1000) / 1000 : null,
+  };
   if (search && !(loss !== undefined && loss <= 0.1)) {
     const s = await quantizeModel(options(name, join(out, `${name}.${variant}.search.onnx`), { ...common, target: { psnrLossDb: 0.1 } }));
     entry.search = { keptInFloat: s.sensitivity?.keptInFloat.length ?? null, of: s.sensitivity?.nodes.length ?? null, met: s.sensitivity?.met ?? null, referenceMaxLossDb: s.jsccReference ? round2(s.jsccReference.maxLossDb) : null };
@@ -93,11 +103,12 @@ export async function runPtqBench(o: { models?: string[]; variants?: string[]; p
         referenceSqnrDb: round2(r.referenceSqnrDb),
         ...('sqnrDb' in ort ? { overOrtDb: round2(r.outputSqnrDb - ort.sqnrDb), referenceOverOrtDb: round2(r.referenceSqnrDb - ort.referenceSqnrDb) } : {}),
         seconds: round2((performance.now() - t0) / 1000),
+        latencyRatio: round2(r.latency.ratio),
         ...(r.ptq ? { ptqSeconds: round2(r.ptq.seconds), ptq: { ...r.ptq, skipped: r.ptq.skipped.length } } : {}),
       };
     }
     const jscc = o.psnr !== false && JSCC_MODELS.includes(name)
-      ? Object.fromEntries(await Promise.all(['plain', 'all'].filter((v) => variants.includes(v)).map(async (v) => [v, await jsccLoss(name, out, v, o.search === true)] as const)))
+      ? Object.fromEntries(await Promise.all(PSNR_VARIANTS.filter((v) => variants.includes(v)).map(async (v) => [v, await jsccLoss(name, out, v, o.search === true)] as const)))
       : undefined;
     results[name] = { ort: 'sqnrDb' in ort ? { sqnrDb: round2(ort.sqnrDb), referenceSqnrDb: round2(ort.referenceSqnrDb) } : ort, variants: rows, ...(jscc ? { psnrLoss: jscc } : {}) };
     writeFileSync(join(WORK, 'ptq.json'), JSON.stringify(results, null, 1));

@@ -27,6 +27,7 @@ import type { CalibrationMethod } from './calibrate/index.js';
 import type { PtqSteps } from './ptq/pipeline.js';
 import { AkbError } from '@akb/protocol';
 import type { QuantType } from './numerics/qparams.js';
+import type { QdqPlacement } from './qdq/placement.js';
 
 export type QuantizeMode = 'int8' | 'trt' | 'fp16' | 'weight-only';
 
@@ -47,6 +48,8 @@ export interface Preset {
   device?: string;
   /** Post-training methods on by default (issue 16; the options and flags override each). */
   ptq?: PtqSteps;
+  /** Where Q/DQ pairs go (qdq/placement.ts); 'onnxruntime' when absent. */
+  placement?: QdqPlacement;
   /** Calibration method by default (the option and --method override it; minmax otherwise). */
   method?: CalibrationMethod;
 }
@@ -64,7 +67,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   'weight-only': { ...base, name: 'weight-only', mode: 'weight-only', activationType: 'uint8', weightType: 'int8', cardPreset: 'fp32', reason: 'int8 weights, float32 compute' },
   'int8-accurate': { ...base, ...ACCURATE, name: 'int8-accurate', mode: 'int8', activationType: 'uint8', weightType: 'int8', cardPreset: 'int8-qdq', reason: 'static int8 QDQ, U8S8, with cross-layer equalization, adaptive rounding, bias correction and MSE ranges' },
   'int8-s8s8-accurate': { ...base, ...ACCURATE, name: 'int8-s8s8-accurate', mode: 'int8', activationType: 'int8', weightType: 'int8', cardPreset: 'int8-qdq', reason: 'static int8 QDQ, S8S8, with cross-layer equalization, adaptive rounding, bias correction and MSE ranges' },
-  'trt-accurate': { ...base, ...ACCURATE, name: 'trt-accurate', mode: 'trt', activationType: 'int8', weightType: 'int8', symmetricActivations: true, cardPreset: 'int8-qdq-trt', reason: 'TensorRT explicit quantization with cross-layer equalization, adaptive rounding, bias correction and MSE ranges' },
+  'trt-accurate': { ...base, ...ACCURATE, name: 'trt-accurate', mode: 'trt', activationType: 'int8', weightType: 'int8', symmetricActivations: true, placement: 'weighted-inputs', cardPreset: 'int8-qdq-trt', reason: 'TensorRT explicit quantization, Q/DQ on the inputs of weighted ops only (TensorRT fuses what lies between), with cross-layer equalization, adaptive rounding, bias correction and MSE ranges' },
 });
 
 const ALIASES: Readonly<Record<string, string>> = { 'int8-qdq': 'int8', 'int8-qdq-trt': 'trt', u8s8: 'int8', s8s8: 'int8-s8s8' };

@@ -23,6 +23,7 @@ import { inferElemTypes } from './qdq/elem-types.js';
 import type { QuantType } from './numerics/qparams.js';
 import { presetByName, presetNames, type Preset, type QuantizeMode } from './presets.js';
 import { quantizeQdq, tensorsToCalibrate, type QdqOptions, type QdqResult } from './qdq/index.js';
+import type { QdqPlacement } from './qdq/placement.js';
 import { anyPtq, applyPtq, type PtqReport, type PtqSteps } from './ptq/pipeline.js';
 import { loadData, type LoadedData } from './quantize-data.js';
 import { batchOf, rowSamples, splitRows, type RowTable } from './report/rows.js';
@@ -75,6 +76,8 @@ export interface QuantizeOptions {
    * Each given step overrides the preset's (`*-accurate` presets turn them all on).
    */
   ptq?: PtqSteps;
+  /** Where Q/DQ pairs go (qdq/placement.ts); overrides the preset's (default 'onnxruntime'). */
+  placement?: QdqPlacement;
   perChannel?: boolean;
   activationType?: QuantType;
   weightType?: QuantType;
@@ -114,6 +117,7 @@ export interface QuantizeOptions {
 export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeReport> {
   const started = performance.now();
   const preset = resolvePreset(opts);
+  if (opts.placement !== undefined && preset.mode !== 'int8' && preset.mode !== 'trt') throw new AkbError('BAD_OPTION', `--placement works with int8 and trt, not ${preset.mode}`);
   await checkOutput(opts.input, opts.output);
   const model = await readModel(opts.input);
   const warnings: ModelWarning[] = [];
@@ -157,6 +161,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     symmetricActivations: preset.symmetricActivations,
     reduceRange: opts.reduceRange ?? preset.reduceRange,
     tensorRt: preset.mode === 'trt',
+    placement: opts.placement ?? preset.placement ?? 'onnxruntime',
     ...splitExclude(model, opts.exclude ?? []),
   };
   let method = opts.method ?? preset.method ?? 'minmax';
@@ -280,7 +285,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     preset: {
       name: preset.name, mode: preset.mode, perChannel: qdqOpts.perChannel, reason: preset.reason, cardPreset: preset.cardPreset,
       ...(preset.device !== undefined ? { device: preset.device } : {}),
-      ...(preset.mode === 'int8' || preset.mode === 'trt' ? { activationType: qdqOpts.activationType, weightType: qdqOpts.weightType } : {}),
+      ...(preset.mode === 'int8' || preset.mode === 'trt' ? { activationType: qdqOpts.activationType, weightType: qdqOpts.weightType, placement: qdqOpts.placement ?? 'onnxruntime' } : {}),
     },
     ...(ptqReport ? { ptq: ptqReport } : {}),
     ...(calibration ? { calibration } : {}),

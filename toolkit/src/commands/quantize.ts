@@ -27,6 +27,7 @@ export const quantizeCommand = defineCommand({
       .option('bias-absorption', { type: 'boolean', describe: 'with --cle: move positive per-channel constants through Relu into the next layer\'s bias' })
       .option('adaround', { type: 'boolean', describe: 'adaptive rounding: each weight rounded up or down to minimize its layer\'s output error on the calibration data' })
       .option('bias-correction', { type: 'boolean', describe: 'remove the expected output shift of weight rounding from each channel\'s bias' })
+      .option('placement', { choices: ['onnxruntime', 'weighted-inputs'] as const, describe: "where Q/DQ pairs go: onnxruntime's (every op it has int8 kernels for; default, trt-accurate aside) or only the inputs of Conv/ConvTranspose/Gemm/MatMul (TensorRT's recommendation: what lies between two weighted ops is computed before one rounding; onnxruntime's CPU runs those ops in float)" })
       .option('per-channel', { type: 'boolean', default: true, describe: 'per-channel weight scales (--no-per-channel: per tensor)' })
       .option('activation-type', { choices: TYPES, describe: 'override the preset' })
       .option('weight-type', { choices: TYPES, describe: 'override the preset' })
@@ -74,6 +75,7 @@ export const quantizeCommand = defineCommand({
         ...(args.adaround !== undefined ? { adaround: args.adaround } : {}),
         ...(args.biasCorrection !== undefined ? { biasCorrection: args.biasCorrection } : {}),
       },
+      ...(args.placement !== undefined ? { placement: args.placement } : {}),
       perChannel: args.perChannel,
       ...(args.activationType ? { activationType: args.activationType } : {}),
       ...(args.weightType ? { weightType: args.weightType } : {}),

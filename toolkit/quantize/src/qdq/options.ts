@@ -1,6 +1,7 @@
 /** Options and results of the QDQ quantizer, and the options after defaults are applied. */
 import type { QuantType } from '../numerics/qparams.js';
 import type { Model } from '../onnx/types.js';
+import { PLACEMENTS, type QdqPlacement } from './placement.js';
 
 /** Options of `quantizeQdq` and `tensorsToCalibrate`. */
 export interface QdqOptions {
@@ -20,6 +21,8 @@ export interface QdqOptions {
    * Q/DQ pair per consuming node. Overrides the type and symmetry options.
    */
   tensorRt?: boolean;
+  /** Where Q/DQ pairs go (placement.ts): 'onnxruntime' (default) or 'weighted-inputs'. */
+  placement?: QdqPlacement;
   /** Node names to keep in float. */
   excludeNodes?: string[];
   /** Op types to keep in float. */
@@ -50,6 +53,7 @@ export interface ResolvedQdqOptions {
   symmetricActivations: boolean;
   reduceRange: boolean;
   tensorRt: boolean;
+  placement: QdqPlacement;
   excludeNodes: ReadonlySet<string>;
   excludeOpTypes: ReadonlySet<string>;
 }
@@ -69,7 +73,14 @@ export function resolveQdqOptions(opts: QdqOptions): ResolvedQdqOptions {
     symmetricActivations: trt || opts.symmetricActivations === true,
     reduceRange: !trt && opts.reduceRange === true,
     tensorRt: trt,
+    placement: resolvePlacement(opts.placement),
     excludeNodes: new Set(opts.excludeNodes ?? []),
     excludeOpTypes: new Set(opts.excludeOpTypes ?? []),
   };
+}
+
+function resolvePlacement(p: QdqPlacement | undefined): QdqPlacement {
+  if (p === undefined) return 'onnxruntime';
+  if (!PLACEMENTS.includes(p)) throw new TypeError(`placement must be one of ${PLACEMENTS.join(', ')}, got ${JSON.stringify(p)}`);
+  return p;
 }

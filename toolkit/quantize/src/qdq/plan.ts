@@ -19,6 +19,7 @@ import { elementCount, tensorToFloat32 } from '../onnx/tensor.js';
 import { DataType, type Graph, type Node, type TensorProto } from '../onnx/types.js';
 import { inferElemTypes } from './elem-types.js';
 import type { ResolvedQdqOptions, SkippedNode } from './options.js';
+import { restrictToWeightedInputs } from './placement.js';
 import { MIN_OPSET, WEIGHTED_OPS, ruleFor } from './rules.js';
 
 /** A real range (the shape of the calibrator's TensorRange). */
@@ -358,7 +359,9 @@ class Planner {
 
 /** Plans the QDQ rewrite of a prepared graph (mutated only to duplicate shared initializers). */
 export function buildPlan(graph: Graph, opts: ResolvedQdqOptions, opset: number): QdqPlan {
-  return new Planner(graph, opts, opset).run();
+  const plan = new Planner(graph, opts, opset).run();
+  if (opts.placement === 'weighted-inputs') restrictToWeightedInputs(graph, plan);
+  return plan;
 }
 
 /** The tensor whose calibrated range sets an activation's own parameters. */

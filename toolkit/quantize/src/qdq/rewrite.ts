@@ -10,6 +10,7 @@ import { makeNode, topoSort, uniqueNamer } from '../onnx/graph.js';
 import { makeTensor, tensorToFloat32 } from '../onnx/tensor.js';
 import { DataType, type Graph, type Model, type Node, type TensorProto } from '../onnx/types.js';
 import type { ResolvedQdqOptions } from './options.js';
+import { readsQuantized } from './placement.js';
 import { rangeSource, type QdqPlan, type Range } from './plan.js';
 import { minWeightScales, quantizeBias, quantizeWeight, raiseScales, type QuantizedWeight } from './weights.js';
 
@@ -219,7 +220,8 @@ class Rewriter {
       return;
     }
     const producer = this.producer.get(t);
-    if (this.outputs.has(t) && producer) {
+    // A graph output keeps its name on the DequantizeLinear; under weighted-inputs it stays float for its readers.
+    if (this.outputs.has(t) && producer && this.opts.placement === 'onnxruntime') {
       const qIn = this.name(`${t}_QuantizeInput`);
       producer.output = producer.output.map((o) => (o === t ? qIn : o));
       this.producer.set(qIn, producer);
@@ -228,7 +230,7 @@ class Rewriter {
     }
     const dq = this.name(`${t}_DequantizeLinear_Output`);
     this.place(t, this.pair(t, t, ref, dq));
-    this.renameInput(unique, t, dq);
+    this.renameInput(unique.filter((c) => readsQuantized(this.opts.placement, c, this.plan)), t, dq);
   }
 
   /** int32 bias with its DequantizeLinear; Gemm's beta is folded into the values and set to 1. */

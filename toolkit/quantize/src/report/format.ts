@@ -9,7 +9,7 @@ export function formatReport(r: QuantizeReport, opts: { tensors?: number } = {})
   kv('output', `${r.output.path} (${kb(r.output.bytes)}, ${ratio(r.sizeRatio)} of the input)`);
   if (r.card) kv('model card', 'path' in r.card ? r.card.path : `none: ${r.card.skipped}`);
   kv('preset', `${r.preset.name} (${r.preset.reason})`);
-  if (r.preset.activationType) kv('types', `activations ${r.preset.activationType}, weights ${r.preset.weightType}${r.preset.perChannel ? ' per channel' : ''}`);
+  if (r.preset.activationType) kv('types', `activations ${r.preset.activationType}, weights ${r.preset.weightType}${r.preset.perChannel ? ' per channel' : ''}${r.preset.placement === 'weighted-inputs' ? '; Q/DQ on the inputs of weighted ops only' : ''}`);
   if (r.calibration) kv('calibration', `${r.calibration.method}, ${r.calibration.samples} samples from ${r.calibration.source} in ${r.calibration.seconds.toFixed(1)} s`);
   kv('held-out', `${r.heldOut.samples} samples: ${r.heldOut.source}`);
   kv('output SQNR', `${db(r.outputSqnrDb)}${r.outputs.length > 1 ? ` (${r.outputs.map((o) => `${o.name} ${db(o.sqnrDb)}`).join(', ')})` : ''} with this CPU's onnxruntime kernels; ${db(r.referenceSqnrDb)} QDQ reference`);

@@ -27,7 +27,7 @@ export interface QuantizeReport {
   output: { path: string; bytes: number };
   /** Output bytes / input bytes. */
   sizeRatio: number;
-  preset: { name: string; mode: string; activationType?: string; weightType?: string; perChannel: boolean; reason: string; cardPreset: string; device?: string };
+  preset: { name: string; mode: string; activationType?: string; weightType?: string; placement?: string; perChannel: boolean; reason: string; cardPreset: string; device?: string };
   /** The model card written beside the output, or why none was. */
   card?: { path: string } | { skipped: string };
   calibration?: { method: string; samples: number; source: string; seconds: number };
