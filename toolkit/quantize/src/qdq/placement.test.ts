@@ -141,6 +141,28 @@ describe('weighted-inputs placement', () => {
     expect(sqnr).toBeGreaterThan(20);
   });
 
+  it('keeps a Relu whose output also feeds a residual Add (its fusion into the Q/DQ clamp would skip it for the Add)', async () => {
+    // x -> Conv c1 -> Relu = r -> Conv c2 -> Add(c2, r) -> y: ResNet's shape. The residual reads r in float.
+    const model = filmChain();
+    model.graph.node = [
+      makeNode('Conv', ['x', 'w1', 'b1'], ['c1'], 'conv1', { pads: [1, 1, 1, 1] }),
+      makeNode('Relu', ['c1'], ['r'], 'relu'),
+      makeNode('Conv', ['r', 'w2', 'b2'], ['c2'], 'conv2', { pads: [1, 1, 1, 1] }),
+      makeNode('Add', ['c2', 'r'], ['y'], 'residual'),
+    ];
+    model.graph.input = model.graph.input.slice(0, 1);
+    model.graph.output = model.graph.output.slice(0, 1);
+    const one = { x: test.x! };
+    const ranges = await calibrate(model, samples.map((s) => ({ x: s.x! })), tensorsToCalibrate(model, WEIGHTED), { method: 'minmax' });
+    const { model: m } = quantizeQdq(model, ranges, WEIGHTED);
+    const relu = m.graph.node.find((n) => n.name === 'relu');
+    expect(relu?.opType).toBe('Relu');
+    expect(m.graph.node.find((n) => n.name === 'residual')!.input[1]).toBe('r');
+    expect(producer(m, m.graph.node.find((n) => n.name === 'conv2')!.input[0]!)?.opType).toBe('DequantizeLinear');
+    const [ref, got] = await Promise.all([run(model, one), run(m, one)]);
+    expect(sqnrDb(ref.y!, got.y!)).toBeGreaterThan(30);
+  });
+
   it('refuses an unknown placement', () => {
     expect(() => tensorsToCalibrate(filmChain(), { ...U8S8, placement: 'everywhere' as never })).toThrow(/placement must be one of onnxruntime, weighted-inputs/);
   });

@@ -32,8 +32,8 @@ function weightedInputs(node: Node, plan: QdqPlan): string[] {
 /**
  * Cuts a plan made with onnxruntime's placement down to the weighted-inputs placement (mutates it):
  * activations that feed no weighted op lose their Q/DQ, a kept activation that shared a dropped
- * tensor's parameters gets its own range, Relu/Clip fusions are kept only where their output is still
- * quantized, constants quantized as activations (operands of Mul, Add, ...) stay float, and biases
+ * tensor's parameters gets its own range, Relu/Clip fusions are kept only where every reader of their
+ * output is a quantized weighted op, constants quantized as activations (operands of Mul, Add, ...) stay float, and biases
  * stay int32 only where their op's input is quantized.
  */
 export function restrictToWeightedInputs(graph: Graph, plan: QdqPlan): void {
@@ -44,7 +44,14 @@ export function restrictToWeightedInputs(graph: Graph, plan: QdqPlan): void {
     if (!keep.has(t)) plan.acts.delete(t);
     else if (mark.share !== undefined && !keep.has(mark.share)) plan.acts.set(t, {});
   }
-  plan.removals = plan.removals.filter((r) => keep.has(r.to));
+  // A fused Relu/Clip exists only as the clamp of its output's Q/DQ, which weighted consumers alone read
+  // now: it stays fused only where every reader of its output is such a consumer (a residual Add that
+  // also reads it, or a graph output, needs the Relu itself).
+  const outputs = new Set(graph.output.map((v) => v.name));
+  const readers = new Map<string, Node[]>();
+  for (const n of graph.node) for (const i of n.input) if (i !== '') readers.set(i, [...(readers.get(i) ?? []), n]);
+  const weightedReader = (n: Node): boolean => WEIGHTED_OPS.has(n.opType) && plan.quantized.has(n);
+  plan.removals = plan.removals.filter((r) => keep.has(r.to) && !outputs.has(r.to) && (readers.get(r.to) ?? []).every(weightedReader));
   for (const [t, mark] of plan.inits) if (mark.role === 'activation') plan.inits.delete(t);
   plan.biases = plan.biases.filter((b) => keep.has(b.input));
   const removed = new Set(plan.removals.map((r) => r.node));
