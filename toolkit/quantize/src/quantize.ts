@@ -9,7 +9,6 @@
  * file is written last, and only after the quantized model has loaded and run in onnxruntime-node.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { AkbError } from '@akb/protocol';
 import { calibrate, type CalibrationMethod, type TensorRange } from './calibrate/index.js';
 import { convertFp16 } from './fp16/index.js';
@@ -21,9 +20,10 @@ import { opsetVersion, topoSort } from './onnx/graph.js';
 import { DataType, type Model } from './onnx/types.js';
 import { inferElemTypes } from './qdq/elem-types.js';
 import type { QuantType } from './numerics/qparams.js';
-import { presetByName, presetNames, type Preset, type QuantizeMode } from './presets.js';
+import type { Preset, QuantizeMode } from './presets.js';
 import { quantizeQdq, tensorsToCalibrate, type QdqOptions, type QdqResult } from './qdq/index.js';
 import type { QdqPlacement } from './qdq/placement.js';
+import { checkOutput, resolvePlacement, resolvePreset, splitExclude } from './quantize-options.js';
 import { anyPtq, applyPtq, type PtqReport, type PtqSteps } from './ptq/pipeline.js';
 import { loadData, type LoadedData } from './quantize-data.js';
 import { batchOf, rowSamples, splitRows, type RowTable } from './report/rows.js';
@@ -114,10 +114,12 @@ export interface QuantizeOptions {
 }
 
 /** The model produced and its report. The output file is written before this resolves. */
+export { resolvePreset, splitExclude } from './quantize-options.js';
+
 export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeReport> {
   const started = performance.now();
   const preset = resolvePreset(opts);
-  if (opts.placement !== undefined && preset.mode !== 'int8' && preset.mode !== 'trt') throw new AkbError('BAD_OPTION', `--placement works with int8 and trt, not ${preset.mode}`);
+  const placement = resolvePlacement(opts, preset);
   await checkOutput(opts.input, opts.output);
   const model = await readModel(opts.input);
   const warnings: ModelWarning[] = [];
@@ -161,7 +163,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     symmetricActivations: preset.symmetricActivations,
     reduceRange: opts.reduceRange ?? preset.reduceRange,
     tensorRt: preset.mode === 'trt',
-    placement: opts.placement ?? preset.placement ?? 'onnxruntime',
+    placement,
     ...splitExclude(model, opts.exclude ?? []),
   };
   let method = opts.method ?? preset.method ?? 'minmax';
@@ -285,7 +287,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
     preset: {
       name: preset.name, mode: preset.mode, perChannel: qdqOpts.perChannel, reason: preset.reason, cardPreset: preset.cardPreset,
       ...(preset.device !== undefined ? { device: preset.device } : {}),
-      ...(preset.mode === 'int8' || preset.mode === 'trt' ? { activationType: qdqOpts.activationType, weightType: qdqOpts.weightType, placement: qdqOpts.placement ?? 'onnxruntime' } : {}),
+      ...(preset.mode === 'int8' || preset.mode === 'trt' ? { activationType: qdqOpts.activationType, weightType: qdqOpts.weightType, placement } : {}),
     },
     ...(ptqReport ? { ptq: ptqReport } : {}),
     ...(calibration ? { calibration } : {}),
@@ -312,49 +314,12 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   return { ...report, card: 'path' in card ? { path: card.path } : card };
 }
 
-/** The preset of the options, with `mode` applied; unknown names are a one-line error. */
-export function resolvePreset(opts: Pick<QuantizeOptions, 'preset' | 'mode'>): Preset {
-  const given = opts.preset ?? 'int8';
-  const preset = typeof given === 'string' ? presetByName(given) : given;
-  if (preset === undefined) throw new AkbError('UNKNOWN_PRESET', `unknown preset "${typeof given === 'string' ? given : given.name}"`, { hint: `one of ${presetNames().join(', ')}, or a device profile id` });
-  if (opts.mode === undefined || opts.mode === preset.mode) return preset;
-  const byMode = { int8: 'int8', trt: 'trt', fp16: 'fp16', 'weight-only': 'weight-only' }[opts.mode];
-  return { ...presetByName(byMode)!, reason: `mode ${opts.mode} requested` };
-}
-
-/** Splits `--exclude` names into op types (some node has that op type) and node names; unknown names are an error. */
-export function splitExclude(model: Model, names: readonly string[]): { excludeNodes: string[]; excludeOpTypes: string[] } {
-  const ops = new Set(model.graph.node.map((n) => n.opType));
-  const nodes = new Set(model.graph.node.map((n, i) => n.name || `${n.opType}_${i}`));
-  const excludeNodes: string[] = [];
-  const excludeOpTypes: string[] = [];
-  for (const name of names) {
-    if (ops.has(name)) excludeOpTypes.push(name);
-    else if (nodes.has(name)) excludeNodes.push(name);
-    else throw new AkbError('BAD_EXCLUDE', `--exclude ${name}: the model has no node or op type of that name`);
-  }
-  return { excludeNodes, excludeOpTypes };
-}
-
 /** Every float tensor computed by a node or fed as a graph input (constants excluded). */
 function floatActivations(model: Model): string[] {
   const types = inferElemTypes(model.graph, topoSort(model.graph));
   const inits = new Set(model.graph.initializer.map((t) => t.name));
   const names = [...model.graph.input.map((i) => i.name), ...model.graph.node.filter((n) => n.opType !== 'Constant').flatMap((n) => n.output)];
   return names.filter((n) => n !== '' && !inits.has(n) && types.get(n) === DataType.FLOAT);
-}
-
-/** Refuses before any work an output that cannot be written: a missing folder, or the input itself. */
-async function checkOutput(input: string, output: string): Promise<void> {
-  if (resolve(input) === resolve(output)) throw new AkbError('BAD_OUTPUT', `the output ${output} is the input model`, { hint: 'write to another file' });
-  const dir = dirname(resolve(output));
-  let ok = false;
-  try {
-    ok = (await stat(dir)).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new AkbError('BAD_OUTPUT', `cannot write ${output}: the folder ${dir} does not exist`);
 }
 
 async function jsccImages(opts: QuantizeOptions, held: LoadedData, jscc: JsccModelInfo | undefined, ctx: { model: Model }): Promise<RowTable | undefined> {

@@ -12,6 +12,7 @@
  * provider then runs those weighted ops in float on dequantized values (same numbers as the reference
  * semantics, no int8 speed-up). TensorRT fuses the whole chain.
  */
+import { GraphIndex } from '../onnx/graph.js';
 import type { Graph, Node } from '../onnx/types.js';
 import type { QdqPlan } from './plan.js';
 import { WEIGHTED_OPS } from './rules.js';
@@ -33,13 +34,13 @@ function weightedInputs(node: Node, plan: QdqPlan): string[] {
  * Cuts a plan made with onnxruntime's placement down to the weighted-inputs placement (mutates it):
  * activations that feed no weighted op lose their Q/DQ, a kept activation that shared a dropped
  * tensor's parameters gets its own range, Relu/Clip fusions are kept only where every reader of their
- * output is a quantized weighted op, constants quantized as activations (operands of Mul, Add, ...) stay float, and biases
- * stay int32 only where their op's input is quantized.
+ * output is a quantized weighted op, constants quantized as activations (operands of Mul, Add, ...)
+ * stay float, and biases stay int32 only where their op's input is quantized.
  */
 export function restrictToWeightedInputs(graph: Graph, plan: QdqPlan): void {
   const keep = new Set<string>();
-  const weighted = graph.node.filter((n) => WEIGHTED_OPS.has(n.opType) && plan.quantized.has(n));
-  for (const n of weighted) for (const t of weightedInputs(n, plan)) keep.add(t);
+  const weighted = (n: Node): boolean => isQuantizedWeighted(n, plan);
+  for (const n of graph.node.filter(weighted)) for (const t of weightedInputs(n, plan)) keep.add(t);
   for (const [t, mark] of plan.acts) {
     if (!keep.has(t)) plan.acts.delete(t);
     else if (mark.share !== undefined && !keep.has(mark.share)) plan.acts.set(t, {});
@@ -47,11 +48,8 @@ export function restrictToWeightedInputs(graph: Graph, plan: QdqPlan): void {
   // A fused Relu/Clip exists only as the clamp of its output's Q/DQ, which weighted consumers alone read
   // now: it stays fused only where every reader of its output is such a consumer (a residual Add that
   // also reads it, or a graph output, needs the Relu itself).
-  const outputs = new Set(graph.output.map((v) => v.name));
-  const readers = new Map<string, Node[]>();
-  for (const n of graph.node) for (const i of n.input) if (i !== '') readers.set(i, [...(readers.get(i) ?? []), n]);
-  const weightedReader = (n: Node): boolean => WEIGHTED_OPS.has(n.opType) && plan.quantized.has(n);
-  plan.removals = plan.removals.filter((r) => keep.has(r.to) && !outputs.has(r.to) && (readers.get(r.to) ?? []).every(weightedReader));
+  const index = new GraphIndex(graph);
+  plan.removals = plan.removals.filter((r) => keep.has(r.to) && !index.isGraphOutput(r.to) && index.consumersOf(r.to).every(weighted));
   for (const [t, mark] of plan.inits) if (mark.role === 'activation') plan.inits.delete(t);
   plan.biases = plan.biases.filter((b) => keep.has(b.input));
   const removed = new Set(plan.removals.map((r) => r.node));
@@ -66,5 +64,9 @@ export function restrictToWeightedInputs(graph: Graph, plan: QdqPlan): void {
 
 /** Whether `consumer` reads the quantized form of an activation under this placement. */
 export function readsQuantized(placement: QdqPlacement, consumer: Node, plan: QdqPlan): boolean {
-  return placement === 'onnxruntime' || (WEIGHTED_OPS.has(consumer.opType) && plan.quantized.has(consumer));
+  return placement === 'onnxruntime' || isQuantizedWeighted(consumer, plan);
+}
+
+function isQuantizedWeighted(node: Node, plan: QdqPlan): boolean {
+  return WEIGHTED_OPS.has(node.opType) && plan.quantized.has(node);
 }
