@@ -18,6 +18,7 @@ const cli = fileURLToPath(new URL('../../toolkit/dist/cli.js', import.meta.url))
 const akb = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, AKB_DEBUG: '', AKB_ORT_THREADS: '1' } });
 
 interface Report {
+  outputSqnrDb: number;
   referenceSqnrDb: number;
   warnings: { kind: string; message: string }[];
   calibration: { method: string };
@@ -46,6 +47,13 @@ describe('akb quantize with the post-training methods', () => {
     expect(accurate.ptq?.adaround?.changedWeights).toBeGreaterThan(0);
     expect(accurate.ptq?.biasCorrection?.layers).toBeGreaterThan(5);
     expect(accurate.referenceSqnrDb).toBeGreaterThan(plain.referenceSqnrDb);
+    // This CPU's kernels may lose more than the reference (x64 without VNNI: 14.9 against 22.4 dB here):
+    // the warning follows the measurement, whatever the CPU.
+    for (const r of [plain, accurate]) {
+      const gap = r.referenceSqnrDb - r.outputSqnrDb > 3;
+      expect(r.warnings.some((w) => w.kind === 'kernels')).toBe(gap);
+      expect(r.stderr.includes("akb: warning: output SQNR with onnxruntime's kernels on this CPU is")).toBe(gap);
+    }
   }, 300_000);
 
   it('a --no- flag turns one step off and keeps the preset\'s others; --method mse is used even on few rows', () => {

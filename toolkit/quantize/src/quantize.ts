@@ -21,7 +21,7 @@ import { DataType, type Model } from './onnx/types.js';
 import { inferElemTypes } from './qdq/elem-types.js';
 import type { QuantType } from './numerics/qparams.js';
 import type { Preset, QuantizeMode } from './presets.js';
-import { quantizeQdq, tensorsToCalibrate, type QdqOptions, type QdqResult } from './qdq/index.js';
+import { quantizeQdq, resolveQdqOptions, tensorsToCalibrate, type QdqOptions, type QdqResult } from './qdq/index.js';
 import type { QdqPlacement } from './qdq/placement.js';
 import { checkOutput, resolvePlacement, resolvePreset, splitExclude } from './quantize-options.js';
 import { anyPtq, applyPtq, type PtqReport, type PtqSteps } from './ptq/pipeline.js';
@@ -32,7 +32,7 @@ import { writeQuantizedCard } from './report/card-out.js';
 import { outputSqnr } from './report/output-sqnr.js';
 import { tensorSqnr } from './report/tensors.js';
 import type { QuantizeReport } from './report/types.js';
-import { absurdRanges, suspiciousWeights, type ModelWarning } from './report/warnings.js';
+import { absurdRanges, kernelGap, suspiciousWeights, type ModelWarning } from './report/warnings.js';
 import { searchSensitivity, type SensitivityResult } from './sensitivity/search.js';
 import { verifyOnAll } from './sensitivity/verify.js';
 import { quantizeWeightsOnly } from './weight-only/index.js';
@@ -261,6 +261,10 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeRepo
   const referenceSession = await createSession(quantBytes, 'the quantized model', { optimization: 'disabled' });
   const reference = await outputSqnr(floatSession, referenceSession, held.rows, floatOutputs);
   await referenceSession.release();
+  if (preset.mode === 'int8' || preset.mode === 'trt') {
+    const { activationType, weightType, reduceRange } = resolveQdqOptions(qdqOpts);
+    warn(kernelGap({ kernelsDb: overall, referenceDb: reference.overall, activationType, weightType, reduceRange, arch: process.arch }));
+  }
   const tensors = preset.mode === 'fp16' ? [] : await tensorSqnr(qModel, result.model, held.rows, opts.tensorRows ?? 8);
   const runs = opts.latencyRuns ?? 20;
   const one = batchOf(held.rows, 0, 1);

@@ -15,6 +15,7 @@ import { cloneForRewrite, constantsToInitializers, nameNodes } from './prepare.j
 import { applyPlan } from './rewrite.js';
 
 export type { QdqOptions, QdqResult, SkippedNode } from './options.js';
+export { resolveQdqOptions } from './options.js';
 export { SUPPORTED_OPS, type QdqRule } from './rules.js';
 
 /** The prepared copy of a model and its QDQ plan. */

@@ -29,8 +29,11 @@ export const ABSURD_ACTIVATION = 1e6;
 
 /** One warning of the report: what it is about and a line for a person. */
 export interface ModelWarning {
-  /** 'calibration': a choice made about the calibration data (e.g. too few rows for a method). */
-  kind: 'weight' | 'activation' | 'calibration';
+  /**
+   * 'calibration': a choice made about the calibration data (e.g. too few rows for a method).
+   * 'kernels': onnxruntime's integer kernels on this CPU lose far more than the QDQ reference semantics.
+   */
+  kind: 'weight' | 'activation' | 'calibration' | 'kernels';
   tensor: string;
   message: string;
 }
@@ -106,4 +109,39 @@ export function absurdRanges(ranges: ReadonlyMap<string, TensorRange>): ModelWar
       tensor,
       message: `activation '${tensor}' is calibrated to [${num(r.min)}, ${num(r.max)}], beyond ±${num(ABSURD_ACTIVATION)}: one int8 step is at least ${num(a / 127)}, so its ordinary values quantize to zero (check the weights upstream)`,
     }));
+}
+
+/** How far (dB) the kernels' output SQNR may fall below the reference semantics before it is reported. */
+export const KERNEL_GAP_DB = 3;
+
+/** What kernelGap needs from a finished quantization. */
+export interface KernelGapInput {
+  /** Output SQNR with onnxruntime's kernels on this CPU, and in the QDQ reference semantics, dB. */
+  kernelsDb: number;
+  referenceDb: number;
+  activationType: 'uint8' | 'int8';
+  weightType: 'uint8' | 'int8';
+  reduceRange: boolean;
+  /** process.arch of this machine. */
+  arch: string;
+}
+
+/**
+ * The output SQNR with this CPU's kernels more than KERNEL_GAP_DB below the reference semantics. x64 CPUs
+ * without VNNI multiply uint8 activations by int8 weights in 16-bit saturating pairs (vpmaddubsw), so
+ * U8S8 models lose 4-10 dB there that ARM boards with the dot product and VNNI CPUs do not; 7-bit weights
+ * (--reduce-range) stay below the saturation. Decided on the measurement, not on the CPU's name: the
+ * advice about --reduce-range is given only for U8S8 on x64 without it.
+ */
+export function kernelGap(g: KernelGapInput): ModelWarning[] {
+  if (!Number.isFinite(g.referenceDb) || !(g.referenceDb - g.kernelsDb > KERNEL_GAP_DB)) return [];
+  const u8s8x64 = g.arch === 'x64' && g.activationType === 'uint8' && g.weightType === 'int8' && !g.reduceRange;
+  const why = u8s8x64
+    ? ": x64 CPUs without VNNI saturate uint8 x int8 products in 16 bits; to run the model on this CPU, quantize with --reduce-range. Boards with the dot product (Raspberry Pi 5, Jetson) follow the reference semantics"
+    : ': the model will lose more on this CPU than on one that follows the reference semantics';
+  return [{
+    kind: 'kernels',
+    tensor: '',
+    message: `output SQNR with onnxruntime's kernels on this CPU is ${g.kernelsDb.toFixed(1)} dB, ${(g.referenceDb - g.kernelsDb).toFixed(1)} dB below the QDQ reference semantics (${g.referenceDb.toFixed(1)} dB)${why}`,
+  }];
 }
