@@ -4,11 +4,13 @@
  * the agent) is pushed: the agent's files must arrive byte-identical to the bundle's, checked on the board
  * by SHA-256, and the agent must start there. Thrown at it: a board with python3 but no base64 or sha256sum,
  * one with only sh, base64 and sha256sum (PATH narrowed by the user's profile); bytes flipped and dropped on
- * the way to the board at 1e-4 and 2e-5 a byte (chunks sent again); a board without Node.js (the bundle's
+ * the way to the board at 1e-4 and 2e-5 a byte (chunks sent again); the output path of a receiver's start
+ * command damaged on the way (nothing written there, the receiver started again); a board without Node.js (the bundle's
  * node/bin/node goes first; without one in the bundle: one line); a wrong password (one line); a console
  * where nothing answers (one line). Skipped unless root (useradd, login); required under AKB_REQUIRE_ALL=1.
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,6 +134,32 @@ describe.skipIf(why !== undefined)(`akb flash --bootstrap over a real login${why
     await expectAgentFiles(result);
     result.shell.console.close();
   }, 240_000);
+
+  it.each([
+    ['python3', ['python3', 'node']],
+    ['sh', ['base64', 'sha256sum', 'gzip', 'node']],
+  ])('a byte error in the path a receiver is started with: it writes nothing there and is started again (%s)', async (kind, programs) => {
+    board.onlyPrograms(programs);
+    const line = await openConsole();
+    // Thrown: the command starting the receiver for profile.json reaches the board with one character of
+    // its output path changed (.akb-in -> .akb-im), as a flipped bit would. It once pushed the whole file
+    // to the damaged path and failed unpacking the real one (CI: FileNotFoundError ... profile.json.akb-in).
+    const write = line.write.bind(line);
+    let damaged = 0;
+    line.write = (bytes) => {
+      const text = Buffer.from(bytes).toString('latin1');
+      if (damaged === 0 && text.includes('stty -echo') && text.includes("profile.json.akb-in'")) {
+        damaged++;
+        return write(Buffer.from(text.replace("profile.json.akb-in'", "profile.json.akb-im'"), 'latin1'));
+      }
+      return write(bytes);
+    };
+    const result = await runBootstrap(line, options());
+    expect(damaged).toBe(1);
+    await expectAgentFiles(result);
+    expect(readdirSync(join(board.home, 'agent')).filter((f) => f.includes('akb-im'))).toEqual([]);
+    result.shell.console.close();
+  }, 180_000);
 
   it('a board without Node.js gets the bundle\'s node/bin/node first, with the time it takes; the agent runs on it', async () => {
     // node/bin/node here is a launcher of this machine's node standing for the bundled runtime (98 MB would take minutes on a pty)

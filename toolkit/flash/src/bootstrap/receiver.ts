@@ -7,10 +7,18 @@
  * the part removed). A chunk ahead of the one expected is dropped without an answer (go-back-n: it was
  * sent before a resend); one already held is answered with an ACK (its ACK was lost on the way back).
  * The file grows in `<out>.part` and becomes `<out>` only once its SHA-256 matched.
+ *
+ * The command line that starts a receiver crosses the same damaging line: its second argument is the
+ * SHA-256 of the first (the output path), and a receiver whose path does not match answers
+ * `AKB-RX-BADARG` and exits 2 before it creates anything, so a byte error in the path cannot make it
+ * write somewhere else (the host then starts it again).
  */
+import { createHash } from 'node:crypto';
+import { shellWord } from './shell.js';
 import type { ReceiverKind } from './tools.js';
 
 const SH = `# akb bootstrap receiver (POSIX sh, base64, sha256sum): checked base64 chunks on stdin to "$1"
+[ "$(printf '%s' "$1" | sha256sum)" = "$2  -" ] || { printf '%s%s\\n' 'AKB-RX' '-BADARG'; exit 2; }
 out=$1; part="$out.part"; chunk="$out.chunk"; n=0
 : > "$part" || exit 1
 printf '%s%s\\n' 'AKB-RX' '-READY'
@@ -36,10 +44,12 @@ rm -f "$chunk"; exit 1
 
 const PYTHON = `# akb bootstrap receiver (python3): checked base64 chunks on stdin to sys.argv[1]
 import base64, hashlib, os, sys
-out = sys.argv[1]; part = out + '.part'; n = 0
-f = open(part, 'wb'); whole = hashlib.sha256()
 def say(s):
     sys.stdout.write(s + '\\n'); sys.stdout.flush()
+if len(sys.argv) != 3 or hashlib.sha256(os.fsencode(sys.argv[1])).hexdigest() != sys.argv[2]:
+    say('AKB-RX' + '-BADARG'); sys.exit(2)
+out = sys.argv[1]; part = out + '.part'; n = 0
+f = open(part, 'wb'); whole = hashlib.sha256()
 say('AKB-RX' + '-READY')
 for raw in sys.stdin.buffer:
     w = raw.split()
@@ -74,9 +84,10 @@ export function receiverScript(kind: ReceiverKind): string {
   return kind === 'sh' ? SH : PYTHON;
 }
 
-/** The shell command that runs the receiver at `script`, writing `out` (words already quoted). */
+/** The shell command that runs the receiver at `script` (quoted), writing `out` (the path itself, quoted here). */
 export function receiverCommand(kind: ReceiverKind, script: string, out: string): string {
-  return `${kind === 'sh' ? 'sh' : 'python3'} ${script} ${out}`;
+  const check = createHash('sha256').update(out, 'utf8').digest('hex');
+  return `${kind === 'sh' ? 'sh' : 'python3'} ${script} ${shellWord(out)} ${check}`;
 }
 
 /** A command printing the SHA-256 (hex) of the file `path` (quoted) with the board's tools. */

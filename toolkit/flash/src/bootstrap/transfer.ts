@@ -1,7 +1,8 @@
 /**
  * One file onto the board through the shell: the receiver script is written with a here-document and
  * its SHA-256 checked on the board (written again when a byte error damaged it); then, per file, the
- * receiver runs with the terminal made safe for base64 lines (no echo; no ^C, ^Z or ^S/^Q acting on a
+ * receiver runs (started again when a byte error damaged the output path it was given: it checks the path
+ * against its SHA-256, see receiver.ts) with the terminal made safe for base64 lines (no echo; no ^C, ^Z or ^S/^Q acting on a
  * damaged byte, and no line editing: a byte turned into ^D would end the receiver's input, ^U would erase a
  * line: `stty -echo -icanon min 1 time 0 -isig -ixon -iexten`, restored after), the bytes are pushed (gzip-compressed
  * when the board can gunzip), unpacked, and the result's SHA-256 compared on the board with the one the
@@ -61,18 +62,27 @@ export interface SentFile extends PushStats {
 /** Sends `data` to `target` on the board (a path under the bootstrap folder) and checks its SHA-256 there. */
 export async function sendFile(shell: BoardShell, tools: BoardTools, rx: string, target: string, data: Buffer, o: SendFileOptions): Promise<SentFile> {
   const final = shellWord(target);
-  const wire = shellWord(`${target}.akb-in`);
+  const wirePath = `${target}.akb-in`;
+  const wire = shellWord(wirePath);
   const plain = shellWord(`${target}.akb-new`);
   const pushed = o.gzip ? (o.compressed ?? gzipSync(data, { level: 9 })) : data;
   const id = randomBytes(4).toString('hex');
-  const start = `old=$(stty -g); stty -echo -icanon min 1 time 0 -isig -ixon -iexten; ${receiverCommand(tools.receiver, rx, wire)}; st=$?; stty "$old"; printf '%s%s %s\\n' '@@r${id}' '@@' "$st"\n`;
+  const start = `old=$(stty -g); stty -echo -icanon min 1 time 0 -isig -ixon -iexten; ${receiverCommand(tools.receiver, rx, wirePath)}; st=$?; stty "$old"; printf '%s%s %s\\n' '@@r${id}' '@@' "$st"\n`;
   let ready = false;
+  let badArg = false;
   for (let tries = 0; tries < 3 && !ready; tries++) {
     if (tries > 0) await shell.console.write('\x03\n');
     shell.console.clear();
     await shell.console.write(start);
-    // a NAK: the receiver runs (its READY was damaged on the way back) and took the next line for a chunk
-    ready = (await shell.console.waitFor(/AKB-RX-READY|AKB-NAK 0/u, shell.timeoutMs)) !== undefined;
+    // a NAK: the receiver runs (its READY was damaged on the way back) and took the next line for a chunk;
+    // BADARG: a byte error damaged the output path on the way (the receiver wrote nothing): start it again
+    const m = await shell.console.waitFor(/AKB-RX-READY|AKB-NAK 0|AKB-RX-BADARG/u, shell.timeoutMs);
+    badArg = m?.[0] === 'AKB-RX-BADARG';
+    ready = m !== undefined && !badArg;
+    if (badArg) await shell.console.waitFor(new RegExp(`@@r${id}@@ \\d+`, 'u'), shell.timeoutMs);
+  }
+  if (badArg) {
+    throw new AkbError('BOOTSTRAP_LINE', `the receiver's output path ${wirePath} arrived damaged three times`, { hint: 'check the cable and the baud rate (--baud)' });
   }
   if (!ready) {
     throw new AkbError('CONSOLE_SILENT', `the receiver did not start on the board (last heard: ${shell.console.tail()})`, {
