@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { corruptModel, ENC, imagesWithCorruptJpeg, modelThatDoesNotRun, npyBytes, POLICY, policyStatesNpy, tempDir, truncatedModel } from './fixtures.js';
 import { addFeedsItself, nanFromImages, writeModel } from './hostile.js';
-import { CIFAR_SAMPLES } from './images.js';
+import { CIFAR_SAMPLES, ZOO } from './images.js';
 
 // As users run it: the built bin in a child process (npm test builds first).
 const cli = fileURLToPath(new URL('../../toolkit/dist/cli.js', import.meta.url));
@@ -46,6 +46,8 @@ describe('akb quantize', () => {
     // these two gave a useless model with exit 0, and an internal error with exit 70
     ['all-NaN .npy rows', (dir) => [POLICY, '--calib', statesNpy(dir, 'nan.npy', () => NaN), '-o', join(dir, 'o.onnx')], /^akb: .*nan\.npy: row 0 of input 'state' holds NaN at flat index 0 of the row \(every value is NaN\): calibration and held-out data must be finite numbers \(fix or drop those rows\)$/],
     ['an Infinity in .npy row 3', (dir) => [POLICY, '--calib', statesNpy(dir, 'inf.npy', (i) => (i === 3 * 11 + 4 ? Infinity : 0.5)), '-o', join(dir, 'o.onnx')], /^akb: .*inf\.npy: row 3 of input 'state' holds Infinity at flat index 4 of the row \(1 of 110 values are not finite\)/],
+    // the message named fixedInputs, an option of the library that the CLI has no flag for
+    ['images for a model with two image inputs (AKB encoder: image, prior)', (dir) => [join(ZOO, 'akb-jscc-enc', 'model.onnx'), '--calib', CIFAR_SAMPLES, '-o', join(dir, 'o.onnx')], /^akb: the model has several image inputs \(image, prior\): .*\(with akb quantize: --calib a folder holding one <input name>\.npy per model input, all with the same row count\)$/],
     ['a cyclic graph (its Add feeds itself)', (dir) => [writeModel('cli-cycle', addFeedsItself()), '--calib', statesNpy(dir, 's.npy', () => 0.5), '-o', join(dir, 'o.onnx')], /^akb: .*cli-cycle\.onnx: main graph has a cycle: Add node 'add' reads 'y', which it computes itself$/],
   ];
   for (const [what, args, message] of bad) {
