@@ -35,6 +35,20 @@ describe('akb quantize', () => {
     expect(r.stdout).toMatch(/^per-tensor SQNR, lowest/m);
   });
 
+  // It refused: the AKB models' prior input comes from the source KB (jscc/kb-inputs.test.ts checks the priors).
+  it('quantizes the AKB encoder and decoder from an image folder, the prior and length filled from the akb-k256 set', () => {
+    const dir = tempDir('cli-akb');
+    for (const role of ['enc', 'dec']) {
+      const r = akb('quantize', join(ZOO, `akb-jscc-${role}`, 'model.onnx'), '--calib', CIFAR_SAMPLES, '-o', join(dir, `${role}.onnx`), '--snr', '13', '--latency-runs', '1', '--json');
+      expect(r.status, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { referenceSqnrDb: number; jsccReference: { points: { floatPsnrDb: number; lossDb: number }[] } };
+      expect(report.referenceSqnrDb).toBeGreaterThan(20);
+      // the float pair's PSNR at 13 dB with KB priors (the card's four rates give 26.9-30.5 dB on 1,000 images)
+      expect(report.jsccReference.points[0]!.floatPsnrDb).toBeGreaterThan(22);
+      expect(report.jsccReference.points[0]!.lossDb).toBeLessThan(0.5);
+    }
+  }, 120_000);
+
   const bad: [string, (dir: string) => string[], RegExp][] = [
     ['a corrupt model', (dir) => [corruptModel(), '--calib', CIFAR_SAMPLES, '-o', join(dir, 'o.onnx')], /^akb: .*model\.onnx/],
     ['a truncated model', (dir) => [truncatedModel(), '--calib', CIFAR_SAMPLES, '-o', join(dir, 'o.onnx')], /^akb: .*model\.onnx/],
@@ -47,7 +61,7 @@ describe('akb quantize', () => {
     ['all-NaN .npy rows', (dir) => [POLICY, '--calib', statesNpy(dir, 'nan.npy', () => NaN), '-o', join(dir, 'o.onnx')], /^akb: .*nan\.npy: row 0 of input 'state' holds NaN at flat index 0 of the row \(every value is NaN\): calibration and held-out data must be finite numbers \(fix or drop those rows\)$/],
     ['an Infinity in .npy row 3', (dir) => [POLICY, '--calib', statesNpy(dir, 'inf.npy', (i) => (i === 3 * 11 + 4 ? Infinity : 0.5)), '-o', join(dir, 'o.onnx')], /^akb: .*inf\.npy: row 3 of input 'state' holds Infinity at flat index 4 of the row \(1 of 110 values are not finite\)/],
     // the message named fixedInputs, an option of the library that the CLI has no flag for
-    ['images for a model with two image inputs (AKB encoder: image, prior)', (dir) => [join(ZOO, 'akb-jscc-enc', 'model.onnx'), '--calib', CIFAR_SAMPLES, '-o', join(dir, 'o.onnx')], /^akb: the model has several image inputs \(image, prior\): .*\(with akb quantize: --calib a folder holding one <input name>\.npy per model input, all with the same row count\)$/],
+    ['images for a model with two image inputs and --no-jscc (AKB encoder: image, prior)', (dir) => [join(ZOO, 'akb-jscc-enc', 'model.onnx'), '--calib', CIFAR_SAMPLES, '-o', join(dir, 'o.onnx'), '--no-jscc'], /^akb: the model has several image inputs \(image, prior\): .*\(with akb quantize: --calib a folder holding one <input name>\.npy per model input, all with the same row count\)$/],
     ['a cyclic graph (its Add feeds itself)', (dir) => [writeModel('cli-cycle', addFeedsItself()), '--calib', statesNpy(dir, 's.npy', () => 0.5), '-o', join(dir, 'o.onnx')], /^akb: .*cli-cycle\.onnx: main graph has a cycle: Add node 'add' reads 'y', which it computes itself$/],
   ];
   for (const [what, args, message] of bad) {

@@ -3,7 +3,8 @@
  * - samples given in code (one or more rows each);
  * - a folder of .npy files named after the model's inputs (all inputs vary together; see npy-folder.ts);
  * - a folder of PNG/JPEG images or one .npy file, through calibrate/'s loader (a model with one image
- *   input; an `snr_db` input is filled from the card, cycling through its SNR grid row by row);
+ *   input; an `snr_db` input is filled from the card, cycling through its SNR grid row by row; an AKB
+ *   model's `prior` and `length` from its model set's source KB and actions, see jscc/kb-inputs.ts);
  * - for a JSCC decoder, encoder-side data (images, or a .npy folder with `image.npy`): each row goes
  *   through the float encoder and the AWGN channel at the row's SNR, which gives the decoder's inputs.
  */
@@ -13,6 +14,7 @@ import type * as ort from 'onnxruntime-node';
 import { checkFiniteRows } from './calibrate/finite.js';
 import type { JsccModelInfo } from './jscc/card.js';
 import { JsccEvaluator } from './jscc/evaluate.js';
+import { KB_INPUTS, fillKbInputs } from './jscc/kb-inputs.js';
 import { readModel } from './onnx/io.js';
 import type { Model } from './onnx/types.js';
 import { inputRowDims, npyFilesIn, readNpyFolder } from './report/npy-folder.js';
@@ -95,12 +97,15 @@ async function loadRows(source: string | readonly Feeds[], ctx: DataContext): Pr
   }
   // Images, or a single .npy for a single-input model: calibrate/'s loader.
   const target = decoderFromEncoder ? await readModel(ctx.jscc!.encoderPath) : ctx.model;
-  const fixedInputs = snrFixedInput(target, ctx.jscc);
+  // an AKB encoder's prior and length: placeholders here, each row's own values from the KB below
+  const kbFilled = ctx.jscc !== undefined && KB_INPUTS.some((n) => target.graph.input.some((i) => i.name === n));
+  const fixedInputs = { ...snrFixedInput(target, ctx.jscc), ...(kbFilled ? kbPlaceholders(target) : {}) };
   const { loadCalibrationSamples } = await import('./calibrate/index.js');
-  const samples = await loadCalibrationSamples(source, target, { ...limitOf(ctx), ...(fixedInputs ? { fixedInputs } : {}) });
+  const samples = await loadCalibrationSamples(source, target, { ...limitOf(ctx), fixedInputs });
   if (samples.length === 0) throw new AkbError('BAD_CALIBRATION_DATA', `${source}: no samples`);
   const rows = toRows(samples);
   cycleSnr(rows, ctx.jscc);
+  if (kbFilled) await fillKbInputs(rows, ctx.jscc!.encoderPath);
   if (decoderFromEncoder) return { rows: await throughEncoder(ctx.jscc!, rows), source: `${source} (through ${ctx.jscc!.encoderPath} and the channel)`, encoderRows: rows };
   return { rows, source, ...(ctx.jscc?.role === 'encoder' ? { encoderRows: rows } : {}) };
 }
@@ -124,6 +129,13 @@ function withSnrColumn(rows: RowTable, jscc: JsccModelInfo): RowTable {
   const out: RowTable = { count: rows.count, columns: new Map(rows.columns) };
   out.columns.set('snr_db', { type: 'float32', rowDims: [1], rowSize: 1, data });
   cycleSnr(out, jscc);
+  return out;
+}
+
+/** Zeros for the KB inputs the target has (calibrate/'s loader needs a value for every input). */
+function kbPlaceholders(model: Model): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of KB_INPUTS) if (model.graph.input.some((i) => i.name === n)) out[n] = 0;
   return out;
 }
 
