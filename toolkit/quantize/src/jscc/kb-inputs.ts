@@ -9,7 +9,7 @@
  * space, or its global mean for a no-KB set. `length` takes the set's distinct channel-use actions in turn,
  * row by row (64, 128, 256, 384, 512 for akb-k256), the latent size for a fixed-rate set.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { loadModelSet, ortThreadOptions, type ModelSet } from '@akb/jscc';
 import { AkbError } from '@akb/protocol';
@@ -22,7 +22,7 @@ export const KB_INPUTS = ['prior', 'length'] as const;
 /** Most set files read when looking for the model's set. */
 const MAX_SET_FILES = 256;
 
-/** The set naming the encoder folder `encoderDir` (zoo layout), or an error saying what was looked for. */
+/** The set naming the folder of `encoderPath` as its encoder (zoo layout), or an error saying what was looked for. */
 async function setOf(encoderPath: string): Promise<ModelSet> {
   const folder = dirname(encoderPath);
   const zoo = dirname(folder);
@@ -34,7 +34,6 @@ async function setOf(encoderPath: string): Promise<ModelSet> {
   } catch {
     throw new AkbError('BAD_CALIBRATION_DATA', `${encoderPath} takes a source-KB prior, and there is no ${sets} to find its model set in`, { hint });
   }
-  const { readFile } = await import('node:fs/promises');
   for (const f of files.slice(0, MAX_SET_FILES)) {
     let spec: unknown;
     try {
