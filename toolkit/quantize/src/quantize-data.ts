@@ -98,8 +98,9 @@ async function loadRows(source: string | readonly Feeds[], ctx: DataContext): Pr
   // Images, or a single .npy for a single-input model: calibrate/'s loader.
   const target = decoderFromEncoder ? await readModel(ctx.jscc!.encoderPath) : ctx.model;
   // an AKB encoder's prior and length: placeholders here, each row's own values from the KB below
-  const kbFilled = ctx.jscc !== undefined && KB_INPUTS.some((n) => target.graph.input.some((i) => i.name === n));
-  const fixedInputs = { ...snrFixedInput(target, ctx.jscc), ...(kbFilled ? kbPlaceholders(target) : {}) };
+  const kbInputs = ctx.jscc !== undefined ? kbPlaceholders(target) : {};
+  const kbFilled = Object.keys(kbInputs).length > 0;
+  const fixedInputs = { ...snrFixedInput(target, ctx.jscc), ...kbInputs };
   const { loadCalibrationSamples } = await import('./calibrate/index.js');
   const samples = await loadCalibrationSamples(source, target, { ...limitOf(ctx), fixedInputs });
   if (samples.length === 0) throw new AkbError('BAD_CALIBRATION_DATA', `${source}: no samples`);

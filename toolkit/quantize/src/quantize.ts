@@ -113,9 +113,9 @@ export interface QuantizeOptions {
   onWarning?: (w: ModelWarning) => void;
 }
 
-/** The model produced and its report. The output file is written before this resolves. */
 export { resolvePreset, splitExclude } from './quantize-options.js';
 
+/** The model produced and its report. The output file is written before this resolves. */
 export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeReport> {
   const started = performance.now();
   const preset = resolvePreset(opts);

@@ -41,7 +41,8 @@ function fail(message: string, hint?: string): AkbError {
 }
 
 /** What a user of `akb quantize` does where a library caller passes fixedInputs. */
-const PER_INPUT = 'with akb quantize: --calib a folder holding one <input name>.npy per model input, all with the same row count';
+export const PER_INPUT = '--calib a folder holding one <input name>.npy per model input, all with the same row count';
+const CLI_HINT = `with akb quantize: ${PER_INPUT}`;
 
 /** One-row tensors for the fixed inputs (batch dimension 1). */
 function fixedTensors(inputs: readonly ModelInput[], fixed: Record<string, number | Float32Array>): CalibrationSample {
@@ -76,7 +77,7 @@ function fixedTensors(inputs: readonly ModelInput[], fixed: Record<string, numbe
 function requireRest(inputs: readonly ModelInput[], dataInput: string, fixed: CalibrationSample): void {
   for (const i of inputs) {
     if (i.name !== dataInput && fixed[i.name] === undefined) {
-      throw fail(`input '${i.name}' (${ortTypeName(i.elemType)} ${formatDims(i.dims)}) needs a value: pass it in fixedInputs`, PER_INPUT);
+      throw fail(`input '${i.name}' (${ortTypeName(i.elemType)} ${formatDims(i.dims)}) needs a value: pass it in fixedInputs`, CLI_HINT);
     }
   }
 }
@@ -87,7 +88,7 @@ async function loadImages(dir: string, inputs: ModelInput[], fixed: CalibrationS
   if (images.length === 0) {
     throw fail(`the model has no image input (float32 [N, C, H, W]) for the images in ${dir}: its inputs are ${inputs.map((i) => `${i.name} ${ortTypeName(i.elemType)} ${formatDims(i.dims)}`).join(', ')}`);
   }
-  if (images.length > 1) throw fail(`the model has several image inputs (${images.map((i) => i.name).join(', ')}): give all but one in fixedInputs`, PER_INPUT);
+  if (images.length > 1) throw fail(`the model has several image inputs (${images.map((i) => i.name).join(', ')}): give all but one in fixedInputs`, CLI_HINT);
   const input = images[0]!;
   requireRest(inputs, input.name, fixed);
   const [, c, h, w] = input.dims!;
@@ -128,7 +129,7 @@ function loadNpyRows(path: string, npy: NpyArray, inputs: ModelInput[], fixed: C
     const expected = free.map((i) => `'${i.name}' ${ortTypeName(i.elemType)} ${formatDims(i.dims)}`).join(' or ');
     throw fail(`${path}: shape ${shapeText} ${npy.dtype} does not fit input ${expected} (the .npy needs the sample count first, then the input's dims)`);
   }
-  if (matches.length > 1) throw fail(`${path}: shape ${shapeText} fits several inputs (${matches.map((i) => i.name).join(', ')}): give all but one in fixedInputs`, PER_INPUT);
+  if (matches.length > 1) throw fail(`${path}: shape ${shapeText} fits several inputs (${matches.map((i) => i.name).join(', ')}): give all but one in fixedInputs`, CLI_HINT);
   const input = matches[0]!;
   if (input.elemType !== FLOAT) throw fail(`${path}: input '${input.name}' is ${ortTypeName(input.elemType)}; .npy calibration data feeds float32 inputs only`);
   requireRest(inputs, input.name, fixed);

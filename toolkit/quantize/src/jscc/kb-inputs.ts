@@ -3,8 +3,8 @@
  * and `length` (latent symbols sent), filled per image row the way the edge fills them, so a folder of
  * images calibrates the AKB encoders and decoders as it does Deep JSCC.
  *
- * The model set is found by name: a `<zoo>/../sets/*.json` whose `encoder` or `decoder` is the model's
- * folder (the zoo layout of models/). Its KB and rule give the prior: an `akb` set's embedder output, the
+ * The model set is found by name: a `<zoo>/../sets/*.json` whose `encoder` is the encoder's folder (the
+ * zoo layout of models/; a decoder's rows are made from its encoder's, see quantize-data.ts). Its KB and rule give the prior: an `akb` set's embedder output, the
  * nearest key of the KB (as runtime-edge's encoder picks it); an `akb-fixed` set's KB searched in pixel
  * space, or its global mean for a no-KB set. `length` takes the set's distinct channel-use actions in turn,
  * row by row (64, 128, 256, 384, 512 for akb-k256), the latent size for a fixed-rate set.
@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { loadModelSet, ortThreadOptions, type ModelSet } from '@akb/jscc';
 import { AkbError } from '@akb/protocol';
 import * as ort from 'onnxruntime-node';
+import { PER_INPUT } from '../calibrate/data.js';
 import type { RowTable } from '../report/rows.js';
 
 /** The inputs this module fills. */
@@ -27,7 +28,7 @@ async function setOf(encoderPath: string): Promise<ModelSet> {
   const folder = dirname(encoderPath);
   const zoo = dirname(folder);
   const sets = join(zoo, '..', 'sets');
-  const hint = 'keep the model in its zoo folder beside models/sets/, or pass --calib a folder holding one <input name>.npy per model input';
+  const hint = `keep the model in its zoo folder beside models/sets/, or ${PER_INPUT}`;
   let files: string[];
   try {
     files = (await readdir(sets)).filter((f) => f.endsWith('.json')).sort();
@@ -59,7 +60,7 @@ export async function fillKbInputs(rows: RowTable, encoderPath: string): Promise
     throw new AkbError('BAD_CALIBRATION_DATA', `${encoderPath}: prior rows of ${prior.rowSize} values, the KB ${kb.name} gives ${kb.globalMean.length}`);
   }
   const images = image.data as Float32Array;
-  const entries = await pickEntries(set, images, rows.count, image.rowSize);
+  const entries = await pickEntries(set, images, rows.count, image.rowDims);
   const priors = prior.data as Float32Array;
   for (let r = 0; r < rows.count; r++) priors.set(kb.prior(entries[r]!), r * prior.rowSize);
   if (length) {
@@ -70,8 +71,9 @@ export async function fillKbInputs(rows: RowTable, encoderPath: string): Promise
 }
 
 /** The KB entry of each image: the embedder's nearest key, the nearest prior in pixels, or -1 (global mean). */
-async function pickEntries(set: ModelSet, images: Float32Array, count: number, rowSize: number): Promise<Int32Array> {
+async function pickEntries(set: ModelSet, images: Float32Array, count: number, rowDims: readonly number[]): Promise<Int32Array> {
   const kb = set.kb!;
+  const rowSize = rowDims.reduce((a, b) => a * b, 1);
   const entries = new Int32Array(count).fill(-1);
   if (set.kind === 'akb-fixed') {
     if (set.prior === 'kb-entry') for (let r = 0; r < count; r++) entries[r] = kb.nearest(images, r * rowSize).entry;
@@ -84,7 +86,7 @@ async function pickEntries(set: ModelSet, images: Float32Array, count: number, r
     const output = e.card.outputs[0]!.name;
     for (let start = 0; start < count; start += 64) {
       const n = Math.min(64, count - start);
-      const feed = new ort.Tensor('float32', images.subarray(start * rowSize, (start + n) * rowSize), [n, 3, 32, 32]);
+      const feed = new ort.Tensor('float32', images.subarray(start * rowSize, (start + n) * rowSize), [n, ...rowDims]);
       const out = (await session.run({ [input]: feed }))[output];
       const emb = out?.data;
       if (!(emb instanceof Float32Array) || emb.length !== n * kb.dim) {

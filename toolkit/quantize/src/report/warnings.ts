@@ -17,6 +17,7 @@
  * gives (a factor 2^64 or more).
  */
 import type { TensorRange } from '../calibrate/types.js';
+import type { QuantType } from '../numerics/qparams.js';
 import { tensorToFloat32 } from '../onnx/tensor.js';
 import { DataType, type Graph, type Model, type TensorProto } from '../onnx/types.js';
 
@@ -119,8 +120,8 @@ export interface KernelGapInput {
   /** Output SQNR with onnxruntime's kernels on this CPU, and in the QDQ reference semantics, dB. */
   kernelsDb: number;
   referenceDb: number;
-  activationType: 'uint8' | 'int8';
-  weightType: 'uint8' | 'int8';
+  activationType: QuantType;
+  weightType: QuantType;
   reduceRange: boolean;
   /** process.arch of this machine. */
   arch: string;
