@@ -19,7 +19,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
-import { freePort, waitForPort } from './ports.js';
+import { freePorts, waitForPort } from './ports.js';
 import { findProgram, missingMessage } from './programs.js';
 
 export interface NatsNodeInfo {
@@ -79,8 +79,9 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
   const dir = await mkdtemp(join(tmpdir(), 'akb-nats-'));
   const nodes: Node[] = [];
   try {
+    const ports = await freePorts(4 * size);
     for (let i = 0; i < size; i++) {
-      const [mqttPort, clientPort, clusterPort, monitorPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+      const [mqttPort, clientPort, clusterPort, monitorPort] = ports.slice(4 * i, 4 * i + 4) as [number, number, number, number];
       const name = `n${i + 1}`;
       const info = { name, url: `mqtt://127.0.0.1:${mqttPort}`, mqttPort, clientPort, clusterPort, monitorPort, running: false };
       nodes.push({ info, conf: join(dir, `${name}.conf`), child: undefined, log: [] });

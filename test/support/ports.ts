@@ -15,6 +15,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `count` distinct free ports: every socket stays open until all are taken, so the kernel cannot hand the
+ * same port out twice (freePort called in a row can: a NATS node's client port once equalled another's
+ * monitoring port).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const server = createServer();
+      server.unref();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    })),
+  );
+  const ports = servers.map((s) => {
+    const address = s.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  });
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  if (ports.some((p) => p === 0)) throw new Error('could not read the port of a free socket');
+  return ports;
+}
+
 /** True once a TCP connection to 127.0.0.1:port succeeds. */
 export async function portAccepts(port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
